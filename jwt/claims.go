@@ -1,0 +1,352 @@
+package jwt
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Claims holds the registered claims of RFC 7519 section 4.1. Embed it in
+// your own struct for custom claims; Verify fills it without reflection.
+//
+// Claims deliberately has no UnmarshalJSON method: a struct embedding it
+// would otherwise hand its whole decoding to that method and lose its own
+// fields.
+type Claims struct {
+	Issuer    string      `json:"iss,omitempty"`
+	Subject   string      `json:"sub,omitempty"`
+	Audience  Audience    `json:"aud,omitempty"`
+	ExpiresAt NumericDate `json:"exp,omitzero"`
+	NotBefore NumericDate `json:"nbf,omitzero"`
+	IssuedAt  NumericDate `json:"iat,omitzero"`
+	ID        string      `json:"jti,omitempty"`
+
+	aud1 [1]string // backing array for a single-valued aud: saves an allocation per token
+}
+
+// RegisteredClaims returns c itself, so that a struct embedding Claims
+// satisfies ClaimDecoder's first method.
+func (c *Claims) RegisteredClaims() *Claims { return c }
+
+// AppendJSON appends c as a JSON object, the same bytes encoding/json
+// would produce, without reflection.
+func (c *Claims) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	dst = c.appendMembers(dst, false)
+	return append(dst, '}')
+}
+
+// AppendMembers appends the non-empty registered claims as JSON object
+// members (without braces), preceded by a comma when comma is true. It
+// returns the buffer and whether anything was written, so a custom claims
+// type can write its own members around it.
+func (c *Claims) AppendMembers(dst []byte, comma bool) ([]byte, bool) {
+	n := len(dst)
+	dst = c.appendMembers(dst, comma)
+	return dst, len(dst) != n
+}
+
+func (c *Claims) appendMembers(dst []byte, comma bool) []byte {
+	str := func(name, v string) {
+		if v == "" {
+			return
+		}
+		if comma {
+			dst = append(dst, ',')
+		}
+		comma = true
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+		dst = AppendJSONString(dst, v)
+	}
+	date := func(name string, d NumericDate) {
+		if d.IsZero() {
+			return
+		}
+		if comma {
+			dst = append(dst, ',')
+		}
+		comma = true
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+		dst = d.appendJSON(dst)
+	}
+	str("iss", c.Issuer)
+	str("sub", c.Subject)
+	switch len(c.Audience) {
+	case 0:
+	case 1:
+		str("aud", c.Audience[0])
+	default:
+		if comma {
+			dst = append(dst, ',')
+		}
+		comma = true
+		dst = append(dst, `"aud":[`...)
+		for i, a := range c.Audience {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendJSONString(dst, a)
+		}
+		dst = append(dst, ']')
+	}
+	date("exp", c.ExpiresAt)
+	date("nbf", c.NotBefore)
+	date("iat", c.IssuedAt)
+	str("jti", c.ID)
+	return dst
+}
+
+// ClaimDecoder is implemented by claim types that decode themselves
+// without reflection (see Claims). Verify fills RegisteredClaims() and
+// calls DecodeClaim for every other top-level member, after the signature
+// and the registered claims have been checked.
+type ClaimDecoder interface {
+	RegisteredClaims() *Claims
+	DecodeClaim(name string, v Value) error
+}
+
+// ClaimAppender is implemented by claim types that encode themselves as a
+// JSON object without reflection. Sign uses it when present.
+type ClaimAppender interface {
+	AppendJSON(dst []byte) []byte
+}
+
+// Value is one raw JSON value handed to ClaimDecoder.DecodeClaim. It is
+// only valid during the call, except for strings it returns.
+type Value struct {
+	raw []byte // the JSON text
+	src string // the whole payload as a string; raw is src[off:off+len(raw)]
+	off int
+}
+
+// Raw returns the JSON text of the value. The bytes are only valid during
+// the DecodeClaim call; copy them to keep them.
+func (v Value) Raw() []byte { return v.raw }
+
+// Kind returns the JSON type of the value: one of '"', '{', '[', 't', 'f',
+// 'n' or '0' (number).
+func (v Value) Kind() byte {
+	switch c := v.raw[0]; c {
+	case '"', '{', '[', 't', 'f', 'n':
+		return c
+	}
+	return '0'
+}
+
+// String returns the value as a string; it fails unless the value is a
+// JSON string.
+func (v Value) String() (string, error) {
+	if len(v.raw) < 2 || v.raw[0] != '"' {
+		return "", fmt.Errorf("%w: claim is not a string", ErrMalformed)
+	}
+	_, sp, _ := scanString(v.raw, 0)
+	if sp.esc {
+		return string(unescape(v.raw[sp.start:sp.end])), nil
+	}
+	return v.src[v.off+1 : v.off+len(v.raw)-1], nil
+}
+
+// Int64 returns the value as an integer; it fails unless the value is a
+// JSON number without fraction or exponent that fits in an int64.
+func (v Value) Int64() (int64, error) {
+	n, err := strconv.ParseInt(v.src[v.off:v.off+len(v.raw)], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: claim is not an integer", ErrMalformed)
+	}
+	return n, nil
+}
+
+// Bool returns the value as a boolean.
+func (v Value) Bool() (bool, error) {
+	switch string(v.raw) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: claim is not a boolean", ErrMalformed)
+}
+
+// Decode unmarshals the value with encoding/json.
+func (v Value) Decode(dst any) error {
+	if err := json.Unmarshal(v.raw, dst); err != nil {
+		return fmt.Errorf("%w: claim: %w", ErrMalformed, err)
+	}
+	return nil
+}
+
+// Audience is the "aud" claim: one string or a list of strings. A single
+// audience is encoded as a plain string, as most peers expect.
+type Audience []string
+
+// Contains reports whether s is one of the audiences.
+func (a Audience) Contains(s string) bool {
+	for _, v := range a {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// MarshalJSON implements json.Marshaler.
+func (a Audience) MarshalJSON() ([]byte, error) {
+	if len(a) == 1 {
+		return AppendJSONString(nil, a[0]), nil
+	}
+	return json.Marshal([]string(a))
+}
+
+// UnmarshalJSON accepts a string or an array of strings.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*a = Audience{s}
+		return nil
+	}
+	var l []string
+	if err := json.Unmarshal(b, &l); err != nil {
+		return fmt.Errorf("%w: aud must be a string or an array of strings", ErrMalformed)
+	}
+	*a = l
+	return nil
+}
+
+// NumericDate is a JWT time: seconds since the Unix epoch, integer or
+// fraction (RFC 7519 section 2). The zero value means "absent".
+type NumericDate struct {
+	time.Time
+}
+
+// NewNumericDate returns t as a NumericDate, truncated to whole seconds as
+// most peers expect.
+func NewNumericDate(t time.Time) NumericDate {
+	return NumericDate{t.Truncate(time.Second)}
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z: later dates, negative dates and
+// non-numbers are refused as malformed rather than silently clamped.
+const maxNumericDate = 253402300799
+
+func (d NumericDate) appendJSON(dst []byte) []byte {
+	dst = strconv.AppendInt(dst, d.Unix(), 10)
+	if ns := d.Nanosecond(); ns != 0 {
+		frac := strconv.AppendInt(nil, int64(ns)+1e9, 10)[1:] // 9 digits, zero-padded
+		for frac[len(frac)-1] == '0' {
+			frac = frac[:len(frac)-1]
+		}
+		dst = append(append(dst, '.'), frac...)
+	}
+	return dst
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d NumericDate) MarshalJSON() ([]byte, error) {
+	return d.appendJSON(nil), nil
+}
+
+// UnmarshalJSON accepts a JSON number in range.
+func (d *NumericDate) UnmarshalJSON(b []byte) error {
+	t, ok := parseNumericDate(b)
+	if !ok {
+		return fmt.Errorf("%w: time claim must be a number of seconds between 0 and %d", ErrMalformed, maxNumericDate)
+	}
+	*d = t
+	return nil
+}
+
+// parseNumericDate parses a JSON number as seconds (with optional
+// fraction) without allocating in the common cases.
+func parseNumericDate(b []byte) (NumericDate, bool) {
+	end, ok := scanNumber(b, 0)
+	if !ok || end != len(b) || b[0] == '-' {
+		return NumericDate{}, false
+	}
+	var sec, nsec int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		sec = sec*10 + int64(b[i]-'0')
+		if sec > maxNumericDate {
+			return NumericDate{}, false
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		scale := int64(1e8)
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			nsec += int64(b[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	if i < len(b) { // exponent: rare, take the slow path
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil || f < 0 || f > maxNumericDate || math.IsNaN(f) {
+			return NumericDate{}, false
+		}
+		s, frac := math.Modf(f)
+		sec, nsec = int64(s), int64(math.Round(frac*1e9))
+	}
+	if sec == maxNumericDate && nsec > 0 {
+		return NumericDate{}, false
+	}
+	return NumericDate{time.Unix(sec, nsec).UTC()}, true
+}
+
+// AppendJSONString appends s as a JSON string literal, escaping as
+// encoding/json does (including <, > and & for HTML safety).
+func AppendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c < 0x80 {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+const hexDigits = "0123456789abcdef"

@@ -1,0 +1,233 @@
+package jwt
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rsa"
+	"fmt"
+)
+
+// DefaultMaxSize is the default limit on a token's length in bytes. It is
+// checked before anything else so that hostile input costs nothing.
+const DefaultMaxSize = 8 << 10
+
+var b64strict = b64.Strict() // refuses non-zero trailing bits: one encoding per value
+
+// segments is a token split and base64url-decoded into one scratch buffer.
+type segments struct {
+	input   []byte // header "." payload: the signing input
+	header  []byte // decoded
+	payload []byte // decoded
+	sig     []byte // decoded
+}
+
+// split checks the token's shape and decodes its three segments into
+// *buf. Nothing here trusts or interprets the content yet.
+func split(token string, max int, buf *[]byte) (segments, error) {
+	var s segments
+	if len(token) > max {
+		return s, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(token), max)
+	}
+	d1, d2, dots := -1, -1, 0
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if c == '.' {
+			switch dots {
+			case 0:
+				d1 = i
+			case 1:
+				d2 = i
+			}
+			dots++
+			continue
+		}
+		if !isB64URL(c) {
+			return s, fmt.Errorf("%w: character %q at offset %d is not base64url (padding, +, / and white space are refused)", ErrMalformed, c, i)
+		}
+	}
+	if dots != 2 {
+		return s, fmt.Errorf("%w: %d segments, want 3 (header.payload.signature)", ErrMalformed, dots+1)
+	}
+	if d1 == 0 || d2 == d1+1 {
+		return s, fmt.Errorf("%w: empty header or payload", ErrMalformed)
+	}
+	if d2 == len(token)-1 {
+		return s, fmt.Errorf("%w: no signature", ErrSignature)
+	}
+	need := len(token) * 2
+	if cap(*buf) < need {
+		*buf = make([]byte, 0, need)
+	}
+	b := append((*buf)[:0], token...)
+	tok := b[:len(token):len(token)]
+	s.input = tok[:d2]
+	var err error
+	if s.header, b, err = decodeSeg(b, tok[:d1]); err != nil {
+		return s, fmt.Errorf("%w: header: %w", ErrMalformed, err)
+	}
+	if s.payload, b, err = decodeSeg(b, tok[d1+1:d2]); err != nil {
+		return s, fmt.Errorf("%w: payload: %w", ErrMalformed, err)
+	}
+	if s.sig, b, err = decodeSeg(b, tok[d2+1:]); err != nil {
+		return s, fmt.Errorf("%w: signature: %w", ErrMalformed, err)
+	}
+	*buf = b[:0]
+	return s, nil
+}
+
+// decodeSeg appends the decoding of src to b and returns it as its own slice.
+func decodeSeg(b, src []byte) (out, grown []byte, err error) {
+	n := len(b)
+	b = b[:n+b64.DecodedLen(len(src))]
+	m, err := b64strict.Decode(b[n:], src)
+	if err != nil {
+		return nil, b, err
+	}
+	return b[n : n+m : n+m], b[:n+m], nil
+}
+
+func isB64URL(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// header is what the JOSE header says. alg and kid point into the decoded
+// header (or are fresh copies when escaped).
+type header struct {
+	alg, kid []byte
+	hasKID   bool
+	typ, cty []byte
+	hasAlg   bool
+	crit     string // why a verifier must refuse the header, if it must
+}
+
+const maxHeaderMembers = 16
+
+// parseHeader validates the JOSE header: a JSON object, no duplicate
+// members, string alg/kid/typ/cty. It notes crit (we implement no
+// extensions, so RFC 7515 section 4.1.11 says a verifier must reject) for
+// the caller. jku, x5u, jwk and x5c are ignored: keys never come from the
+// token.
+func parseHeader(b []byte) (header, error) {
+	var h header
+	it, ok := openObject(b)
+	if !ok {
+		return h, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+	}
+	var names [maxHeaderMembers]span
+	for {
+		name, val, more, ok := it.next()
+		if !ok {
+			return h, fmt.Errorf("%w: header is not valid JSON", ErrMalformed)
+		}
+		if !more {
+			break
+		}
+		if it.n > maxHeaderMembers {
+			return h, fmt.Errorf("%w: header has more than %d members", ErrMalformed, maxHeaderMembers)
+		}
+		for _, prev := range names[:it.n-1] {
+			if sameName(b, prev, name) {
+				return h, fmt.Errorf("%w: duplicate header member %q", ErrMalformed, short(nameBytes(b, name)))
+			}
+		}
+		names[it.n-1] = name
+		nm := b[name.start:name.end]
+		if name.esc {
+			nm = unescape(nm)
+		}
+		switch string(nm) {
+		case "alg":
+			s, ok := stringValue(b, val)
+			if !ok {
+				return h, fmt.Errorf("%w: alg is not a string", ErrMalformed)
+			}
+			h.alg, h.hasAlg = s, true
+		case "kid":
+			s, ok := stringValue(b, val)
+			if !ok {
+				return h, fmt.Errorf("%w: kid is not a string", ErrMalformed)
+			}
+			h.kid, h.hasKID = s, true
+		case "typ", "cty":
+			s, ok := stringValue(b, val)
+			if !ok {
+				return h, fmt.Errorf("%w: %s is not a string", ErrMalformed, nm)
+			}
+			if nm[0] == 't' {
+				h.typ = s
+			} else {
+				h.cty = s
+			}
+		case "crit":
+			h.crit = "crit lists extensions this verifier does not implement"
+		case "b64":
+			h.crit = "b64 (RFC 7797) is not supported"
+		}
+	}
+	if skipWS(b, it.i) != len(b) {
+		return h, fmt.Errorf("%w: data after the header object", ErrMalformed)
+	}
+	if !h.hasAlg {
+		return h, fmt.Errorf("%w: header has no alg", ErrMalformed)
+	}
+	return h, nil
+}
+
+// stringValue returns the contents of a string value, unescaped.
+func stringValue(b []byte, val span) ([]byte, bool) {
+	if b[val.start] != '"' {
+		return nil, false
+	}
+	_, sp, _ := scanString(b, val.start)
+	if sp.esc {
+		return unescape(b[sp.start:sp.end]), true
+	}
+	return b[sp.start:sp.end], true
+}
+
+func sameName(b []byte, x, y span) bool {
+	if !x.esc && !y.esc {
+		return string(b[x.start:x.end]) == string(b[y.start:y.end])
+	}
+	return string(nameBytes(b, x)) == string(nameBytes(b, y))
+}
+
+// short keeps attacker-chosen text in error messages short.
+func short(b []byte) string {
+	if len(b) > 32 {
+		return string(b[:32]) + "…"
+	}
+	return string(b)
+}
+
+// verifySignature checks sig over input with k.
+func (k *Key) verifySignature(input, sig []byte) bool {
+	switch k.fam {
+	case famHMAC:
+		m := k.macs.Get().(*macState)
+		m.h.Reset()
+		m.h.Write(input)
+		sum := m.h.Sum(m.sum[:0])
+		ok := hmac.Equal(sum, sig) // constant time; length mismatch is simply false
+		k.macs.Put(m)
+		return ok
+	case famEdDSA:
+		return len(sig) == ed25519.SignatureSize && ed25519.Verify(k.pub.(ed25519.PublicKey), input, sig)
+	}
+	h := k.hash.New()
+	h.Write(input)
+	var d [64]byte
+	digest := h.Sum(d[:0])
+	switch k.fam {
+	case famRSA:
+		p := k.pub.(*rsa.PublicKey)
+		return len(sig) == p.Size() && rsa.VerifyPKCS1v15(p, k.hash, digest, sig) == nil
+	case famPSS:
+		p := k.pub.(*rsa.PublicKey)
+		return len(sig) == p.Size() && rsa.VerifyPSS(p, k.hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) == nil
+	case famECDSA:
+		return ecdsaVerify(k.pub.(*ecdsa.PublicKey), k.ecSize, digest, sig)
+	}
+	return false
+}

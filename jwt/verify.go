@@ -1,0 +1,414 @@
+package jwt
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Verifier checks tokens against a fixed set of keys and validation rules.
+// Build it once with NewVerifier and share it: it is safe for concurrent
+// use and allocates only the claims it hands back.
+type Verifier struct {
+	single     *Key            // the key when there is exactly one
+	byKID      map[string]*Key // keys with a kid
+	issuer     string
+	audience   string
+	leeway     time.Duration
+	now        func() time.Time
+	requireExp bool
+	maxSize    int
+}
+
+// An Option changes how a Verifier validates tokens.
+type Option func(*Verifier)
+
+// WithIssuer requires the iss claim to equal iss.
+func WithIssuer(iss string) Option { return func(v *Verifier) { v.issuer = iss } }
+
+// WithAudience requires the aud claim to be, or to contain, aud.
+func WithAudience(aud string) Option { return func(v *Verifier) { v.audience = aud } }
+
+// WithLeeway allows for clock skew when checking exp, nbf and iat.
+func WithLeeway(d time.Duration) Option { return func(v *Verifier) { v.leeway = d } }
+
+// WithClock replaces time.Now, for tests and for checking a token as of
+// another time.
+func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now = now } }
+
+// AllowMissingExp accepts tokens without an exp claim. By default a token
+// that never expires is refused with ErrMissingExp.
+func AllowMissingExp() Option { return func(v *Verifier) { v.requireExp = false } }
+
+// WithMaxSize changes the token length limit (default DefaultMaxSize).
+func WithMaxSize(n int) Option { return func(v *Verifier) { v.maxSize = n } }
+
+// NewVerifier returns a Verifier for keys. With one key, tokens with any
+// or no kid are checked against it (unless the key has a kid, which must
+// then match). With several keys each must have a distinct kid, and a
+// token must name one.
+func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
+	v := &Verifier{now: time.Now, requireExp: true, maxSize: DefaultMaxSize}
+	for _, o := range opts {
+		o(v)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: no verification keys", ErrInvalidKey)
+	}
+	if len(keys) == 1 {
+		v.single = keys[0]
+	}
+	v.byKID = make(map[string]*Key, len(keys))
+	for _, k := range keys {
+		if k == nil {
+			return nil, fmt.Errorf("%w: nil key", ErrInvalidKey)
+		}
+		if k.kid == "" {
+			if len(keys) > 1 {
+				return nil, fmt.Errorf("%w: with several keys every key needs a kid", ErrInvalidKey)
+			}
+			continue
+		}
+		if _, dup := v.byKID[k.kid]; dup {
+			return nil, fmt.Errorf("%w: duplicate kid %q", ErrInvalidKey, k.kid)
+		}
+		v.byKID[k.kid] = k
+	}
+	return v, nil
+}
+
+// Verify checks token's shape, header, signature and claims, then decodes
+// the claims into claims, which may be:
+//   - nil, to only check;
+//   - *Claims, or any ClaimDecoder (a struct embedding Claims with a
+//     DecodeClaim method): decoded without reflection;
+//   - anything encoding/json can unmarshal into (a struct pointer, a
+//     *map[string]any, a *json.RawMessage).
+//
+// The claims are written only when the token is valid. The returned error
+// wraps one of the package's sentinel errors.
+func (v *Verifier) Verify(token string, claims any) error {
+	buf := getBuf()
+	defer putBuf(buf)
+	seg, err := v.check(token, buf)
+	if err != nil {
+		return err
+	}
+	rc, err := scanClaims(seg.payload)
+	if err != nil {
+		return err
+	}
+	if err := v.validate(seg.payload, &rc); err != nil {
+		return err
+	}
+	switch c := claims.(type) {
+	case nil:
+		return nil
+	case *Claims:
+		src := string(seg.payload)
+		rc.fill(src, seg.payload, c)
+		return nil
+	case ClaimDecoder:
+		src := string(seg.payload)
+		rc.fill(src, seg.payload, c.RegisteredClaims())
+		return decodeExtra(src, seg.payload, c)
+	}
+	if err := json.Unmarshal(seg.payload, claims); err != nil {
+		return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
+	}
+	return nil
+}
+
+// VerifyJWS checks a compact JWS's shape, header and signature and returns
+// a copy of its payload, which may be anything (RFC 7515). No claims are
+// read or validated: use Verify for JWTs.
+func (v *Verifier) VerifyJWS(token string) ([]byte, error) {
+	buf := getBuf()
+	defer putBuf(buf)
+	seg, err := v.check(token, buf)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), seg.payload...), nil
+}
+
+// check runs everything up to and including the signature.
+func (v *Verifier) check(token string, buf *[]byte) (segments, error) {
+	seg, err := split(token, v.maxSize, buf)
+	if err != nil {
+		return seg, err
+	}
+	h, err := parseHeader(seg.header)
+	if err != nil {
+		return seg, err
+	}
+	if h.crit != "" {
+		return seg, fmt.Errorf("%w: %s", ErrCritical, h.crit)
+	}
+	alg, ok := parseAlg(string(h.alg))
+	if !ok {
+		return seg, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, algName(Algorithm(h.alg)))
+	}
+	k, err := v.key(h)
+	if err != nil {
+		return seg, err
+	}
+	if alg != k.alg {
+		return seg, fmt.Errorf("%w: token says %s, key is %s", ErrAlgorithmMismatch, alg, k.alg)
+	}
+	if !k.verifySignature(seg.input, seg.sig) {
+		return seg, ErrSignature
+	}
+	return seg, nil
+}
+
+func (v *Verifier) key(h header) (*Key, error) {
+	if h.hasKID {
+		if k, ok := v.byKID[string(h.kid)]; ok {
+			return k, nil
+		}
+		if v.single != nil && v.single.kid == "" {
+			return v.single, nil
+		}
+		return nil, fmt.Errorf("%w: no key with kid %q", ErrKeyNotFound, short(h.kid))
+	}
+	if v.single != nil {
+		return v.single, nil
+	}
+	return nil, fmt.Errorf("%w: token has no kid and the verifier holds several keys", ErrKeyNotFound)
+}
+
+// validate applies the time, issuer and audience rules.
+func (v *Verifier) validate(p []byte, rc *scanned) error {
+	now := v.now()
+	if !rc.exp.IsZero() {
+		if !now.Before(rc.exp.Add(v.leeway)) {
+			return fmt.Errorf("%w at %s", ErrExpired, rc.exp.UTC().Format(time.RFC3339))
+		}
+	} else if v.requireExp {
+		return ErrMissingExp
+	}
+	if !rc.nbf.IsZero() && now.Add(v.leeway).Before(rc.nbf.Time) {
+		return fmt.Errorf("%w before %s", ErrNotYetValid, rc.nbf.UTC().Format(time.RFC3339))
+	}
+	if !rc.iat.IsZero() && now.Add(v.leeway).Before(rc.iat.Time) {
+		return fmt.Errorf("%w: iat %s", ErrIssuedInFuture, rc.iat.UTC().Format(time.RFC3339))
+	}
+	if v.issuer != "" && (!rc.hasIss || !spanEquals(p, rc.iss, v.issuer)) {
+		return ErrIssuer
+	}
+	if v.audience != "" && !rc.audContains(p, v.audience) {
+		return ErrAudience
+	}
+	return nil
+}
+
+// scanned holds the registered claims found by scanClaims, as spans into
+// the payload: nothing is copied until the token has been accepted.
+type scanned struct {
+	exp, nbf, iat          NumericDate
+	iss, sub, jti          span // string contents
+	aud                    span // raw value: a string (with quotes) or an array
+	hasIss, hasSub, hasJTI bool
+	hasAud                 bool
+}
+
+const (
+	bitIss = 1 << iota
+	bitSub
+	bitAud
+	bitExp
+	bitNbf
+	bitIat
+	bitJti
+)
+
+// maxClaims bounds the members of a payload, and with it the cost of the
+// duplicate-name check.
+const maxClaims = 256
+
+// scanClaims validates the payload (one JSON object, no duplicate member
+// names, well-typed registered claims) and records the registered claims.
+func scanClaims(p []byte) (scanned, error) {
+	var rc scanned
+	it, ok := openObject(p)
+	if !ok {
+		return rc, fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
+	}
+	var small [16]span
+	names := small[:0]
+	for {
+		name, val, more, ok := it.next()
+		if !ok {
+			return rc, fmt.Errorf("%w: payload is not valid JSON", ErrMalformed)
+		}
+		if !more {
+			break
+		}
+		if it.n > maxClaims {
+			return rc, fmt.Errorf("%w: payload has more than %d members", ErrMalformed, maxClaims)
+		}
+		for _, prev := range names {
+			if sameName(p, prev, name) {
+				return rc, fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nameBytes(p, name)))
+			}
+		}
+		names = append(names, name)
+		nm := p[name.start:name.end]
+		if name.esc {
+			nm = unescape(nm)
+		}
+		if len(nm) != 3 {
+			continue
+		}
+		var err error
+		switch string(nm) {
+		case "iss":
+			rc.iss, rc.hasIss, err = strSpan(p, val, "iss")
+		case "sub":
+			rc.sub, rc.hasSub, err = strSpan(p, val, "sub")
+		case "jti":
+			rc.jti, rc.hasJTI, err = strSpan(p, val, "jti")
+		case "aud":
+			rc.aud, rc.hasAud, err = val, true, checkAud(p, val)
+		case "exp":
+			rc.exp, err = dateValue(p, val, "exp")
+		case "nbf":
+			rc.nbf, err = dateValue(p, val, "nbf")
+		case "iat":
+			rc.iat, err = dateValue(p, val, "iat")
+		}
+		if err != nil {
+			return rc, err
+		}
+	}
+	if skipWS(p, it.i) != len(p) {
+		return rc, fmt.Errorf("%w: data after the payload object", ErrMalformed)
+	}
+	return rc, nil
+}
+
+func strSpan(p []byte, val span, name string) (span, bool, error) {
+	if p[val.start] != '"' {
+		return span{}, false, fmt.Errorf("%w: %s is not a string", ErrMalformed, name)
+	}
+	_, sp, _ := scanString(p, val.start)
+	return sp, true, nil
+}
+
+func dateValue(p []byte, val span, name string) (NumericDate, error) {
+	d, ok := parseNumericDate(p[val.start:val.end])
+	if !ok {
+		return d, fmt.Errorf("%w: %s must be a number of seconds between 0 and %d", ErrMalformed, name, maxNumericDate)
+	}
+	return d, nil
+}
+
+// checkAud requires a string or an array of strings.
+func checkAud(p []byte, val span) error {
+	ok := true
+	eachAud(p, val, func(sp span, isStr bool) { ok = ok && isStr })
+	if !ok {
+		return fmt.Errorf("%w: aud must be a string or an array of strings", ErrMalformed)
+	}
+	return nil
+}
+
+// eachAud calls fn for the aud string or for each element of the array.
+func eachAud(p []byte, val span, fn func(sp span, isStr bool)) {
+	if p[val.start] == '"' {
+		_, sp, _ := scanString(p, val.start)
+		fn(sp, true)
+		return
+	}
+	if p[val.start] != '[' {
+		fn(span{}, false)
+		return
+	}
+	i := skipWS(p, val.start+1)
+	for i < val.end && p[i] != ']' {
+		if p[i] != '"' {
+			fn(span{}, false)
+			return
+		}
+		end, sp, _ := scanString(p, i)
+		fn(sp, true)
+		i = skipWS(p, end)
+		if p[i] == ',' {
+			i = skipWS(p, i+1)
+		}
+	}
+}
+
+func (rc *scanned) audContains(p []byte, want string) bool {
+	if !rc.hasAud {
+		return false
+	}
+	found := false
+	eachAud(p, rc.aud, func(sp span, _ bool) { found = found || spanEquals(p, sp, want) })
+	return found
+}
+
+func spanEquals(p []byte, sp span, want string) bool {
+	if sp.esc {
+		return string(unescape(p[sp.start:sp.end])) == want
+	}
+	return string(p[sp.start:sp.end]) == want
+}
+
+// str returns a string span of src (the payload as a string), sharing its
+// memory unless the text has escapes.
+func str(src string, p []byte, sp span) string {
+	if sp.esc {
+		return string(unescape(p[sp.start:sp.end]))
+	}
+	return src[sp.start:sp.end]
+}
+
+// fill writes the registered claims into c. src is the payload as one
+// string, so every claim string shares a single allocation.
+func (rc *scanned) fill(src string, pb []byte, c *Claims) {
+	*c = Claims{ExpiresAt: rc.exp, NotBefore: rc.nbf, IssuedAt: rc.iat}
+	if rc.hasIss {
+		c.Issuer = str(src, pb, rc.iss)
+	}
+	if rc.hasSub {
+		c.Subject = str(src, pb, rc.sub)
+	}
+	if rc.hasJTI {
+		c.ID = str(src, pb, rc.jti)
+	}
+	if rc.hasAud {
+		if src[rc.aud.start] == '"' {
+			_, sp, _ := scanString(pb, rc.aud.start)
+			c.aud1[0] = str(src, pb, sp)
+			c.Audience = c.aud1[:1:1]
+		} else {
+			var list []string
+			eachAud(pb, rc.aud, func(sp span, _ bool) { list = append(list, str(src, pb, sp)) })
+			if list == nil {
+				list = []string{}
+			}
+			c.Audience = list
+		}
+	}
+}
+
+// decodeExtra hands every non-registered member to d.
+func decodeExtra(src string, p []byte, d ClaimDecoder) error {
+	it, _ := openObject(p)
+	for {
+		name, val, more, _ := it.next()
+		if !more {
+			return nil
+		}
+		n := str(src, p, name)
+		switch n {
+		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
+			continue
+		}
+		if err := d.DecodeClaim(n, Value{raw: p[val.start:val.end], src: src, off: val.start}); err != nil {
+			return fmt.Errorf("%w: claim %q: %w", ErrMalformed, short([]byte(n)), err)
+		}
+	}
+}
