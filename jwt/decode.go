@@ -28,11 +28,12 @@ func DecodeUnverified(token string) (*Unverified, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := parseHeader(seg.header)
+	h, err := seg.decodeHeader()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := scanClaims(seg.payload); err != nil {
+	var rc scanned
+	if err := scanClaims(seg.payload, &rc); err != nil {
 		return nil, err
 	}
 	return &Unverified{

@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -21,6 +22,28 @@ type span struct {
 	esc        bool
 }
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// specialIn8 reports whether any of 8 bytes needs a closer look in a
+// string: a quote, a backslash, a control character or a non-ASCII byte
+// (SWAR: one comparison for eight bytes).
+func specialIn8(x uint64) bool {
+	q := x ^ (lsb * '"')
+	bs := x ^ (lsb * '\\')
+	return ((x-lsb*0x20)&^x|(q-lsb)&^q|(bs-lsb)&^bs|x)&msb != 0
+}
+
+// plain marks the bytes that stand for themselves inside a JSON string.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func skipWS(b []byte, i int) int {
@@ -37,6 +60,15 @@ func scanString(b []byte, i int) (int, span, bool) {
 	start := i
 	esc, high := false, false
 	for i < len(b) {
+		for i+8 <= len(b) && !specialIn8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':

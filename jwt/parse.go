@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rsa"
 	"fmt"
+	"strings"
 )
 
 // DefaultMaxSize is the default limit on a token's length in bytes. It is
@@ -17,7 +18,8 @@ var b64strict = b64.Strict() // refuses non-zero trailing bits: one encoding per
 // segments is a token split and base64url-decoded into one scratch buffer.
 type segments struct {
 	input   []byte // header "." payload: the signing input
-	header  []byte // decoded
+	rawHdr  []byte // header, still base64url
+	header  []byte // decoded, once decodeHeader has run
 	payload []byte // decoded
 	sig     []byte // decoded
 }
@@ -29,25 +31,20 @@ func split(token string, max int, buf *[]byte) (segments, error) {
 	if len(token) > max {
 		return s, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(token), max)
 	}
-	d1, d2, dots := -1, -1, 0
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if c == '.' {
-			switch dots {
-			case 0:
-				d1 = i
-			case 1:
-				d2 = i
-			}
-			dots++
-			continue
-		}
-		if !isB64URL(c) {
-			return s, fmt.Errorf("%w: character %q at offset %d is not base64url (padding, +, / and white space are refused)", ErrMalformed, c, i)
+	d1 := strings.IndexByte(token, '.')
+	d2 := -1
+	if d1 >= 0 {
+		if d2 = strings.IndexByte(token[d1+1:], '.'); d2 >= 0 {
+			d2 += d1 + 1
 		}
 	}
-	if dots != 2 {
-		return s, fmt.Errorf("%w: %d segments, want 3 (header.payload.signature)", ErrMalformed, dots+1)
+	if d2 < 0 || strings.IndexByte(token[d2+1:], '.') >= 0 {
+		return s, fmt.Errorf("%w: %d segments, want 3 (header.payload.signature)", ErrMalformed, strings.Count(token, ".")+1)
+	}
+	// The base64 decoder rejects everything outside the URL alphabet,
+	// padding included, except CR and LF, which it skips.
+	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
+		return s, fmt.Errorf("%w: line break in token", ErrMalformed)
 	}
 	if d1 == 0 || d2 == d1+1 {
 		return s, fmt.Errorf("%w: empty header or payload", ErrMalformed)
@@ -61,19 +58,25 @@ func split(token string, max int, buf *[]byte) (segments, error) {
 	}
 	b := append((*buf)[:0], token...)
 	tok := b[:len(token):len(token)]
-	s.input = tok[:d2]
+	s.input, s.rawHdr = tok[:d2], tok[:d1]
 	var err error
-	if s.header, b, err = decodeSeg(b, tok[:d1]); err != nil {
-		return s, fmt.Errorf("%w: header: %w", ErrMalformed, err)
-	}
 	if s.payload, b, err = decodeSeg(b, tok[d1+1:d2]); err != nil {
-		return s, fmt.Errorf("%w: payload: %w", ErrMalformed, err)
+		return s, fmt.Errorf("%w: payload is not unpadded base64url: %w", ErrMalformed, err)
 	}
 	if s.sig, b, err = decodeSeg(b, tok[d2+1:]); err != nil {
-		return s, fmt.Errorf("%w: signature: %w", ErrMalformed, err)
+		return s, fmt.Errorf("%w: signature is not unpadded base64url: %w", ErrMalformed, err)
 	}
 	*buf = b[:0]
 	return s, nil
+}
+
+// decodeHeader decodes and parses the header, after split.
+func (s *segments) decodeHeader() (header, error) {
+	var err error
+	if s.header, err = b64strict.DecodeString(string(s.rawHdr)); err != nil {
+		return header{}, fmt.Errorf("%w: header is not unpadded base64url: %w", ErrMalformed, err)
+	}
+	return parseHeader(s.header)
 }
 
 // decodeSeg appends the decoding of src to b and returns it as its own slice.
@@ -85,10 +88,6 @@ func decodeSeg(b, src []byte) (out, grown []byte, err error) {
 		return nil, b, err
 	}
 	return b[n : n+m : n+m], b[:n+m], nil
-}
-
-func isB64URL(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
 // header is what the JOSE header says. alg and kid point into the decoded

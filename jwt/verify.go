@@ -12,6 +12,7 @@ import (
 type Verifier struct {
 	single     *Key            // the key when there is exactly one
 	byKID      map[string]*Key // keys with a kid
+	byHeader   map[string]*Key // the exact base64url headers Sign makes for each key
 	issuer     string
 	audience   string
 	leeway     time.Duration
@@ -59,10 +60,12 @@ func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
 		v.single = keys[0]
 	}
 	v.byKID = make(map[string]*Key, len(keys))
+	v.byHeader = make(map[string]*Key, 2*len(keys))
 	for _, k := range keys {
 		if k == nil {
 			return nil, fmt.Errorf("%w: nil key", ErrInvalidKey)
 		}
+		v.byHeader[k.hdrJWT], v.byHeader[k.hdrJWS] = k, k
 		if k.kid == "" {
 			if len(keys) > 1 {
 				return nil, fmt.Errorf("%w: with several keys every key needs a kid", ErrInvalidKey)
@@ -94,8 +97,8 @@ func (v *Verifier) Verify(token string, claims any) error {
 	if err != nil {
 		return err
 	}
-	rc, err := scanClaims(seg.payload)
-	if err != nil {
+	var rc scanned
+	if err := scanClaims(seg.payload, &rc); err != nil {
 		return err
 	}
 	if err := v.validate(seg.payload, &rc); err != nil {
@@ -111,7 +114,7 @@ func (v *Verifier) Verify(token string, claims any) error {
 	case ClaimDecoder:
 		src := string(seg.payload)
 		rc.fill(src, seg.payload, c.RegisteredClaims())
-		return decodeExtra(src, seg.payload, c)
+		return rc.decodeExtra(src, seg.payload, c)
 	}
 	if err := json.Unmarshal(seg.payload, claims); err != nil {
 		return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
@@ -138,23 +141,27 @@ func (v *Verifier) check(token string, buf *[]byte) (segments, error) {
 	if err != nil {
 		return seg, err
 	}
-	h, err := parseHeader(seg.header)
-	if err != nil {
-		return seg, err
-	}
-	if h.crit != "" {
-		return seg, fmt.Errorf("%w: %s", ErrCritical, h.crit)
-	}
-	alg, ok := parseAlg(string(h.alg))
-	if !ok {
-		return seg, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, algName(Algorithm(h.alg)))
-	}
-	k, err := v.key(h)
-	if err != nil {
-		return seg, err
-	}
-	if alg != k.alg {
-		return seg, fmt.Errorf("%w: token says %s, key is %s", ErrAlgorithmMismatch, alg, k.alg)
+	// A header byte-identical to one Sign makes for a key needs no
+	// parsing: it names exactly that key and its algorithm.
+	k := v.byHeader[string(seg.rawHdr)]
+	if k == nil {
+		h, err := seg.decodeHeader()
+		if err != nil {
+			return seg, err
+		}
+		if h.crit != "" {
+			return seg, fmt.Errorf("%w: %s", ErrCritical, h.crit)
+		}
+		alg, ok := parseAlg(string(h.alg))
+		if !ok {
+			return seg, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, algName(Algorithm(h.alg)))
+		}
+		if k, err = v.key(h); err != nil {
+			return seg, err
+		}
+		if alg != k.alg {
+			return seg, fmt.Errorf("%w: token says %s, key is %s", ErrAlgorithmMismatch, alg, k.alg)
+		}
 	}
 	if !k.verifySignature(seg.input, seg.sig) {
 		return seg, ErrSignature
@@ -211,55 +218,55 @@ type scanned struct {
 	aud                    span // raw value: a string (with quotes) or an array
 	hasIss, hasSub, hasJTI bool
 	hasAud                 bool
+	// extra records the other members for a ClaimDecoder, so the payload
+	// is walked once; nExtra > len(extra) means "walk it again".
+	extra  [12]member
+	nExtra int
 }
 
-const (
-	bitIss = 1 << iota
-	bitSub
-	bitAud
-	bitExp
-	bitNbf
-	bitIat
-	bitJti
-)
+type member struct{ name, val span }
 
 // maxClaims bounds the members of a payload, and with it the cost of the
 // duplicate-name check.
 const maxClaims = 256
 
 // scanClaims validates the payload (one JSON object, no duplicate member
-// names, well-typed registered claims) and records the registered claims.
-func scanClaims(p []byte) (scanned, error) {
-	var rc scanned
+// names, well-typed registered claims) and records the claims into rc.
+func scanClaims(p []byte, rc *scanned) error {
 	it, ok := openObject(p)
 	if !ok {
-		return rc, fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
+		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
 	var small [16]span
 	names := small[:0]
+	var seen uint64 // a bloom filter of names: most members need no comparison
 	for {
 		name, val, more, ok := it.next()
 		if !ok {
-			return rc, fmt.Errorf("%w: payload is not valid JSON", ErrMalformed)
+			return fmt.Errorf("%w: payload is not valid JSON", ErrMalformed)
 		}
 		if !more {
 			break
 		}
 		if it.n > maxClaims {
-			return rc, fmt.Errorf("%w: payload has more than %d members", ErrMalformed, maxClaims)
+			return fmt.Errorf("%w: payload has more than %d members", ErrMalformed, maxClaims)
 		}
-		for _, prev := range names {
-			if sameName(p, prev, name) {
-				return rc, fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nameBytes(p, name)))
+		bit := uint64(1) << 63 // escaped names: always compare
+		if !name.esc && name.end > name.start {
+			bit = 1 << ((uint(name.end-name.start)*7 + uint(p[name.start]) + uint(p[name.end-1])*3) % 63)
+		}
+		if seen&(bit|1<<63) != 0 {
+			for _, prev := range names {
+				if sameName(p, prev, name) {
+					return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nameBytes(p, name)))
+				}
 			}
 		}
+		seen |= bit
 		names = append(names, name)
 		nm := p[name.start:name.end]
 		if name.esc {
 			nm = unescape(nm)
-		}
-		if len(nm) != 3 {
-			continue
 		}
 		var err error
 		switch string(nm) {
@@ -277,15 +284,20 @@ func scanClaims(p []byte) (scanned, error) {
 			rc.nbf, err = dateValue(p, val, "nbf")
 		case "iat":
 			rc.iat, err = dateValue(p, val, "iat")
+		default:
+			if rc.nExtra < len(rc.extra) {
+				rc.extra[rc.nExtra] = member{name, val}
+			}
+			rc.nExtra++
 		}
 		if err != nil {
-			return rc, err
+			return err
 		}
 	}
 	if skipWS(p, it.i) != len(p) {
-		return rc, fmt.Errorf("%w: data after the payload object", ErrMalformed)
+		return fmt.Errorf("%w: data after the payload object", ErrMalformed)
 	}
-	return rc, nil
+	return nil
 }
 
 func strSpan(p []byte, val span, name string) (span, bool, error) {
@@ -395,20 +407,35 @@ func (rc *scanned) fill(src string, pb []byte, c *Claims) {
 }
 
 // decodeExtra hands every non-registered member to d.
-func decodeExtra(src string, p []byte, d ClaimDecoder) error {
+func (rc *scanned) decodeExtra(src string, p []byte, d ClaimDecoder) error {
+	if rc.nExtra <= len(rc.extra) {
+		for _, m := range rc.extra[:rc.nExtra] {
+			if err := decodeMember(src, p, d, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	it, _ := openObject(p)
 	for {
 		name, val, more, _ := it.next()
 		if !more {
 			return nil
 		}
-		n := str(src, p, name)
-		switch n {
+		switch str(src, p, name) {
 		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
 			continue
 		}
-		if err := d.DecodeClaim(n, Value{raw: p[val.start:val.end], src: src, off: val.start}); err != nil {
-			return fmt.Errorf("%w: claim %q: %w", ErrMalformed, short([]byte(n)), err)
+		if err := decodeMember(src, p, d, member{name, val}); err != nil {
+			return err
 		}
 	}
+}
+
+func decodeMember(src string, p []byte, d ClaimDecoder, m member) error {
+	n := str(src, p, m.name)
+	if err := d.DecodeClaim(n, Value{raw: p[m.val.start:m.val.end], src: src, off: m.val.start}); err != nil {
+		return fmt.Errorf("%w: claim %q: %w", ErrMalformed, short([]byte(n)), err)
+	}
+	return nil
 }

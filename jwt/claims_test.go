@@ -1,0 +1,208 @@
+package jwt
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+)
+
+// serverClaims mirrors what the jwtgate server puts in access tokens.
+type serverClaims struct {
+	Claims
+	Name string `json:"name,omitempty"`
+	Role string `json:"role,omitempty"`
+}
+
+func (c *serverClaims) DecodeClaim(name string, v Value) error {
+	var err error
+	switch name {
+	case "name":
+		c.Name, err = v.String()
+	case "role":
+		c.Role, err = v.String()
+	}
+	return err
+}
+
+func (c *serverClaims) AppendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	dst, comma := c.Claims.AppendMembers(dst, false)
+	if c.Name != "" {
+		if comma {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"name":`...)
+		dst = AppendJSONString(dst, c.Name)
+		comma = true
+	}
+	if c.Role != "" {
+		if comma {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"role":`...)
+		dst = AppendJSONString(dst, c.Role)
+	}
+	return append(dst, '}')
+}
+
+var testNow = time.Unix(1_700_000_000, 0)
+
+func testClaims() *serverClaims {
+	return &serverClaims{
+		Claims: Claims{
+			Issuer:    "https://auth.example",
+			Subject:   "42",
+			Audience:  Audience{"api"},
+			ExpiresAt: NewNumericDate(testNow.Add(15 * time.Minute)),
+			IssuedAt:  NewNumericDate(testNow),
+			ID:        "b2f1c7",
+		},
+		Name: "Ada Lovelace",
+		Role: "editor",
+	}
+}
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	cases := []*serverClaims{
+		testClaims(),
+		{},
+		{Claims: Claims{Audience: Audience{"a", "b"}, NotBefore: NumericDate{time.Unix(5, 250_000_000)}}},
+		{Role: "x", Name: "ada <admin> & \"co\"\u2028\u00e9\x01"},
+	}
+	for i, c := range cases {
+		got := c.AppendJSON(nil)
+		want, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func TestNumericDate(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"1300819380", time.Unix(1300819380, 0), true},
+		{"1300819380.5", time.Unix(1300819380, 5e8), true},
+		{"1.30081938e9", time.Unix(1300819380, 0), true},
+		{"0", time.Unix(0, 0), true},
+		{"253402300799", time.Unix(253402300799, 0), true},
+		{"253402300800", time.Time{}, false},
+		{"-1", time.Time{}, false},
+		{"1e300", time.Time{}, false},
+		{`"1300819380"`, time.Time{}, false},
+		{"null", time.Time{}, false},
+		{"01", time.Time{}, false},
+	} {
+		var d NumericDate
+		err := json.Unmarshal([]byte(tc.in), &d)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: err = %v, want ok=%v", tc.in, err, tc.ok)
+			continue
+		}
+		if tc.ok && !d.Equal(tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.in, d.Time, tc.want)
+		}
+		if !tc.ok && !errors.Is(err, ErrMalformed) && err != nil {
+			var se *json.SyntaxError
+			if !errors.As(err, &se) {
+				t.Errorf("%s: error %v is neither ErrMalformed nor a syntax error", tc.in, err)
+			}
+		}
+		if tc.ok {
+			out, _ := json.Marshal(d)
+			var back NumericDate
+			if err := json.Unmarshal(out, &back); err != nil || !back.Equal(d.Time) {
+				t.Errorf("%s: round trip %s gave %v, %v", tc.in, out, back.Time, err)
+			}
+		}
+	}
+}
+
+func TestVerifyFastPathsAgreeWithEncodingJSON(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := testClaims()
+	in.Audience = Audience{"api", "other"}
+	tok, err := Sign(k, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier([]*Key{k}, WithClock(func() time.Time { return testNow }), WithIssuer("https://auth.example"), WithAudience("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fast serverClaims
+	if err := v.Verify(tok, &fast); err != nil {
+		t.Fatal(err)
+	}
+	var slow struct {
+		Claims
+		Name string `json:"name"`
+		Role string `json:"role"`
+	}
+	if err := v.Verify(tok, &slow); err != nil {
+		t.Fatal(err)
+	}
+	var reg Claims
+	if err := v.Verify(tok, &reg); err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range []Claims{fast.Claims, slow.Claims, reg} {
+		if got.Issuer != in.Issuer || got.Subject != in.Subject || got.ID != in.ID ||
+			!got.ExpiresAt.Equal(in.ExpiresAt.Time) || !got.IssuedAt.Equal(in.IssuedAt.Time) ||
+			len(got.Audience) != 2 || got.Audience[1] != "other" {
+			t.Errorf("claims differ: got %+v want %+v", got, in.Claims)
+		}
+	}
+	if fast.Name != in.Name || slow.Name != in.Name || fast.Role != "editor" {
+		t.Errorf("custom claims: fast %q/%q slow %q", fast.Name, fast.Role, slow.Name)
+	}
+}
+
+func TestVerifyLeavesClaimsUntouchedOnFailure(t *testing.T) {
+	k, _ := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	tok, _ := Sign(k, testClaims())
+	v, _ := NewVerifier([]*Key{k}, WithClock(func() time.Time { return testNow.Add(time.Hour) }))
+	got := serverClaims{Role: "unchanged"}
+	if err := v.Verify(tok, &got); !errors.Is(err, ErrExpired) {
+		t.Fatalf("err = %v, want ErrExpired", err)
+	}
+	if got.Role != "unchanged" || got.Subject != "" {
+		t.Fatalf("claims written on failure: %+v", got)
+	}
+}
+
+func TestVerifyServerClaimsAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	k, _ := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	tok, _ := Sign(k, testClaims())
+	v, _ := NewVerifier([]*Key{k}, WithClock(func() time.Time { return testNow }), WithIssuer("https://auth.example"), WithAudience("api"))
+	var c serverClaims
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := v.Verify(tok, &c); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("Verify into a ClaimDecoder allocates %.0f times, want at most 1", allocs)
+	}
+	signAllocs := testing.AllocsPerRun(100, func() {
+		if _, err := Sign(k, &c); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if signAllocs > 2 {
+		t.Errorf("Sign allocates %.0f times, want at most 2", signAllocs)
+	}
+}

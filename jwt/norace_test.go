@@ -1,0 +1,3 @@
+package jwt
+
+var raceEnabled bool
