@@ -206,3 +206,21 @@ func TestVerifyServerClaimsAllocs(t *testing.T) {
 		t.Errorf("Sign allocates %.0f times, want at most 2", signAllocs)
 	}
 }
+
+// The base64 decoder skips CR and LF; a token must not.
+func TestLineBreaksRefused(t *testing.T) {
+	k, _ := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	tok, _ := Sign(k, testClaims())
+	v, _ := NewVerifier([]*Key{k}, WithClock(func() time.Time { return testNow }))
+	if err := v.Verify(tok, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{1, 5, 36, 40, 50, len(tok) - 3} {
+		for _, c := range []string{"\n", "\r", "\r\n", "\n\n\n"} {
+			bad := tok[:i] + c + tok[i:]
+			if err := v.Verify(bad, nil); !errors.Is(err, ErrMalformed) {
+				t.Errorf("line break %q at %d: err = %v, want ErrMalformed", c, i, err)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -41,11 +42,6 @@ func split(token string, max int, buf *[]byte) (segments, error) {
 	if d2 < 0 || strings.IndexByte(token[d2+1:], '.') >= 0 {
 		return s, fmt.Errorf("%w: %d segments, want 3 (header.payload.signature)", ErrMalformed, strings.Count(token, ".")+1)
 	}
-	// The base64 decoder rejects everything outside the URL alphabet,
-	// padding included, except CR and LF, which it skips.
-	if strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
-		return s, fmt.Errorf("%w: line break in token", ErrMalformed)
-	}
 	if d1 == 0 || d2 == d1+1 {
 		return s, fmt.Errorf("%w: empty header or payload", ErrMalformed)
 	}
@@ -73,11 +69,15 @@ func split(token string, max int, buf *[]byte) (segments, error) {
 // decodeHeader decodes and parses the header, after split.
 func (s *segments) decodeHeader() (header, error) {
 	var err error
-	if s.header, err = b64strict.DecodeString(string(s.rawHdr)); err != nil {
+	if s.header, _, err = decodeSeg(make([]byte, 0, len(s.rawHdr)), s.rawHdr); err != nil {
 		return header{}, fmt.Errorf("%w: header is not unpadded base64url: %w", ErrMalformed, err)
 	}
 	return parseHeader(s.header)
 }
+
+// errLineBreak: the base64 decoder rejects everything outside the URL
+// alphabet, padding included, except CR and LF, which it skips.
+var errLineBreak = errors.New("line break in base64 data")
 
 // decodeSeg appends the decoding of src to b and returns it as its own slice.
 func decodeSeg(b, src []byte) (out, grown []byte, err error) {
@@ -86,6 +86,11 @@ func decodeSeg(b, src []byte) (out, grown []byte, err error) {
 	m, err := b64strict.Decode(b[n:], src)
 	if err != nil {
 		return nil, b, err
+	}
+	// Over valid lengths (not 1 mod 4) the decoded size strictly grows
+	// with the input size, so any skipped CR/LF shows up as a short result.
+	if len(src)%4 == 1 || m != len(src)/4*3+max(len(src)%4-1, 0) {
+		return nil, b, errLineBreak
 	}
 	return b[n : n+m : n+m], b[:n+m], nil
 }
