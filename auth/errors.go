@@ -1,0 +1,45 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors of the domain. Storage implementations wrap them (for
+// example ErrConflict on a duplicate username) and httpapi maps them to
+// status codes, so callers branch with errors.Is.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("already exists")
+	ErrInvalid      = errors.New("invalid input")
+	ErrUnauthorized = errors.New("invalid username or password")
+	ErrForbidden    = errors.New("forbidden")
+	ErrUnavailable  = errors.New("storage unavailable")
+	ErrBusy         = errors.New("too many password checks in progress")
+	ErrRateLimited  = errors.New("too many attempts")
+)
+
+// RetryError says when an ErrBusy or ErrRateLimited request may be retried.
+type RetryError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryError) Error() string {
+	return fmt.Sprintf("%v; retry in %v", e.Err, e.After.Round(time.Second))
+}
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// RetryAfter returns the delay carried by err, if any.
+func RetryAfter(err error) (time.Duration, bool) {
+	var re *RetryError
+	if errors.As(err, &re) {
+		return re.After, true
+	}
+	return 0, false
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,184 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+)
+
+// Service holds the rules of login, users and posts over a Store.
+type Service struct {
+	Store     Store
+	Hasher    *Hasher
+	IPLimit   *Limiter // login attempts per client IP
+	UserLimit *Limiter // login attempts per username
+	Log       *slog.Logger
+}
+
+// Login checks a username and password. Unknown users, wrong passwords and
+// disabled users all fail with the same ErrUnauthorized after the same
+// amount of hashing work, so responses reveal nothing about which it was.
+func (s *Service) Login(ctx context.Context, clientIP, username, password string) (*User, error) {
+	if ok, wait := s.IPLimit.Allow(clientIP); !ok {
+		return nil, &RetryError{Err: ErrRateLimited, After: wait}
+	}
+	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen || username == "" || password == "" {
+		return nil, ErrUnauthorized
+	}
+	if ok, wait := s.UserLimit.Allow(strings.ToLower(username)); !ok {
+		return nil, &RetryError{Err: ErrRateLimited, After: wait}
+	}
+	u, err := s.Store.UserByName(ctx, username)
+	if errors.Is(err, ErrNotFound) {
+		if err := s.Hasher.VerifyDummy(ctx, password); err != nil {
+			return nil, err
+		}
+		return nil, ErrUnauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		if errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		s.log().Error("stored password hash unusable", "user_id", u.ID, "err", err)
+		return nil, ErrUnauthorized
+	}
+	if !ok || u.Disabled {
+		return nil, ErrUnauthorized
+	}
+	if rehash {
+		s.rehash(ctx, u, password)
+	}
+	return u, nil
+}
+
+// rehash upgrades a bcrypt or outdated argon2id hash after a successful
+// login. Failure only delays the upgrade to the next login.
+func (s *Service) rehash(ctx context.Context, u *User, password string) {
+	h, err := s.Hasher.Hash(ctx, password)
+	if err == nil {
+		_, err = s.Store.UpdateUser(ctx, u.Name, UserUpdate{PasswordHash: &h})
+	}
+	if err != nil {
+		s.log().Warn("password rehash postponed", "user_id", u.ID, "err", err)
+		return
+	}
+	u.PasswordHash = h
+	s.log().Info("password rehashed to argon2id", "user_id", u.ID)
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+// CreateUser validates and stores a new user with a hashed password.
+func (s *Service) CreateUser(ctx context.Context, name, password string, role Role) (*User, error) {
+	if err := ValidateUsername(name); err != nil {
+		return nil, err
+	}
+	if err := ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, err
+	}
+	h, err := s.Hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{Name: name, Role: role, PasswordHash: h}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password.
+func (s *Service) SetPassword(ctx context.Context, name, password string) (*User, error) {
+	if err := ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	h, err := s.Hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.UpdateUser(ctx, name, UserUpdate{PasswordHash: &h})
+}
+
+// UpdateUser changes a user's role or disabled flag. An admin cannot
+// demote or disable themselves, so a server always keeps an admin who can
+// undo mistakes.
+func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string, upd UserUpdate) (*User, error) {
+	if upd.Role == nil && upd.Disabled == nil {
+		return nil, invalid("nothing to change: give role or disabled")
+	}
+	if upd.Role != nil {
+		if _, err := ParseRole(string(*upd.Role)); err != nil {
+			return nil, err
+		}
+	}
+	upd.PasswordHash = nil
+	if actor != nil && actor.Name == name && ((upd.Role != nil && *upd.Role != RoleAdmin) || (upd.Disabled != nil && *upd.Disabled)) {
+		return nil, fmt.Errorf("%w: admins cannot demote or disable themselves", ErrForbidden)
+	}
+	return s.Store.UpdateUser(ctx, name, upd)
+}
+
+// DeleteUser removes a user and their posts; admins cannot delete themselves.
+func (s *Service) DeleteUser(ctx context.Context, actor *Principal, name string) error {
+	if actor != nil && actor.Name == name {
+		return fmt.Errorf("%w: admins cannot delete themselves", ErrForbidden)
+	}
+	return s.Store.DeleteUser(ctx, name)
+}
+
+// CreatePost stores a post by the actor, who must be an editor or admin.
+func (s *Service) CreatePost(ctx context.Context, actor *Principal, title, body string) (*Post, error) {
+	if !actor.Role.AtLeast(RoleEditor) {
+		return nil, fmt.Errorf("%w: creating posts needs the editor or admin role", ErrForbidden)
+	}
+	title = strings.TrimSpace(title)
+	if title == "" || len(title) > MaxTitleLen || !utf8.ValidString(title) {
+		return nil, invalid("title must be 1 to %d bytes of text", MaxTitleLen)
+	}
+	if len(body) > MaxBodyLen || !utf8.ValidString(body) {
+		return nil, invalid("body must be at most %d bytes of text", MaxBodyLen)
+	}
+	p := &Post{AuthorID: actor.UserID, Title: title, Body: body}
+	if err := s.Store.CreatePost(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// DeletePost removes a post; only its author or an admin may.
+func (s *Service) DeletePost(ctx context.Context, actor *Principal, id int64) error {
+	p, err := s.Store.Post(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.AuthorID != actor.UserID && actor.Role != RoleAdmin {
+		return fmt.Errorf("%w: only the author or an admin may delete a post", ErrForbidden)
+	}
+	return s.Store.DeletePost(ctx, id)
+}
+
+// ListPosts returns a page of posts, newest first.
+func (s *Service) ListPosts(ctx context.Context, limit int, before int64) ([]*Post, error) {
+	if limit <= 0 || limit > MaxPageSize {
+		return nil, invalid("limit must be 1 to %d", MaxPageSize)
+	}
+	if before < 0 {
+		return nil, invalid("cursor must be a post id")
+	}
+	return s.Store.ListPosts(ctx, limit, before)
+}
