@@ -265,8 +265,16 @@ func (d *NumericDate) UnmarshalJSON(b []byte) error {
 // parseNumericDate parses a JSON number as seconds (with optional
 // fraction) without allocating in the common cases.
 func parseNumericDate(b []byte) (NumericDate, bool) {
-	end, ok := scanNumber(b, 0)
-	if !ok || end != len(b) || b[0] == '-' {
+	if end, ok := scanNumber(b, 0); !ok || end != len(b) {
+		return NumericDate{}, false
+	}
+	return numericDate(b)
+}
+
+// numericDate is parseNumericDate for a value the scanner has already
+// validated as some JSON value.
+func numericDate(b []byte) (NumericDate, bool) {
+	if len(b) == 0 || b[0] < '0' || b[0] > '9' { // not a number, or negative
 		return NumericDate{}, false
 	}
 	var sec, nsec int64

@@ -294,7 +294,8 @@ type objIter struct {
 }
 
 // next returns the next member's name span and the raw value span (value
-// spans include quotes for strings). more is false after the closing brace.
+// spans include quotes for strings, and esc tells whether a string value
+// has escapes). more is false after the closing brace.
 func (it *objIter) next() (name, val span, more, ok bool) {
 	b := it.b
 	i := skipWS(b, it.i)
@@ -328,12 +329,19 @@ func (it *objIter) next() (name, val span, more, ok bool) {
 	}
 	i = skipWS(b, i+1)
 	start := i
-	if i, ok = scanValue(b, i, it.depth); !ok {
+	if i < len(b) && b[i] == '"' { // most values: keep the escape flag
+		var sv span
+		if i, sv, ok = scanString(b, i); !ok {
+			return
+		}
+		val.esc = sv.esc
+	} else if i, ok = scanValue(b, i, it.depth); !ok {
 		return
 	}
 	it.i = i
 	it.n++
-	return name, span{start: start, end: i}, true, true
+	val.start, val.end = start, i
+	return name, val, true, true
 }
 
 // openObject checks that b is a JSON object (surrounding white space

@@ -304,12 +304,11 @@ func strSpan(p []byte, val span, name string) (span, bool, error) {
 	if p[val.start] != '"' {
 		return span{}, false, fmt.Errorf("%w: %s is not a string", ErrMalformed, name)
 	}
-	_, sp, _ := scanString(p, val.start)
-	return sp, true, nil
+	return span{val.start + 1, val.end - 1, val.esc}, true, nil
 }
 
 func dateValue(p []byte, val span, name string) (NumericDate, error) {
-	d, ok := parseNumericDate(p[val.start:val.end])
+	d, ok := numericDate(p[val.start:val.end])
 	if !ok {
 		return d, fmt.Errorf("%w: %s must be a number of seconds between 0 and %d", ErrMalformed, name, maxNumericDate)
 	}
