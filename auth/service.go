@@ -182,3 +182,18 @@ func (s *Service) ListPosts(ctx context.Context, limit int, before int64) ([]*Po
 	}
 	return s.Store.ListPosts(ctx, limit, before)
 }
+
+// Post returns one post; any authenticated user may read posts.
+func (s *Service) Post(ctx context.Context, id int64) (*Post, error) {
+	return s.Store.Post(ctx, id)
+}
+
+// ListUsers returns all users, ordered by name.
+func (s *Service) ListUsers(ctx context.Context) ([]*User, error) {
+	return s.Store.ListUsers(ctx)
+}
+
+// Ready reports whether the store is reachable.
+func (s *Service) Ready(ctx context.Context) error {
+	return s.Store.Ping(ctx)
+}

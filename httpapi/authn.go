@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/jwt"
+)
+
+// WWW-Authenticate challenges (RFC 6750 section 3). Descriptions are fixed
+// strings: nothing from the token is echoed.
+var (
+	challengeMissing   = []string{`Bearer realm="jwtgate"`}
+	challengeForbidden = []string{`Bearer realm="jwtgate", error="insufficient_scope", error_description="the role of the token does not allow this operation"`}
+)
+
+// tokenFailure is how a rejected token is reported.
+type tokenFailure struct {
+	code, detail string
+	challenge    []string
+}
+
+func newTokenFailure(code, detail string) *tokenFailure {
+	return &tokenFailure{code, detail, []string{`Bearer realm="jwtgate", error="invalid_token", error_description="` + detail + `"`}}
+}
+
+var (
+	tokenExpired     = newTokenFailure(codeTokenExpired, "the access token expired")
+	tokenNotYetValid = newTokenFailure(codeTokenInvalid, "the access token is not valid yet")
+	tokenForeign     = newTokenFailure(codeTokenInvalid, "the access token was issued for another service")
+	tokenBadSig      = newTokenFailure(codeTokenInvalid, "the access token signature cannot be verified")
+	tokenMalformed   = newTokenFailure(codeTokenInvalid, "the access token is malformed")
+)
+
+func classifyTokenError(err error) *tokenFailure {
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return tokenExpired
+	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
+		return tokenNotYetValid
+	case errors.Is(err, jwt.ErrIssuer), errors.Is(err, jwt.ErrAudience):
+		return tokenForeign
+	case errors.Is(err, jwt.ErrSignature), errors.Is(err, jwt.ErrKeyNotFound),
+		errors.Is(err, jwt.ErrAlgorithmMismatch), errors.Is(err, jwt.ErrUnsupportedAlgorithm):
+		return tokenBadSig
+	}
+	return tokenMalformed
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>"
+// header (scheme case-insensitive, one space, one token). present is false
+// when the request carries no Bearer credentials at all.
+func bearerToken(h http.Header) (token string, present, ok bool) {
+	v := h["Authorization"]
+	if len(v) == 0 || (len(v) == 1 && v[0] == "") {
+		return "", false, false
+	}
+	if len(v) > 1 {
+		return "", true, false
+	}
+	a := v[0]
+	sp := strings.IndexAny(a, " \t")
+	scheme := a
+	if sp >= 0 {
+		scheme = a[:sp]
+	}
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false, false // another scheme: no Bearer credentials
+	}
+	if sp < 0 || a[sp] != ' ' {
+		return "", true, false
+	}
+	token = a[sp+1:]
+	if token == "" || strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 {
+		return "", true, false
+	}
+	return token, true, true
+}
+
+// authenticate requires a valid access token whose role is at least min,
+// and makes its principal available through PrincipalFrom. It reads no
+// database: a token stays valid until it expires.
+func (s *server) authenticate(min auth.Role, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, present, ok := bearerToken(r.Header)
+		if !present {
+			w.Header()["Www-Authenticate"] = challengeMissing
+			writeProblem(w, http.StatusUnauthorized, codeTokenMissing, "send the access token from POST /login in an Authorization: Bearer header")
+			return
+		}
+		var p *auth.Principal
+		var err error
+		if ok {
+			p, err = s.tokens.Verify(token)
+		}
+		if !ok || err != nil {
+			f := tokenMalformed
+			if err != nil {
+				f = classifyTokenError(err)
+			}
+			w.Header()["Www-Authenticate"] = f.challenge
+			writeProblem(w, http.StatusUnauthorized, f.code, f.detail)
+			return
+		}
+		if !p.Role.AtLeast(min) {
+			w.Header()["Www-Authenticate"] = challengeForbidden
+			writeProblem(w, http.StatusForbidden, codeForbidden, "this operation needs the "+string(min)+" role or higher")
+			return
+		}
+		stateOf(r).principal = p
+		next(w, r)
+	}
+}

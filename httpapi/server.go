@@ -1,0 +1,116 @@
+// Package httpapi is jwtgate's HTTP interface: login, the posts and users
+// APIs and health checks, over an auth.Service. It speaks JSON, reports
+// every error as an RFC 9457 problem with a stable code (see the code
+// constants in problem.go and openapi.yaml), and is described by the
+// OpenAPI document served at GET /openapi.yaml.
+//
+// Every response carries X-Request-Id (a sane incoming one is kept),
+// X-Content-Type-Options: nosniff, Cache-Control: no-store and
+// Referrer-Policy: no-referrer. Each request is logged once, with method,
+// path (never the query), status, duration, request id and client IP;
+// never headers, bodies, passwords or tokens.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/jwtgate/jwtgate/auth"
+)
+
+// Config configures the HTTP API.
+type Config struct {
+	Service *auth.Service
+	Tokens  *auth.Tokens
+	Log     *slog.Logger // defaults to slog.Default()
+
+	// TrustProxyHeaders takes the client IP (for login rate limits and
+	// logs) from the last X-Forwarded-For entry, the one appended by the
+	// reverse proxy in front of the server. Enable it only behind exactly
+	// one proxy that appends to X-Forwarded-For; otherwise any client can
+	// claim any address. By default r.RemoteAddr is used.
+	TrustProxyHeaders bool
+
+	// MaxBodyBytes limits request bodies (default 64 KiB); larger ones
+	// get 413 body_too_large.
+	MaxBodyBytes int64
+}
+
+// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 64 << 10
+
+type server struct {
+	svc        *auth.Service
+	tokens     *auth.Tokens
+	log        *slog.Logger
+	trustProxy bool
+	maxBody    int64
+	mux        *http.ServeMux
+}
+
+// route is one registered pattern. role is the least role the route
+// needs: "" for public routes, auth.RoleReader for any valid token.
+type route struct {
+	pattern string
+	role    auth.Role
+	handler http.HandlerFunc
+}
+
+func (s *server) routes() []route {
+	return []route{
+		{"GET /healthz", "", s.healthz},
+		{"GET /readyz", "", s.readyz},
+		{"GET /openapi.yaml", "", s.openapi},
+		{"POST /login", "", s.login},
+		{"GET /me", auth.RoleReader, s.me},
+		{"GET /posts", auth.RoleReader, s.listPosts},
+		{"POST /posts", auth.RoleEditor, s.createPost},
+		{"GET /posts/{id}", auth.RoleReader, s.getPost},
+		{"DELETE /posts/{id}", auth.RoleReader, s.deletePost}, // author or admin: checked by auth.Service
+		{"POST /users", auth.RoleAdmin, s.createUser},
+		{"GET /users", auth.RoleAdmin, s.listUsers},
+		{"PATCH /users/{name}", auth.RoleAdmin, s.updateUser},
+		{"DELETE /users/{name}", auth.RoleAdmin, s.deleteUser},
+	}
+}
+
+// Routes returns the registered patterns ("METHOD /path"), in the form
+// net/http.ServeMux takes them. GET routes also answer HEAD.
+func Routes() []string {
+	rs := (&server{}).routes()
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.pattern
+	}
+	return out
+}
+
+// New returns the API handler. It panics if cfg has no Service (with a
+// Store and Hasher) or no Tokens: that is a programming error.
+func New(cfg Config) http.Handler {
+	if cfg.Service == nil || cfg.Service.Store == nil || cfg.Service.Hasher == nil || cfg.Tokens == nil {
+		panic("httpapi: Config needs a Service with a Store and a Hasher, and Tokens")
+	}
+	s := &server{
+		svc:        cfg.Service,
+		tokens:     cfg.Tokens,
+		log:        cfg.Log,
+		trustProxy: cfg.TrustProxyHeaders,
+		maxBody:    cfg.MaxBodyBytes,
+		mux:        http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	for _, rt := range s.routes() {
+		h := rt.handler
+		if rt.role != "" {
+			h = s.authenticate(rt.role, h)
+		}
+		s.mux.Handle(rt.pattern, h)
+	}
+	return s
+}
