@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -278,11 +279,15 @@ func numericDate(b []byte) (NumericDate, bool) {
 		return NumericDate{}, false
 	}
 	var sec, nsec int64
-	i := 0
+	i, slow := 0, false
 	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
 		sec = sec*10 + int64(b[i]-'0')
 		if sec > maxNumericDate {
-			return NumericDate{}, false
+			if bytes.IndexAny(b, "eE") < 0 {
+				return NumericDate{}, false
+			}
+			slow = true // an exponent may bring it back in range
+			break
 		}
 	}
 	if i < len(b) && b[i] == '.' {
@@ -293,7 +298,7 @@ func numericDate(b []byte) (NumericDate, bool) {
 			scale /= 10
 		}
 	}
-	if i < len(b) { // exponent: rare, take the slow path
+	if slow || i < len(b) { // exponent: rare, take the slow path
 		f, err := strconv.ParseFloat(string(b), 64)
 		if err != nil || f < 0 || f > maxNumericDate || math.IsNaN(f) {
 			return NumericDate{}, false
@@ -329,6 +334,10 @@ func AppendJSONString(dst []byte, s string) []byte {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			}

@@ -19,7 +19,8 @@ const maxDepth = 64
 // the quotes; esc records whether the raw text contains escapes.
 type span struct {
 	start, end int
-	esc        bool
+	esc        bool // has backslash escapes
+	high       bool // has non-ASCII bytes
 }
 
 const (
@@ -75,7 +76,7 @@ func scanString(b []byte, i int) (int, span, bool) {
 			if high && !utf8.Valid(b[start:i]) {
 				return 0, span{}, false
 			}
-			return i + 1, span{start, i, esc}, true
+			return i + 1, span{start, i, esc, high}, true
 		case c == '\\':
 			esc = true
 			if i+1 >= len(b) {

@@ -32,19 +32,22 @@ func putBuf(b *[]byte) {
 // itself, json.RawMessage is used as given (compacted), anything else goes
 // through encoding/json. Sign adds nothing to the claims: set exp yourself.
 func Sign(key *Key, claims any) (string, error) {
+	if key == nil {
+		return "", fmt.Errorf("%w: nil key", ErrInvalidKey)
+	}
 	return sign(key, key.hdrJWT, claims)
 }
 
 // SignJWS returns a compact JWS (RFC 7515) of an arbitrary payload, with
 // the header {"alg":…,"kid":…} and no "typ".
 func SignJWS(key *Key, payload []byte) (string, error) {
+	if key == nil {
+		return "", fmt.Errorf("%w: nil key", ErrInvalidKey)
+	}
 	return sign(key, key.hdrJWS, payload)
 }
 
 func sign(key *Key, header string, claims any) (string, error) {
-	if key == nil {
-		return "", fmt.Errorf("%w: nil key", ErrInvalidKey)
-	}
 	if !key.CanSign() {
 		return "", fmt.Errorf("%w: %s key has no private half", ErrInvalidKey, key.alg)
 	}

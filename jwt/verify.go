@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -251,13 +252,18 @@ func scanClaims(p []byte, rc *scanned) error {
 		if it.n > maxClaims {
 			return fmt.Errorf("%w: payload has more than %d members", ErrMalformed, maxClaims)
 		}
-		bit := uint64(1) << 63 // escaped names: always compare
-		if !name.esc && name.end > name.start {
-			bit = 1 << ((uint(name.end-name.start)*7 + uint(p[name.start]) + uint(p[name.end-1])*3) % 63)
+		// encoding/json matches member names case-insensitively (with
+		// Unicode folding), so duplicates are judged the same way: else
+		// {"iss":"good","ISS":"evil"} would validate one value and hand the
+		// caller's struct the other.
+		special := name.esc || name.high
+		bit := uint64(1) << 63 // escaped or non-ASCII names: always compare
+		if !special && name.end > name.start {
+			bit = 1 << ((uint(name.end-name.start)*7 + uint(p[name.start]|0x20) + uint(p[name.end-1]|0x20)*3) % 63)
 		}
-		if seen&(bit|1<<63) != 0 {
+		if special || seen&(bit|1<<63) != 0 {
 			for _, prev := range names {
-				if sameName(p, prev, name) {
+				if bytes.EqualFold(nameBytes(p, prev), nameBytes(p, name)) {
 					return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nameBytes(p, name)))
 				}
 			}
@@ -285,6 +291,9 @@ func scanClaims(p []byte, rc *scanned) error {
 		case "iat":
 			rc.iat, err = dateValue(p, val, "iat")
 		default:
+			if registeredFold(nm, name.high) {
+				return fmt.Errorf("%w: claim %q must be spelled in lower case", ErrMalformed, short(nm))
+			}
 			if rc.nExtra < len(rc.extra) {
 				rc.extra[rc.nExtra] = member{name, val}
 			}
@@ -300,11 +309,35 @@ func scanClaims(p []byte, rc *scanned) error {
 	return nil
 }
 
+var registeredNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
+
+// registeredFold reports whether nm, not itself a registered claim name,
+// would still match one in encoding/json's case-insensitive matching.
+func registeredFold(nm []byte, high bool) bool {
+	if !high {
+		if len(nm) != 3 {
+			return false
+		}
+		lower := [3]byte{nm[0] | 0x20, nm[1] | 0x20, nm[2] | 0x20}
+		switch string(lower[:]) {
+		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
+			return true
+		}
+		return false
+	}
+	for _, r := range registeredNames {
+		if bytes.EqualFold(nm, []byte(r)) {
+			return true
+		}
+	}
+	return false
+}
+
 func strSpan(p []byte, val span, name string) (span, bool, error) {
 	if p[val.start] != '"' {
 		return span{}, false, fmt.Errorf("%w: %s is not a string", ErrMalformed, name)
 	}
-	return span{val.start + 1, val.end - 1, val.esc}, true, nil
+	return span{start: val.start + 1, end: val.end - 1, esc: val.esc}, true, nil
 }
 
 func dateValue(p []byte, val span, name string) (NumericDate, error) {
