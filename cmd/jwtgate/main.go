@@ -1,0 +1,46 @@
+// Command jwtgate signs, verifies and decodes JSON Web Tokens and makes
+// keys. See `jwtgate help`.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `jwtgate: JSON Web Tokens from the command line.
+
+Usage:
+  jwtgate token decode [--json] [TOKEN|-]          show a token WITHOUT verifying it
+  jwtgate token sign --alg ALG KEY [flags]          make a token
+  jwtgate token verify KEY [flags] [TOKEN|-]        check a token, print its claims
+  jwtgate key generate --alg ALG [--out F]          make a key (files are written 0600)
+  jwtgate key jwks FILE...                          public JWKS of key files
+
+KEY is one of --secret-env NAME, --secret-file F, --key-file F (PEM or JWK),
+or, to verify, --jwks-file F. Secrets are never taken as arguments.
+Run a command with -h for its flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run is main without globals, so tests drive it in-process.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "token":
+		return cmdToken(args[1:], stdin, stdout, stderr, env)
+	case "key":
+		return cmdKey(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "jwtgate: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
