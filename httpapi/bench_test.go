@@ -53,6 +53,9 @@ func serveOnce(h http.Handler, w *discardWriter, r *http.Request) {
 // only a few allocations more than GET /healthz (the verified claims, the
 // principal and the response body).
 func TestMeStaysLight(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race (sync.Pool drops items at random)")
+	}
 	h, token := benchHandler(t)
 	w := &discardWriter{h: http.Header{}}
 	health := httptest.NewRequest("GET", "/healthz", nil)
@@ -66,9 +69,6 @@ func TestMeStaysLight(t *testing.T) {
 	got := testing.AllocsPerRun(200, func() { serveOnce(h, w, me) })
 	t.Logf("allocations: /healthz %.0f, /me %.0f", base, got)
 	extra := 3.0 // principal, claims, and slack
-	if raceEnabled {
-		extra = 6
-	}
 	if got > base+extra {
 		t.Errorf("GET /me allocates %.0f times, /healthz %.0f: the auth path got heavier", got, base)
 	}
