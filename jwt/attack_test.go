@@ -920,42 +920,64 @@ func atkNoPanic(f func() (string, error)) (err error) {
 	return err
 }
 
-// encoding/json matches member names case-insensitively and keeps the last
-// of several matches, while validation reads the exact registered names
-// (RFC 7519 names are case-sensitive). A payload carrying both "iss" and
-// "ISS" must not pass the issuer check on one value and hand the caller
-// the other: whatever type the claims are decoded into, the registered
-// claims the caller gets are the ones that were validated.
+// encoding/json matches member names case-insensitively, with Unicode
+// folding ("ISS", "Iss" and "iſs" all fill Issuer), and keeps the last of
+// several matches, while validation reads the exact registered names
+// (RFC 7519 names are case-sensitive). Whatever type the claims are
+// decoded into, the caller must get the registered claims that were
+// validated, or an error: {"iss":"good","ISS":"evil"} must not pass the
+// issuer check on one value and hand the caller the other.
 func TestAttackCaseInsensitiveClaims(t *testing.T) {
 	key := atkHMAC(t, atkSecret)
-	v := atkVerifier(t, []*Key{key}, WithIssuer("https://good.example"), WithAudience("api"))
 	exp := atkNow.Unix() + 3600
-	tok := rfcOK(Sign(key, atkJSON(fmt.Sprintf(
-		`{"iss":"https://good.example","sub":"alice","aud":"api","exp":%d,"ISS":"https://evil.example","Sub":"admin","AUD":"other","EXP":1}`, exp))))
-
-	// The verifier refuses such payloads outright (names that differ only
-	// in case count as duplicates); if it ever accepts them, both decoding
-	// paths must agree on the validated values.
-	var fast Claims
-	if err := v.Verify(tok, &fast); errors.Is(err, ErrMalformed) {
-		return
-	} else if err != nil {
-		t.Fatalf("Verify(*Claims): %v", err)
-	}
-	var viaJSON struct {
-		Claims
-		Role string `json:"role"`
-	}
-	err := v.Verify(tok, &viaJSON)
-	if err != nil && !errors.Is(err, ErrMalformed) {
-		t.Fatalf("Verify(struct): %v", err)
-	}
-	if err == nil {
-		got := viaJSON.Claims
-		if got.Issuer != fast.Issuer || got.Subject != fast.Subject || !got.ExpiresAt.Equal(fast.ExpiresAt.Time) ||
-			len(got.Audience) != 1 || got.Audience[0] != "api" {
-			t.Errorf("validated iss=%q sub=%q aud=%q exp=%v, but the struct received iss=%q sub=%q aud=%q exp=%v",
-				fast.Issuer, fast.Subject, fast.Audience, fast.ExpiresAt.Unix(), got.Issuer, got.Subject, got.Audience, got.ExpiresAt.Unix())
-		}
+	e := fmt.Sprintf(`"exp":%d`, exp)
+	for _, c := range []struct {
+		name    string
+		payload string
+		opts    []Option
+	}{
+		{"upper-case-duplicates", `{"iss":"https://good.example","sub":"alice","aud":"api",` + e + `,"ISS":"https://evil.example","Sub":"admin","AUD":"other","EXP":1}`,
+			[]Option{WithIssuer("https://good.example"), WithAudience("api")}},
+		{"upper-case-first", `{"ISS":"https://evil.example","iss":"https://good.example",` + e + `}`, []Option{WithIssuer("https://good.example")}},
+		{"upper-case-alone", `{"SUB":"admin",` + e + `}`, nil},
+		{"escaped-upper-case", `{"\u0053UB":"admin",` + e + `}`, nil},
+		{"long-s-raw", "{\"\u017fub\":\"admin\"," + e + "}", nil},
+		{"long-s-escaped", `{"\u017fub":"admin",` + e + `}`, nil},
+		{"long-s-escaped-with-sub", `{"sub":"alice","\u017fub":"admin",` + e + `}`, nil},
+		{"long-s-escaped-iss", `{"i\u017f\u017f":"https://evil.example",` + e + `}`, nil},
+		{"long-s-escaped-iss-checked", `{"iss":"https://good.example","i\u017fs":"https://evil.example",` + e + `}`, []Option{WithIssuer("https://good.example")}},
+		{"kelvin-is-not-registered", `{"\u212aid":"x",` + e + `}`, nil},
+		{"custom-claim-case", `{"role":"user","ROLE":"admin",` + e + `}`, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := atkVerifier(t, []*Key{key}, c.opts...)
+			tok := rfcOK(Sign(key, atkJSON(c.payload)))
+			var fast Claims
+			errFast := v.Verify(tok, &fast)
+			var viaJSON struct {
+				Claims
+				Role string `json:"role"`
+			}
+			errJSON := v.Verify(tok, &viaJSON)
+			if errFast != nil || errJSON != nil {
+				if !errors.Is(errFast, ErrMalformed) || !errors.Is(errJSON, ErrMalformed) {
+					t.Fatalf("Verify(*Claims) = %v, Verify(struct) = %v; want both nil or both ErrMalformed", errFast, errJSON)
+				}
+				return
+			}
+			got := viaJSON.Claims
+			if !fzSameClaims(fast, got) {
+				t.Errorf("validated iss=%q sub=%q aud=%q exp=%v, but the struct received iss=%q sub=%q aud=%q exp=%v",
+					fast.Issuer, fast.Subject, fast.Audience, fast.ExpiresAt.Unix(), got.Issuer, got.Subject, got.Audience, got.ExpiresAt.Unix())
+			}
+			if u, err := DecodeUnverified(tok); err != nil {
+				t.Errorf("DecodeUnverified refuses what Verify accepts: %v", err)
+			} else {
+				var slow Claims
+				if err := u.Claims(&slow); err != nil || !fzSameClaims(fast, slow) {
+					t.Errorf("Unverified.Claims: %+v, %v; scanner: %+v", slow, err, fast)
+				}
+			}
+		})
 	}
 }

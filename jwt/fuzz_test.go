@@ -131,6 +131,7 @@ func fzAttackTokens(t testing.TB) []string {
 		// Names that differ only in case: distinct for RFC 7519, equal
 		// for encoding/json.
 		`{"iss":"https://good.example","ISS":"https://evil.example","sub":"alice","Sub":"admin"}`,
+		`{"\u017fub":"admin","i\u017fs":"https://evil.example"}`,
 	} {
 		out = append(out, atkSign(t, k, `{"alg":"HS256","typ":"JWT"}`, pay))
 	}
@@ -296,15 +297,7 @@ func FuzzDecodeUnverified(f *testing.F) {
 			t.Fatalf("scanClaims after DecodeUnverified: %v", err)
 		}
 		// encoding/json also matches member names case-insensitively
-		// ("ISS" fills Issuer); the scanner, like RFC 7519, does not. That
-		// difference is covered by TestAttackCaseInsensitiveClaims.
-		for _, m := range jsnMembers(t, u.Payload) {
-			for _, reg := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"} {
-				if m.name != reg && strings.EqualFold(m.name, reg) {
-					return
-				}
-			}
-		}
+		// ("ISS" fills Issuer): such payloads must have been refused.
 		var fast, slow Claims
 		rc.fill(string(u.Payload), u.Payload, &fast)
 		if err := u.Claims(&slow); err != nil {

@@ -291,7 +291,7 @@ func scanClaims(p []byte, rc *scanned) error {
 		case "iat":
 			rc.iat, err = dateValue(p, val, "iat")
 		default:
-			if registeredFold(nm, name.high) {
+			if registeredFold(nm, name.high || name.esc) {
 				return fmt.Errorf("%w: claim %q must be spelled in lower case", ErrMalformed, short(nm))
 			}
 			if rc.nExtra < len(rc.extra) {

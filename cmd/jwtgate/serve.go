@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/httpapi"
+	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/sqlite"
+)
+
+// serveConfig holds every setting of `jwtgate serve`. Each comes from a
+// flag, else from its JWTGATE_* environment variable, else a default.
+type serveConfig struct {
+	Addr            string
+	Data            string
+	Issuer          string
+	Audience        string
+	AccessTTL       time.Duration
+	Leeway          time.Duration
+	KeyFile         string
+	SecretFile      string
+	LoginIPEvery    time.Duration
+	LoginIPBurst    int
+	LoginUserEvery  time.Duration
+	LoginUserBurst  int
+	HashConcurrency int
+	HashWait        time.Duration
+	TrustProxy      bool
+	LogFormat       string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+}
+
+// envFlags registers flags whose defaults come from the environment, and
+// records which variable feeds which flag for the help text.
+type envFlags struct {
+	fs   *flag.FlagSet
+	env  func(string) string
+	errs []error
+}
+
+func (e *envFlags) str(p *string, name, envName, def, usage string) {
+	if v := e.env(envName); v != "" {
+		def = v
+	}
+	e.fs.StringVar(p, name, def, usage+" ($"+envName+")")
+}
+
+func (e *envFlags) dur(p *time.Duration, name, envName string, def time.Duration, usage string) {
+	if v := e.env(envName); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("$%s: %w", envName, err))
+		} else {
+			def = d
+		}
+	}
+	e.fs.DurationVar(p, name, def, usage+" ($"+envName+")")
+}
+
+func (e *envFlags) int(p *int, name, envName string, def int, usage string) {
+	if v := e.env(envName); v != "" {
+		var n int
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			e.errs = append(e.errs, fmt.Errorf("$%s: not a number", envName))
+		} else {
+			def = n
+		}
+	}
+	e.fs.IntVar(p, name, def, usage+" ($"+envName+")")
+}
+
+func (e *envFlags) bool(p *bool, name, envName string, def bool, usage string) {
+	switch strings.ToLower(e.env(envName)) {
+	case "":
+	case "1", "true", "yes":
+		def = true
+	case "0", "false", "no":
+		def = false
+	default:
+		e.errs = append(e.errs, fmt.Errorf("$%s: want true or false", envName))
+	}
+	e.fs.BoolVar(p, name, def, usage+" ($"+envName+")")
+}
+
+func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("jwtgate serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	e := &envFlags{fs: fs, env: env}
+	e.str(&c.Addr, "addr", "JWTGATE_ADDR", "127.0.0.1:8080", "listen address")
+	e.str(&c.Data, "data", "JWTGATE_DATA", "./jwtgate-data", "data folder: SQLite database and generated keys")
+	e.str(&c.Issuer, "issuer", "JWTGATE_ISSUER", "jwtgate", "iss claim of issued tokens, required on verification")
+	e.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", "jwtgate", "aud claim of issued tokens, required on verification")
+	e.dur(&c.AccessTTL, "access-ttl", "JWTGATE_ACCESS_TTL", 15*time.Minute, "access token lifetime")
+	e.dur(&c.Leeway, "leeway", "JWTGATE_LEEWAY", 30*time.Second, "clock-skew leeway when checking exp, nbf, iat")
+	e.str(&c.KeyFile, "key-file", "JWTGATE_KEY_FILE", "", "signing key: PEM or JWK private key (EdDSA, ES256, RS256, ...) or an oct JWK")
+	e.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
+	e.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP: one more allowed every")
+	e.int(&c.LoginIPBurst, "login-ip-burst", "JWTGATE_LOGIN_IP_BURST", 20, "login attempts per client IP allowed at once (0 disables)")
+	e.dur(&c.LoginUserEvery, "login-user-every", "JWTGATE_LOGIN_USER_EVERY", 12*time.Second, "login attempts per username: one more allowed every")
+	e.int(&c.LoginUserBurst, "login-user-burst", "JWTGATE_LOGIN_USER_BURST", 10, "login attempts per username allowed at once (0 disables)")
+	e.int(&c.HashConcurrency, "hash-concurrency", "JWTGATE_HASH_CONCURRENCY", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
+	e.dur(&c.HashWait, "hash-wait", "JWTGATE_HASH_WAIT", 2*time.Second, "how long a login waits for a hashing slot before 503")
+	e.bool(&c.TrustProxy, "trust-proxy", "JWTGATE_TRUST_PROXY", false, "take the client IP from X-Forwarded-For (only behind a proxy you run)")
+	e.str(&c.LogFormat, "log-format", "JWTGATE_LOG_FORMAT", "text", "log format: text or json")
+	e.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	e.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: jwtgate serve [flags]\n\nRuns the login server. Every flag can also be set with the environment\nvariable shown; a flag wins over its variable.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if len(e.errs) > 0 {
+		return nil, errors.Join(e.errs...)
+	}
+	if c.AccessTTL <= 0 || c.Leeway < 0 {
+		return nil, errors.New("--access-ttl must be positive and --leeway not negative")
+	}
+	return c, nil
+}
+
+func cmdServe(args []string, env func(string) string, stdout, stderr io.Writer) int {
+	c, err := parseServeFlags(args, env, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "jwtgate serve:", err)
+		return 2
+	}
+	log, err := newLogger(c.LogFormat, c.LogLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "jwtgate serve:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, c, env, log, nil); err != nil {
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json")
+}
+
+// serve runs the server until ctx is done, then shuts down gracefully:
+// in-flight requests finish (up to ShutdownTimeout) and the database is
+// closed cleanly. ready, if not nil, receives the bound address.
+func serve(ctx context.Context, c *serveConfig, env func(string) string, log *slog.Logger, ready chan<- string) error {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	key, source, err := loadSigningKey(c, env)
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(c.Data, "jwtgate.db"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing database", "err", err)
+		}
+	}()
+	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: c.Issuer, Audience: c.Audience, TTL: c.AccessTTL, Leeway: c.Leeway})
+	if err != nil {
+		return err
+	}
+	svc := &auth.Service{
+		Store:     db,
+		Hasher:    auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency, c.HashWait),
+		IPLimit:   auth.NewLimiter(c.LoginIPEvery, c.LoginIPBurst),
+		UserLimit: auth.NewLimiter(c.LoginUserEvery, c.LoginUserBurst),
+		Log:       log,
+	}
+	handler := httpapi.New(httpapi.Config{Service: svc, Tokens: tokens, Log: log, TrustProxyHeaders: c.TrustProxy})
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "data", c.Data, "alg", key.Algorithm(), "kid", key.KeyID(), "key_source", source)
+	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
+		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin --data " + c.Data)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+// loadSigningKey finds the server's signing key: --key-file, else an HS256
+// secret from --secret-file or $JWTGATE_SECRET, else a secret generated
+// into the data folder on first start and reused after.
+func loadSigningKey(c *serveConfig, env func(string) string) (*jwt.Key, string, error) {
+	var key *jwt.Key
+	var source string
+	switch {
+	case c.KeyFile != "":
+		k, err := readKeyFile(c.KeyFile, "", false)
+		if err != nil {
+			return nil, "", fmt.Errorf("--key-file: %w", err)
+		}
+		if !k.CanSign() {
+			return nil, "", fmt.Errorf("--key-file %s holds a public key; the server needs the private key", c.KeyFile)
+		}
+		key, source = k, "key file"
+	case c.SecretFile != "":
+		b, err := os.ReadFile(c.SecretFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("--secret-file: %w", err)
+		}
+		k, err := jwt.NewHMACKey(jwt.HS256, trimNewline(b))
+		if err != nil {
+			return nil, "", fmt.Errorf("--secret-file: %w", err)
+		}
+		key, source = k, "secret file"
+	case env("JWTGATE_SECRET") != "":
+		k, err := jwt.NewHMACKey(jwt.HS256, []byte(env("JWTGATE_SECRET")))
+		if err != nil {
+			return nil, "", fmt.Errorf("$JWTGATE_SECRET: %w", err)
+		}
+		key, source = k, "environment"
+	default:
+		k, created, err := dataFolderSecret(filepath.Join(c.Data, "hs256.jwk"))
+		if err != nil {
+			return nil, "", err
+		}
+		key, source = k, "data folder"
+		if created {
+			source = "data folder (generated)"
+		}
+	}
+	if key.KeyID() == "" {
+		tp, err := key.Thumbprint()
+		if err != nil {
+			return nil, "", err
+		}
+		key = key.WithKeyID(tp)
+	}
+	return key, source, nil
+}
+
+// dataFolderSecret reads the generated HS256 key, or makes one (256
+// random bits, file mode 0600) on first start.
+func dataFolderSecret(path string) (*jwt.Key, bool, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := jwt.ParseJWK(b)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", path, err)
+		}
+		return k, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, err
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	k, err := jwt.NewHMACKey(jwt.HS256, secret)
+	if err != nil {
+		return nil, false, err
+	}
+	tp, err := k.Thumbprint()
+	if err != nil {
+		return nil, false, err
+	}
+	k = k.WithKeyID(tp)
+	data, err := k.MarshalPrivateJWK()
+	if err != nil {
+		return nil, false, err
+	}
+	// Write a private temporary file, then link it into place: a second
+	// server starting at the same moment either wins or reads ours whole.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".hs256-*.tmp")
+	if err != nil {
+		return nil, false, err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, false, err
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return nil, false, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, false, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
+		return dataFolderSecret(path)
+	} else if err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
+}

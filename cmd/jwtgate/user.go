@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/sqlite"
+)
+
+const userUsage = `Usage: jwtgate user COMMAND [flags]
+
+Manages accounts directly in the data folder's database; works while the
+server runs.
+
+Commands:
+  add NAME [--role reader|editor|admin]   create a user (password from a prompt, or stdin)
+  list                                    list users
+  passwd NAME                             set a new password (prompt, or stdin)
+  disable NAME / enable NAME              refuse / allow logins
+  role NAME ROLE                          change the role
+  delete NAME                             delete the user and their posts
+
+Every command takes --data DIR (default ./jwtgate-data, or $JWTGATE_DATA).
+Passwords are never taken as arguments: they would show in ps and shell history.
+`
+
+func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, userUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("jwtgate user "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, userUsage) }
+	dataDef := "./jwtgate-data"
+	if v := env("JWTGATE_DATA"); v != "" {
+		dataDef = v
+	}
+	data := fs.String("data", dataDef, "data folder ($JWTGATE_DATA)")
+	role := fs.String("role", "reader", "role for add: reader, editor or admin")
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	want := map[string]int{"add": 1, "list": 0, "passwd": 1, "disable": 1, "enable": 1, "role": 2, "delete": 1}
+	n, known := want[sub]
+	if !known {
+		fmt.Fprintf(stderr, "jwtgate user: unknown command %q\n\n%s", sub, userUsage)
+		return 2
+	}
+	if len(pos) != n {
+		fmt.Fprintf(stderr, "jwtgate user %s: want %d argument(s), got %d\n", sub, n, len(pos))
+		return 2
+	}
+	ctx := context.Background()
+	dbPath := filepath.Join(*data, "jwtgate.db")
+	if sub != "add" {
+		if _, err := os.Stat(dbPath); err != nil {
+			fmt.Fprintf(stderr, "jwtgate user %s: no database at %s (run jwtgate serve or jwtgate user add first)\n", sub, dbPath)
+			return 1
+		}
+	} else if err := os.MkdirAll(*data, 0o700); err != nil {
+		fmt.Fprintln(stderr, "jwtgate user:", err)
+		return 1
+	}
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "jwtgate user:", err)
+		return 1
+	}
+	defer db.Close()
+	svc := &auth.Service{Store: db, Hasher: auth.NewHasher(auth.DefaultArgon2, 1, time.Minute)}
+
+	switch sub {
+	case "add":
+		r, err := auth.ParseRole(*role)
+		if err != nil {
+			return fail(stderr, sub, err)
+		}
+		if err := auth.ValidateUsername(pos[0]); err != nil {
+			return fail(stderr, sub, err)
+		}
+		pw, err := readPassword(stdin, stderr, "Password for "+pos[0]+": ")
+		if err != nil {
+			return fail(stderr, sub, err)
+		}
+		u, err := svc.CreateUser(ctx, pos[0], pw, r)
+		if err != nil {
+			return fail(stderr, sub, err)
+		}
+		fmt.Fprintf(stdout, "created user %s (id %d, role %s)\n", u.Name, u.ID, u.Role)
+	case "list":
+		users, err := db.ListUsers(ctx)
+		if err != nil {
+			return fail(stderr, sub, err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tSTATUS\tCREATED")
+		for _, u := range users {
+			status := "active"
+			if u.Disabled {
+				status = "disabled"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Role, status, u.CreatedAt.UTC().Format(time.RFC3339))
+		}
+		tw.Flush()
+	case "passwd":
+		if _, err := db.UserByName(ctx, pos[0]); err != nil {
+			return fail(stderr, sub, err)
+		}
+		pw, err := readPassword(stdin, stderr, "New password for "+pos[0]+": ")
+		if err != nil {
+			return fail(stderr, sub, err)
+		}
+		if _, err := svc.SetPassword(ctx, pos[0], pw); err != nil {
+			return fail(stderr, sub, err)
+		}
+		fmt.Fprintf(stdout, "password changed for %s\n", pos[0])
+	case "disable", "enable":
+		d := sub == "disable"
+		if _, err := db.UpdateUser(ctx, pos[0], auth.UserUpdate{Disabled: &d}); err != nil {
+			return fail(stderr, sub, err)
+		}
+		fmt.Fprintf(stdout, "%sd %s\n", sub, pos[0])
+	case "role":
+		r, err := auth.ParseRole(pos[1])
+		if err != nil {
+			return fail(stderr, sub, err)
+		}
+		if _, err := db.UpdateUser(ctx, pos[0], auth.UserUpdate{Role: &r}); err != nil {
+			return fail(stderr, sub, err)
+		}
+		fmt.Fprintf(stdout, "%s is now %s\n", pos[0], r)
+	case "delete":
+		if err := db.DeleteUser(ctx, pos[0]); err != nil {
+			return fail(stderr, sub, err)
+		}
+		fmt.Fprintf(stdout, "deleted %s\n", pos[0])
+	}
+	return 0
+}
+
+func fail(stderr io.Writer, sub string, err error) int {
+	fmt.Fprintf(stderr, "jwtgate user %s: %v\n", sub, err)
+	return 1
+}
+
+// readPassword prompts twice without echo on a terminal; otherwise it reads
+// one line from stdin (for scripts: printf '%s\n' "$PW" | jwtgate user add …).
+func readPassword(stdin io.Reader, stderr io.Writer, prompt string) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, prompt)
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("passwords do not match")
+		}
+		return string(a), auth.ValidatePassword(string(a))
+	}
+	r := bufio.NewReaderSize(stdin, auth.MaxPasswordLen+2)
+	line, err := r.ReadSlice('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return "", fmt.Errorf("%w: password longer than %d bytes", auth.ErrInvalid, auth.MaxPasswordLen)
+		}
+		return "", errors.New("no password on stdin")
+	}
+	pw := string(trimNewline(line))
+	return pw, auth.ValidatePassword(pw)
+}
