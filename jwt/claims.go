@@ -125,6 +125,7 @@ type Value struct {
 	raw []byte // the JSON text
 	src string // the whole payload as a string; raw is src[off:off+len(raw)]
 	off int
+	esc bool // a string value with escapes (known from the scan)
 }
 
 // Raw returns the JSON text of the value. The bytes are only valid during
@@ -147,9 +148,8 @@ func (v Value) String() (string, error) {
 	if len(v.raw) < 2 || v.raw[0] != '"' {
 		return "", fmt.Errorf("%w: claim is not a string", ErrMalformed)
 	}
-	_, sp, _ := scanString(v.raw, 0)
-	if sp.esc {
-		return string(unescape(v.raw[sp.start:sp.end])), nil
+	if v.esc {
+		return string(unescape(v.raw[1 : len(v.raw)-1])), nil
 	}
 	return v.src[v.off+1 : v.off+len(v.raw)-1], nil
 }

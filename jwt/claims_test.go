@@ -132,6 +132,7 @@ func TestVerifyFastPathsAgreeWithEncodingJSON(t *testing.T) {
 	}
 	in := testClaims()
 	in.Audience = Audience{"api", "other"}
+	in.Name = "Ada \"the Countess\" <Lovelace> \u00e9"
 	tok, err := Sign(k, in)
 	if err != nil {
 		t.Fatal(err)

@@ -466,7 +466,7 @@ func (rc *scanned) decodeExtra(src string, p []byte, d ClaimDecoder) error {
 
 func decodeMember(src string, p []byte, d ClaimDecoder, m member) error {
 	n := str(src, p, m.name)
-	if err := d.DecodeClaim(n, Value{raw: p[m.val.start:m.val.end], src: src, off: m.val.start}); err != nil {
+	if err := d.DecodeClaim(n, Value{raw: p[m.val.start:m.val.end], src: src, off: m.val.start, esc: m.val.esc}); err != nil {
 		return fmt.Errorf("%w: claim %q: %w", ErrMalformed, short([]byte(n)), err)
 	}
 	return nil
