@@ -8,8 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -21,128 +26,254 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is an auth.Store on one SQLite file.
+// DB is an auth.Store on one SQLite file. It is safe for concurrent use.
 type DB struct {
-	db   *sql.DB
-	path string
+	db     *sql.DB
+	path   string      // as given to Open
+	abs    string      // absolute path, for Ping's file check
+	file   os.FileInfo // the database file as Open found it
+	closed atomic.Bool
 }
 
 var _ auth.Store = (*DB)(nil)
 
-// Open opens (creating if needed) the database at path and migrates it.
-// synchronous=NORMAL in WAL mode survives a crash of the process (every
-// committed transaction is in the WAL file); only a power loss can lose the
-// last transactions, never corrupt the database.
+// maxConns bounds the pool. In WAL mode readers run concurrently with each
+// other and with the one writer; writers queue on busy_timeout.
+const maxConns = 8
+
+// Open opens the database file at path, creating it if needed, and applies
+// any migrations it has not had yet. Every connection of the pool is set up
+// by the DSN with:
+//
+//   - journal_mode=WAL: readers never wait for the writer nor it for them.
+//   - busy_timeout=5000: a writer waits up to 5 s for the write lock
+//     instead of failing at once with SQLITE_BUSY.
+//   - foreign_keys=ON: posts must have an author; deleting a user deletes
+//     their posts (ON DELETE CASCADE). SQLite's default is OFF, per
+//     connection.
+//   - synchronous=NORMAL: in WAL mode a committed transaction is in the WAL
+//     file when the commit returns, so it survives a crash of the process;
+//     only a power loss or OS crash can lose the last few commits (never
+//     corrupt the database). FULL would also fsync every commit.
+//   - _txlock=immediate: transactions (migrations) take the write lock at
+//     BEGIN, so they wait on busy_timeout there instead of failing midway
+//     when they first write.
+//
+// Errors wrap auth.ErrUnavailable when the file cannot be opened, read or
+// written, and auth.ErrInvalid for an empty path, ":memory:" (each pooled
+// connection would get its own empty in-memory database) or a "file:" URI
+// (path is a file name; Open builds the URI).
 func Open(ctx context.Context, path string) (*DB, error) {
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
-		q.Add("_pragma", p)
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: %w: need the path of a database file", path, auth.ErrInvalid)
 	}
-	q.Set("_txlock", "immediate") // writers queue on busy_timeout instead of failing mid-transaction
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
+	}
+	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(8)
-	d := &DB{db: db, path: path}
-	if err := d.migrate(ctx); err != nil {
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns) // each new connection re-runs the pragmas
+	d := &DB{db: db, path: path, abs: abs}
+	if err := d.migrate(ctx, "open "+path); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if d.file, err = os.Stat(abs); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
 	}
 	return d, nil
 }
 
-// Path returns the database file's path.
+// dsn builds modernc.org/sqlite's data source name for the file at abs: an
+// SQLite URI ("file:" + path, in which %, ? and # must be escaped) whose
+// query carries the driver's _pragma and _txlock parameters; the driver
+// runs the pragmas on every new connection, busy_timeout first.
+func dsn(abs string) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows: file:/C:/dir/x.db
+	}
+	p = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+	q := url.Values{}
+	for _, pragma := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", pragma)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + p + "?" + q.Encode()
+}
+
+// Path returns the database file's path as given to Open.
 func (d *DB) Path() string { return d.path }
 
-// Close closes the database; later calls fail with auth.ErrUnavailable.
-func (d *DB) Close() error { return d.db.Close() }
+// Close closes the database, waiting for queries in progress. Later calls
+// of every method fail with auth.ErrUnavailable; Close again returns nil.
+func (d *DB) Close() error {
+	d.closed.Store(true)
+	return d.db.Close()
+}
 
-func (d *DB) migrate(ctx context.Context) error {
-	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return wrap("migrate", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+var migrationName = regexp.MustCompile(`^([0-9]+)_[a-z0-9_]+\.sql$`)
+
+type migration struct {
+	num     int
+	version string // file name without .sql, as recorded in schema_migrations
+	body    string
+}
+
+// embedded lists the embedded migrations in the order of their numbers.
+func embedded() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		m := migrationName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("migration file %s: name is not NNN_name.sql", e.Name())
 		}
-		if err := d.apply(ctx, version, string(body)); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", version, err)
+		num, _ := strconv.Atoi(m[1])
+		if prev, dup := seen[num]; dup {
+			return nil, fmt.Errorf("migrations %s and %s have the same number", prev, e.Name())
+		}
+		seen[num] = e.Name()
+		body, err := migrations.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{num: num, version: strings.TrimSuffix(e.Name(), ".sql"), body: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].num < ms[j].num })
+	return ms, nil
+}
+
+// migrate applies, in order, the embedded migrations the database has not
+// recorded in schema_migrations, each in its own transaction. op is the
+// operation its errors name.
+func (d *DB) migrate(ctx context.Context, op string) error {
+	ms, err := embedded()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    TEXT    PRIMARY KEY,
+		applied_at INTEGER NOT NULL -- Unix milliseconds
+	)`); err != nil {
+		return d.wrap(op, err)
+	}
+	for _, m := range ms {
+		if err := d.apply(ctx, m); err != nil {
+			return d.wrap(op+": migration "+m.version, err)
 		}
 	}
 	return nil
 }
 
-// apply runs one migration in its own transaction, unless it already ran:
-// the check and the insert happen under the same write lock, so two
-// processes starting together cannot both apply it.
-func (d *DB) apply(ctx context.Context, version, body string) error {
+// apply runs one migration in its own transaction unless it already ran.
+// The transaction takes the write lock at BEGIN (_txlock=immediate), so
+// the check and the migration happen under one lock and two processes
+// opening the database together cannot both apply it. A migration that
+// fails leaves no trace.
+func (d *DB) apply(ctx context.Context, m migration) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, body); err != nil {
+	if _, err := tx.ExecContext(ctx, m.body); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, time.Now().UnixMilli()); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// wrap maps driver errors to the domain's sentinels.
-func wrap(op string, err error) error {
+// wrap maps an error of the driver to the domain's sentinels:
+//
+//   - sql.ErrNoRows → auth.ErrNotFound
+//   - UNIQUE or PRIMARY KEY constraint → auth.ErrConflict
+//   - FOREIGN KEY constraint → auth.ErrInvalid (unknown author; only posts
+//     refer to users)
+//   - other constraints (CHECK, NOT NULL) → auth.ErrInvalid
+//   - the context's cancellation or deadline → that context error
+//   - a closed store, and SQLite errors that mean the database cannot be
+//     used now (busy past busy_timeout, locked, I/O, cannot open, disk full,
+//     read-only, corrupt, not a database, permission) → auth.ErrUnavailable
+//   - anything else (a bug: bad SQL, misuse) is wrapped as it is.
+//
+// ErrInvalid texts reach API clients verbatim, so they carry no driver
+// details; the other errors keep the driver's error too (a second %w).
+func (d *DB) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var se *sqlite.Error
+	code := 0
+	if errors.As(err, &se) {
+		code = se.Code()
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("sqlite: %s: %w", op, auth.ErrNotFound)
-	case errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return fmt.Errorf("sqlite: %s: %w", op, auth.ErrConflict)
-	case errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return fmt.Errorf("sqlite: %s: %w: unknown user", op, auth.ErrInvalid)
+	case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return fmt.Errorf("sqlite: %s: %w (%w)", op, auth.ErrConflict, err)
+	case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("%w: unknown author", auth.ErrInvalid)
+	case code&0xff == sqlite3.SQLITE_CONSTRAINT:
+		return fmt.Errorf("%w: a value is out of range", auth.ErrInvalid)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("sqlite: %s: %w", op, err)
-	case errors.As(err, &se):
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_CONSTRAINT:
-			return fmt.Errorf("sqlite: %s: %w: %v", op, auth.ErrInvalid, err)
-		}
+	case d.closed.Load():
+		return fmt.Errorf("sqlite: %s: %w: store closed", op, auth.ErrUnavailable)
 	}
-	// Closed database, I/O errors, a busy database past its timeout,
-	// a missing file: the store cannot serve.
-	return fmt.Errorf("sqlite: %s: %w: %v", op, auth.ErrUnavailable, err)
+	switch code & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB,
+		sqlite3.SQLITE_PERM, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_NOLFS:
+		return fmt.Errorf("sqlite: %s: %w (%w)", op, auth.ErrUnavailable, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query and that its file is still
+// the one Open opened: a deleted or replaced file goes unnoticed by open
+// connections, which would go on writing to an unlinked file.
 func (d *DB) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return d.wrap("ping", err)
+	}
 	var one int
 	if err := d.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return wrap("ping", err)
+		return d.wrap("ping", err)
+	}
+	fi, err := os.Stat(d.abs)
+	if err != nil {
+		return fmt.Errorf("sqlite: ping: %w: %w", auth.ErrUnavailable, err)
+	}
+	if !os.SameFile(fi, d.file) {
+		return fmt.Errorf("sqlite: ping: %w: %s was replaced since it was opened", auth.ErrUnavailable, d.abs)
 	}
 	return nil
 }
+
+// Times are stored as Unix milliseconds and returned in UTC.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
 const userCols = `id, name, role, password_hash, disabled, created_at, updated_at`
 
@@ -159,60 +290,68 @@ func scanUser(s scanner) (*auth.User, error) {
 	return &u, nil
 }
 
-// CreateUser inserts u; a name differing only in case is a conflict.
+// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt. A name
+// equal to an existing one ignoring case is auth.ErrConflict.
 func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
-	now := time.Now()
+	now := fromMS(ms(time.Now()))
+	var id int64
 	err := d.db.QueryRowContext(ctx,
-		`INSERT INTO users (name, role, password_hash, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Name, string(u.Role), u.PasswordHash, u.Disabled, ms(now), ms(now)).Scan(&u.ID)
+		`INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Name, nameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, ms(now), ms(now)).Scan(&id)
 	if err != nil {
-		return wrap("create user", err)
+		return d.wrap("create user", err)
 	}
-	u.CreatedAt, u.UpdatedAt = fromMS(ms(now)), fromMS(ms(now))
+	u.ID, u.CreatedAt, u.UpdatedAt = id, now, now
 	return nil
 }
 
-// UserByName looks a user up, ignoring case.
+// UserByName looks a user up by name, ignoring case.
 func (d *DB) UserByName(ctx context.Context, name string) (*auth.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
-	return u, wrap("user by name", err)
+	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name_key = ?`, nameKey(name)))
+	return u, d.wrap("user by name", err)
 }
 
 // UserByID looks a user up by id.
 func (d *DB) UserByID(ctx context.Context, id int64) (*auth.User, error) {
 	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
-	return u, wrap("user by id", err)
+	return u, d.wrap("user by id", err)
 }
 
-// ListUsers returns every user ordered by name.
+// ListUsers returns every user ordered by name ignoring case (by name_key).
 func (d *DB) ListUsers(ctx context.Context) ([]*auth.User, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name_key`)
 	if err != nil {
-		return nil, wrap("list users", err)
+		return nil, d.wrap("list users", err)
 	}
 	defer rows.Close()
-	var out []*auth.User
+	out := []*auth.User{}
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, wrap("list users", err)
+			return nil, d.wrap("list users", err)
 		}
 		out = append(out, u)
 	}
-	return out, wrap("list users", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, d.wrap("list users", err)
+	}
+	return out, nil
 }
 
 // CountUsers returns the number of users.
 func (d *DB) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
-	return n, wrap("count users", err)
+	return n, d.wrap("count users", err)
 }
 
-// UpdateUser changes the given fields in one statement.
+// UpdateUser changes the given fields and updated_at in one statement and
+// returns the user as stored. updated_at never goes back, even if the clock
+// does. An update that gives no field changes nothing and returns the user.
 func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
-	sets := []string{"updated_at = ?"}
-	args := []any{ms(time.Now())}
+	var sets []string
+	var args []any
 	if upd.Role != nil {
 		sets, args = append(sets, "role = ?"), append(args, string(*upd.Role))
 	}
@@ -222,25 +361,30 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 	if upd.PasswordHash != nil {
 		sets, args = append(sets, "password_hash = ?"), append(args, *upd.PasswordHash)
 	}
-	args = append(args, name)
+	if len(sets) == 0 {
+		return d.UserByName(ctx, name)
+	}
+	sets, args = append(sets, "updated_at = max(updated_at, ?)"), append(args, ms(time.Now()))
+	args = append(args, nameKey(name))
 	u, err := scanUser(d.db.QueryRowContext(ctx,
-		`UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name = ? RETURNING `+userCols, args...))
-	return u, wrap("update user", err)
+		`UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
+	return u, d.wrap("update user", err)
 }
 
-// DeleteUser removes the user; their posts go with them (ON DELETE CASCADE).
+// DeleteUser removes the user and, by ON DELETE CASCADE in the same
+// statement, their posts.
 func (d *DB) DeleteUser(ctx context.Context, name string) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
-	return affected("delete user", res, err)
+	res, err := d.db.ExecContext(ctx, `DELETE FROM users WHERE name_key = ?`, nameKey(name))
+	return d.affected("delete user", res, err)
 }
 
-func affected(op string, res sql.Result, err error) error {
+func (d *DB) affected(op string, res sql.Result, err error) error {
 	if err != nil {
-		return wrap(op, err)
+		return d.wrap(op, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return wrap(op, err)
+		return d.wrap(op, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("sqlite: %s: %w", op, auth.ErrNotFound)
@@ -260,50 +404,66 @@ func scanPost(s scanner) (*auth.Post, error) {
 	return &p, nil
 }
 
-// CreatePost inserts p; an unknown author is ErrInvalid.
+// CreatePost inserts p and sets its ID, Author and CreatedAt; the author's
+// name is read by the same statement. An AuthorID that is no user's is
+// auth.ErrInvalid.
 func (d *DB) CreatePost(ctx context.Context, p *auth.Post) error {
-	now := time.Now()
+	now := fromMS(ms(time.Now()))
+	var id int64
+	var author string
 	err := d.db.QueryRowContext(ctx,
 		`INSERT INTO posts (author_id, title, body, created_at) VALUES (?, ?, ?, ?)
-		 RETURNING id, (SELECT name FROM users WHERE id = author_id)`,
-		p.AuthorID, p.Title, p.Body, ms(now)).Scan(&p.ID, &p.Author)
+		 RETURNING id, (SELECT name FROM users WHERE users.id = author_id)`,
+		p.AuthorID, p.Title, p.Body, ms(now)).Scan(&id, &author)
 	if err != nil {
-		return wrap("create post", err)
+		return d.wrap("create post", err)
 	}
-	p.CreatedAt = fromMS(ms(now))
+	p.ID, p.Author, p.CreatedAt = id, author, now
 	return nil
 }
 
 // Post returns one post with its author's name.
 func (d *DB) Post(ctx context.Context, id int64) (*auth.Post, error) {
-	p, err := scanPost(d.db.QueryRowContext(ctx, `SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?`, id))
-	return p, wrap("post", err)
+	p, err := scanPost(d.db.QueryRowContext(ctx,
+		`SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?`, id))
+	return p, d.wrap("post", err)
 }
 
-// ListPosts pages through posts, newest (highest id) first.
+// ListPosts returns up to limit posts with ids below before (0: from the
+// newest), newest (highest id) first. Ids are never reused (AUTOINCREMENT),
+// so the last id of a page is a stable cursor for the next.
 func (d *DB) ListPosts(ctx context.Context, limit int, before int64) ([]*auth.Post, error) {
-	if before <= 0 {
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: limit must be positive", auth.ErrInvalid)
+	}
+	if before < 0 {
+		return nil, fmt.Errorf("%w: cursor must be a post id", auth.ErrInvalid)
+	}
+	if before == 0 {
 		before = 1<<63 - 1
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id
 		WHERE p.id < ? ORDER BY p.id DESC LIMIT ?`, before, limit)
 	if err != nil {
-		return nil, wrap("list posts", err)
+		return nil, d.wrap("list posts", err)
 	}
 	defer rows.Close()
 	out := []*auth.Post{}
 	for rows.Next() {
 		p, err := scanPost(rows)
 		if err != nil {
-			return nil, wrap("list posts", err)
+			return nil, d.wrap("list posts", err)
 		}
 		out = append(out, p)
 	}
-	return out, wrap("list posts", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, d.wrap("list posts", err)
+	}
+	return out, nil
 }
 
 // DeletePost removes a post.
 func (d *DB) DeletePost(ctx context.Context, id int64) error {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id)
-	return affected("delete post", res, err)
+	return d.affected("delete post", res, err)
 }

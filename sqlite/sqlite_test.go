@@ -2,51 +2,393 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/auth/storetest"
 )
 
+var ctx = context.Background()
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store {
-		db, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
+		return open(t, filepath.Join(t.TempDir(), "test.db"))
 	})
 }
 
+func open(t *testing.T, path string) *DB {
+	t.Helper()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func embeddedVersions(t *testing.T) []string {
+	t.Helper()
+	ms, err := embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []string
+	for _, m := range ms {
+		vs = append(vs, m.version)
+	}
+	return vs
+}
+
+func appliedVersions(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT version FROM schema_migrations ORDER BY applied_at, rowid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+func TestMigrationsAreNumberedInOrder(t *testing.T) {
+	vs := embeddedVersions(t)
+	if len(vs) < 2 || vs[0] != "001_init" || vs[1] != "002_name_key" {
+		t.Fatalf("embedded migrations %v, want 001_init, 002_name_key, ...", vs)
+	}
+}
+
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "j.db")
 	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CreateUser(ctx, &auth.User{Name: "kept", Role: auth.RoleAdmin, PasswordHash: "x"}); err != nil {
+	if db.Path() != path {
+		t.Errorf("Path() = %q, want %q", db.Path(), path)
+	}
+	u := &auth.User{Name: "kept", Role: auth.RoleAdmin, PasswordHash: "x"}
+	if err := db.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.CreatePost(ctx, &auth.Post{AuthorID: u.ID, Title: "kept too"}); err != nil {
+		t.Fatal(err)
+	}
+	want := embeddedVersions(t)
+	if got := appliedVersions(t, db.db); !slices.Equal(got, want) {
+		t.Fatalf("first open applied %v, want %v", got, want)
+	}
 	db.Close()
-	db, err = Open(ctx, path)
+
+	for range 2 {
+		db = open(t, path)
+		if got, err := db.UserByName(ctx, "KEPT"); err != nil || got.ID != u.ID {
+			t.Fatalf("user lost on reopen: %+v, %v", got, err)
+		}
+		if ps, err := db.ListPosts(ctx, 10, 0); err != nil || len(ps) != 1 || ps[0].Author != "kept" {
+			t.Fatalf("post lost on reopen: %v, %v", ps, err)
+		}
+		if got := appliedVersions(t, db.db); !slices.Equal(got, want) {
+			t.Fatalf("after reopening, schema_migrations lists %v, want %v", got, want)
+		}
+		db.Close()
+	}
+}
+
+func TestConnectionSettings(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "p.db"))
+	// Several connections at once, so more than the first is checked.
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		c, err := db.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	for i, c := range conns {
+		for pragma, want := range map[string]string{
+			"journal_mode": "wal", "busy_timeout": "5000", "foreign_keys": "1", "synchronous": "1", // NORMAL
+		} {
+			var got string
+			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("connection %d: PRAGMA %s = %q, want %q", i, pragma, got, want)
+			}
+		}
+	}
+}
+
+func TestTimesAreUTCMilliseconds(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "t.db"))
+	u := &auth.User{Name: "tim", Role: auth.RoleEditor, PasswordHash: "x"}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	p := &auth.Post{AuthorID: u.ID, Title: "t"}
+	if err := db.CreatePost(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.UserByID(ctx, u.ID)
+	gp, _ := db.Post(ctx, p.ID)
+	for name, pair := range map[string][2]time.Time{
+		"user created": {u.CreatedAt, got.CreatedAt}, "user updated": {u.UpdatedAt, got.UpdatedAt},
+		"post created": {p.CreatedAt, gp.CreatedAt},
+	} {
+		set, read := pair[0], pair[1]
+		if !set.Equal(read) || set.Location() != time.UTC || read.Location() != time.UTC || set.Nanosecond()%int(time.Millisecond) != 0 {
+			t.Errorf("%s: set %v, read %v; want the same UTC millisecond", name, set, read)
+		}
+	}
+}
+
+func TestUpdatedAtNeverGoesBack(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "u.db"))
+	if err := db.CreateUser(ctx, &auth.User{Name: "vera", Role: auth.RoleReader, PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour).UnixMilli() // as if the clock was set back since
+	if _, err := db.db.Exec(`UPDATE users SET updated_at = ?`, future); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	u, err := db.UpdateUser(ctx, "vera", auth.UserUpdate{Disabled: &yes})
+	if err != nil || !u.Disabled || u.UpdatedAt.UnixMilli() != future {
+		t.Fatalf("UpdateUser = %+v, %v; want disabled with UpdatedAt kept at %v", u, err, fromMS(future))
+	}
+	// An empty update writes nothing and returns the user.
+	same, err := db.UpdateUser(ctx, "VERA", auth.UserUpdate{})
+	if err != nil || same.ID != u.ID || !same.UpdatedAt.Equal(u.UpdatedAt) {
+		t.Fatalf("empty UpdateUser = %+v, %v", same, err)
+	}
+	if _, err := db.UpdateUser(ctx, "nobody", auth.UserUpdate{}); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("empty UpdateUser of an unknown user: %v", err)
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "e.db"))
+	if err := db.CreateUser(ctx, &auth.User{Name: "walt", Role: auth.RoleReader, PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.CreateUser(ctx, &auth.User{Name: "Walt", Role: auth.RoleReader, PasswordHash: "x"})
+	if !errors.Is(err, auth.ErrConflict) || !strings.HasPrefix(err.Error(), "sqlite: create user: ") {
+		t.Errorf("duplicate: %v", err)
+	}
+	// ErrInvalid texts reach API clients: no driver details.
+	err = db.CreatePost(ctx, &auth.Post{AuthorID: 4242, Title: "x"})
+	if !errors.Is(err, auth.ErrInvalid) || err.Error() != "invalid input: unknown author" {
+		t.Errorf("unknown author: %q", err)
+	}
+	bad := auth.Role("root")
+	_, err = db.UpdateUser(ctx, "walt", auth.UserUpdate{Role: &bad})
+	if !errors.Is(err, auth.ErrInvalid) || strings.Contains(err.Error(), "CHECK") {
+		t.Errorf("unknown role: %q", err)
+	}
+	for _, limit := range []int{0, -1} {
+		if _, err := db.ListPosts(ctx, limit, 0); !errors.Is(err, auth.ErrInvalid) {
+			t.Errorf("ListPosts limit %d: %v, want ErrInvalid", limit, err)
+		}
+	}
+	if _, err := db.ListPosts(ctx, 10, -5); !errors.Is(err, auth.ErrInvalid) {
+		t.Errorf("ListPosts before -5: %v, want ErrInvalid", err)
+	}
+}
+
+func TestPingNoticesTheFileIsGone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t, filepath.Join(dir, "gone.db"))
+	if err := db.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(ctx); !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("Ping with the directory deleted: %v, want ErrUnavailable", err)
+	}
+	// A new file at the same path is not the database Open opened.
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db.abs, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(ctx); !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("Ping with the file replaced: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestOpenFailures(t *testing.T) {
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(notDB, []byte(strings.Repeat("this is not a database ", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want error
+	}{
+		{filepath.Join(dir, "no", "such", "dir", "x.db"), auth.ErrUnavailable},
+		{notDB, auth.ErrUnavailable},
+		{"", auth.ErrInvalid},
+		{":memory:", auth.ErrInvalid},
+	} {
+		db, err := Open(ctx, tc.path)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("Open(%q) = %v, %v; want %v", tc.path, db, err, tc.want)
+		}
+		if db != nil {
+			db.Close()
+		}
+	}
+	c, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Open(c, filepath.Join(dir, "cancelled.db")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a cancelled context: %v", err)
+	}
+}
+
+func TestOddPaths(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "we?ird #dir %41 ü")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "a?b#c%20.db")
+	db := open(t, path)
+	if err := db.CreateUser(ctx, &auth.User{Name: "x", Role: auth.RoleReader, PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at its path: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "a?b#c%20.db") {
+			t.Errorf("stray file %q next to the database", e.Name())
+		}
+	}
+	if err := db.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A database that the first release (001 only, names unique by ASCII
+// NOCASE) wrote is migrated: keys are filled so lookups ignore case in
+// every script.
+func TestMigrateFrom001(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	old := oldDB(t, path, "Émile", "Alice")
+	old.Close()
+
+	db := open(t, path)
+	for _, name := range []string{"émile", "ÉMILE", "alice"} {
+		if _, err := db.UserByName(ctx, name); err != nil {
+			t.Errorf("UserByName(%q) after migration: %v", name, err)
+		}
+	}
+	if err := db.CreateUser(ctx, &auth.User{Name: "éMILE", Role: auth.RoleReader, PasswordHash: "x"}); !errors.Is(err, auth.ErrConflict) {
+		t.Errorf("CreateUser(éMILE) beside Émile: %v, want ErrConflict", err)
+	}
+	// The triggers stand in for NOT NULL on the added column.
+	if _, err := db.db.Exec(`INSERT INTO users (name, role, password_hash, created_at, updated_at) VALUES ('nokey', 'reader', 'x', 0, 0)`); err == nil {
+		t.Error("inserted a user without name_key")
+	}
+}
+
+// If two names differ only in non-ASCII case, 002 cannot build its unique
+// index: Open fails and the database stays as it was.
+func TestFailedMigrationLeavesNoTrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clash.db")
+	oldDB(t, path, "Émile", "émile").Close()
+	if db, err := Open(ctx, path); err == nil {
+		db.Close()
+		t.Fatal("Open migrated a database with names equal ignoring case")
+	} else if !strings.Contains(err.Error(), "002_name_key") {
+		t.Errorf("error does not name the migration: %v", err)
+	}
+	raw, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if _, err := db.UserByName(ctx, "kept"); err != nil {
-		t.Fatalf("data lost on reopen: %v", err)
+	defer raw.Close()
+	if got := appliedVersions(t, raw); !slices.Equal(got, []string{"001_init"}) {
+		t.Errorf("schema_migrations = %v, want only 001_init", got)
 	}
 	var n int
-	db.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n)
-	if want := 1; n != want {
-		t.Fatalf("%d migrations recorded, want %d", n, want)
+	raw.QueryRow(`SELECT count(*) FROM pragma_table_info('users') WHERE name = 'name_key'`).Scan(&n)
+	if n != 0 {
+		t.Error("the failed migration left the name_key column behind")
 	}
-	var mode string
-	db.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
-	if mode != "wal" {
-		t.Fatalf("journal_mode = %q, want wal", mode)
+}
+
+// oldDB writes a database as the release with only 001_init did.
+func oldDB(t *testing.T, path string, names ...string) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := migrations.ReadFile("migrations/001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		string(body),
+		`INSERT INTO schema_migrations VALUES ('001_init', 0)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range names {
+		if _, err := raw.Exec(`INSERT INTO users (name, role, password_hash, created_at, updated_at) VALUES (?, 'reader', 'x', 0, 0)`, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
+}
+
+func TestNameKeyMatchesEqualFold(t *testing.T) {
+	names := []string{
+		"alice", "Alice", "ALICE", "émile", "ÉMILE", "Émile", "kelvin", "\u212Aelvin", "KELVIN",
+		"σοφία", "ΣΟΦΊΑ", "σοφίας", "ΣΟΦΊΑΣ", "straße", "STRASSE", "ſtraße", "İstanbul", "istanbul", "ǅ", "ǆ", "Ǆ",
+		"a_b", "a-b", "日本", "", "1", "@",
+	}
+	for _, a := range names {
+		for _, b := range names {
+			if eq, same := strings.EqualFold(a, b), nameKey(a) == nameKey(b); eq != same {
+				t.Errorf("%q vs %q: EqualFold %v, keys %q %q", a, b, eq, nameKey(a), nameKey(b))
+			}
+		}
+	}
+	// EqualFold takes every invalid byte for U+FFFD; keys keep them apart.
+	if nameKey("x\xffy") == nameKey("x\xfey") || nameKey("X\xffY") != "x\xffy" {
+		t.Error("invalid UTF-8 bytes are not kept as they are")
+	}
+	for in, want := range map[string]string{"Alice": "alice", "ÉMILE": "émile", "\u212Aelvin": "kelvin", "ΣΟΦΊΑΣ": "σοφίασ", "σοφίας": "σοφίασ", "İ": "İ", "ǅ": "ǆ"} {
+		if got := nameKey(in); got != want {
+			t.Errorf("nameKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
