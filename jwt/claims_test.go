@@ -225,3 +225,20 @@ func TestLineBreaksRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestSignRawMessageKeptAsGiven(t *testing.T) {
+	k, _ := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	tok, err := Sign(k, json.RawMessage(`{ "b": "<x> & y", "a" : [1, 2] }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := DecodeUnverified(tok)
+	if want := `{"b":"<x> & y","a":[1,2]}`; string(u.Payload) != want {
+		t.Fatalf("payload %s, want %s", u.Payload, want)
+	}
+	for _, bad := range []string{`[1]`, `{"a":1} x`, `{`} {
+		if _, err := Sign(k, json.RawMessage(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Sign(%s): %v, want ErrMalformed", bad, err)
+		}
+	}
+}

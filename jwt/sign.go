@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -57,6 +58,12 @@ func sign(key *Key, header string, claims any) (string, error) {
 	switch c := claims.(type) {
 	case []byte: // SignJWS: any payload
 		payload = c
+	case json.RawMessage: // as given: json.Marshal would rewrite <, > and &
+		var b bytes.Buffer
+		if err := json.Compact(&b, c); err != nil || !validObject(b.Bytes()) {
+			return "", fmt.Errorf("%w: claims must be one JSON object", ErrMalformed)
+		}
+		payload = b.Bytes()
 	case ClaimAppender:
 		payload = c.AppendJSON((*pb)[:0])
 		*pb = payload[:0]

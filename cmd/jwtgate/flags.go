@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,25 +13,89 @@ import (
 )
 
 // parseInterspersed parses flags anywhere among the positional arguments
-// (the flag package alone stops at the first positional one).
+// (the flag package alone stops at the first positional one) and returns
+// the positional arguments in order. "-" is positional (stdin); after "--"
+// everything is positional. A flag that takes a value takes the next
+// argument even when it starts with "-", exactly as the flag package does.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
 		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "-" || !strings.HasPrefix(rest[0], "-") {
-			pos = append(pos, rest[0])
-			args = rest[1:]
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			pos = append(pos, a)
 			continue
 		}
-		args = rest // after "--": everything left is positional
-		return append(pos, args...), nil
+		flags = append(flags, a)
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
 	}
+	if err := fs.Parse(flags); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// command is one leaf command's flag set and help text.
+type command struct {
+	fs             *flag.FlagSet
+	synopsis       string // "jwtgate token decode [--json] [TOKEN|-]"
+	about          string // a paragraph printed between synopsis and flags
+	stdout, stderr io.Writer
+}
+
+func newCommand(name, synopsis, about string, stdout, stderr io.Writer) *command {
+	c := &command{fs: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, about: about, stdout: stdout, stderr: stderr}
+	c.fs.Usage = func() {
+		w := c.fs.Output()
+		fmt.Fprintf(w, "Usage: %s\n\n", c.synopsis)
+		if c.about != "" {
+			fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(c.about))
+		}
+		fmt.Fprintf(w, "Flags (-flag and --flag are the same):\n")
+		c.fs.PrintDefaults()
+	}
+	return c
+}
+
+// parse parses args. When ok is false the command is over and exits with
+// code: 0 after -h/--help (usage on stdout), 2 after a bad flag (the
+// complaint and usage on stderr).
+func (c *command) parse(args []string) (pos []string, code int, ok bool) {
+	var out bytes.Buffer
+	c.fs.SetOutput(&out)
+	pos, err := parseInterspersed(c.fs, args)
+	c.fs.SetOutput(c.stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		c.stdout.Write(out.Bytes())
+		return nil, 0, false
+	case err != nil:
+		c.stderr.Write(out.Bytes())
+		return nil, 2, false
+	}
+	return pos, 0, true
+}
+
+// set reports whether the flag was given on the command line.
+func (c *command) set(name string) bool {
+	found := false
+	c.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // keyFlags are the ways to name a key. Secrets never come as literal
@@ -40,17 +105,20 @@ type keyFlags struct {
 	allowWeak                                bool
 }
 
+const keyHelp = `KEY is exactly one of --secret-env NAME, --secret-file F, --key-file F`
+
 func (k *keyFlags) register(fs *flag.FlagSet, verify bool) {
-	fs.StringVar(&k.secretEnv, "secret-env", "", "HMAC secret from this environment variable")
-	fs.StringVar(&k.secretFile, "secret-file", "", "HMAC secret from this file (one trailing newline is ignored)")
-	fs.StringVar(&k.keyFile, "key-file", "", "PEM key (PKCS#8, PKIX, PKCS#1, SEC1) or one JWK (JSON, kty oct too)")
+	fs.StringVar(&k.secretEnv, "secret-env", "", "HMAC secret from the environment variable `NAME`")
+	fs.StringVar(&k.secretFile, "secret-file", "", "HMAC secret from `FILE` (one trailing newline is ignored)")
+	fs.StringVar(&k.keyFile, "key-file", "", "PEM key (PKCS#8, PKIX, PKCS#1, SEC1) or one JWK (JSON, kty oct too) from `FILE`")
 	if verify {
-		fs.StringVar(&k.jwksFile, "jwks-file", "", "JWKS document (verify only)")
+		fs.StringVar(&k.jwksFile, "jwks-file", "", "JWK Set from `FILE`; every signature key in it is tried by kid")
 	}
 	fs.BoolVar(&k.allowWeak, "allow-weak-secret", false, "accept HMAC secrets shorter than the hash (legacy and teaching tokens only)")
 }
 
-// errUsage marks errors that exit with status 2.
+// errUsage marks errors that are the caller's to fix (exit status 2 like
+// every other key error, but worth telling apart in messages and tests).
 var errUsage = errors.New("usage")
 
 // load returns the keys named by the flags. alg "" lets the key decide.
@@ -62,10 +130,14 @@ func (k *keyFlags) load(alg jwt.Algorithm, env func(string) string) ([]*jwt.Key,
 		}
 	}
 	if n != 1 {
-		return nil, fmt.Errorf("%w: give exactly one of --secret-env, --secret-file, --key-file, --jwks-file", errUsage)
+		names := "--secret-env, --secret-file, --key-file"
+		if k.jwksFile != "" || n == 0 {
+			names += ", --jwks-file (verify only)"
+		}
+		return nil, fmt.Errorf("%w: give exactly one key: %s", errUsage, names)
 	}
 	if alg != "" && !alg.Valid() {
-		return nil, fmt.Errorf("%w: unknown --alg %q", errUsage, alg)
+		return nil, fmt.Errorf("%w: unknown --alg %q (want one of %s)", errUsage, alg, algList())
 	}
 	switch {
 	case k.secretEnv != "":
@@ -74,17 +146,26 @@ func (k *keyFlags) load(alg jwt.Algorithm, env func(string) string) ([]*jwt.Key,
 			return nil, fmt.Errorf("environment variable %s is not set or empty", k.secretEnv)
 		}
 		key, err := k.hmac(alg, []byte(s))
-		return []*jwt.Key{key}, err
+		if err != nil {
+			return nil, err
+		}
+		return []*jwt.Key{key}, nil
 	case k.secretFile != "":
 		b, err := os.ReadFile(k.secretFile)
 		if err != nil {
 			return nil, err
 		}
 		key, err := k.hmac(alg, trimNewline(b))
-		return []*jwt.Key{key}, err
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k.secretFile, err)
+		}
+		return []*jwt.Key{key}, nil
 	case k.keyFile != "":
 		key, err := readKeyFile(k.keyFile, alg, k.allowWeak)
-		return []*jwt.Key{key}, err
+		if err != nil {
+			return nil, err
+		}
+		return []*jwt.Key{key}, nil
 	}
 	b, err := os.ReadFile(k.jwksFile)
 	if err != nil {
@@ -94,7 +175,19 @@ func (k *keyFlags) load(alg jwt.Algorithm, env func(string) string) ([]*jwt.Key,
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", k.jwksFile, err)
 	}
-	return keys, nil
+	if alg == "" {
+		return keys, nil
+	}
+	var match []*jwt.Key
+	for _, key := range keys {
+		if key.Algorithm() == alg {
+			match = append(match, key)
+		}
+	}
+	if len(match) == 0 {
+		return nil, fmt.Errorf("%s: no %s key in the set", k.jwksFile, alg)
+	}
+	return match, nil
 }
 
 func (k *keyFlags) hmac(alg jwt.Algorithm, secret []byte) (*jwt.Key, error) {
@@ -108,24 +201,30 @@ func (k *keyFlags) hmac(alg jwt.Algorithm, secret []byte) (*jwt.Key, error) {
 		return jwt.NewInsecureWeakHMACKey(alg, secret)
 	}
 	key, err := jwt.NewHMACKey(alg, secret)
-	if errors.Is(err, jwt.ErrWeakKey) {
-		return nil, fmt.Errorf("%w (pass --allow-weak-secret to accept it for legacy tokens)", err)
-	}
-	return key, err
+	return key, weakHint(err)
 }
 
-// readKeyFile reads a PEM key or a JWK. alg "" means the key decides.
+func weakHint(err error) error {
+	if errors.Is(err, jwt.ErrWeakKey) {
+		return fmt.Errorf("%w (pass --allow-weak-secret to accept it for legacy tokens)", err)
+	}
+	return err
+}
+
+// readKeyFile reads a PEM key or a JWK (a file whose first non-space byte
+// is '{'). alg "" means the key decides.
 func readKeyFile(path string, alg jwt.Algorithm, allowWeak bool) (*jwt.Key, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var key *jwt.Key
-	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "{") {
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		if allowWeak {
 			key, err = jwt.ParseJWKInsecureWeakSecret(b)
 		} else {
 			key, err = jwt.ParseJWK(b)
+			err = weakHint(err)
 		}
 		if err == nil && alg != "" && alg != key.Algorithm() {
 			err = fmt.Errorf("%w: the JWK is for %s, not %s", errUsage, key.Algorithm(), alg)
@@ -139,6 +238,8 @@ func readKeyFile(path string, alg jwt.Algorithm, allowWeak bool) (*jwt.Key, erro
 	return key, nil
 }
 
+// trimNewline strips one trailing "\n" or "\r\n", as a file written by an
+// editor or `echo` ends with one that is not part of the secret.
 func trimNewline(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\n' {
 		b = b[:n-1]
@@ -149,24 +250,41 @@ func trimNewline(b []byte) []byte {
 	return b
 }
 
+// maxStdinToken bounds what is read from stdin; jwt.DefaultMaxSize refuses
+// long tokens anyway.
+const maxStdinToken = 1 << 20
+
 // readToken takes the token from the argument, or from stdin for "-" or
-// no argument.
+// no argument, without surrounding whitespace.
 func readToken(pos []string, stdin io.Reader) (string, error) {
 	if len(pos) > 1 {
-		return "", fmt.Errorf("%w: more than one token given", errUsage)
+		return "", fmt.Errorf("%w: want one token, got %d arguments", errUsage, len(pos))
 	}
 	if len(pos) == 1 && pos[0] != "-" {
 		return strings.TrimSpace(pos[0]), nil
 	}
-	b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(stdin, maxStdinToken))
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("reading the token from stdin: %w", err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
 
-// exitFor maps an error to an exit status: 2 for usage and key problems.
+// exitFor reports a usage or key error: one line on stderr, exit status 2.
 func exitFor(stderr io.Writer, prefix string, err error) int {
-	fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
+	fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 	return 2
+}
+
+// oneLine keeps a message to one line, whatever a wrapped error contains.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func algList() string {
+	var names []string
+	for _, a := range jwt.Algorithms() {
+		names = append(names, string(a))
+	}
+	return strings.Join(names, ", ")
 }

@@ -8,20 +8,23 @@ import (
 	"os"
 )
 
-const usage = `jwtgate: JSON Web Tokens from the command line.
+const usage = `jwtgate: JSON Web Tokens from the command line, and a login server.
 
 Usage:
   jwtgate serve [flags]                             run the login server (see serve -h)
   jwtgate user add NAME --role admin                manage accounts (see user -h)
-  jwtgate token decode [--json] [TOKEN|-]          show a token WITHOUT verifying it
+  jwtgate token decode [--json] [TOKEN|-]           show a token WITHOUT verifying it
   jwtgate token sign --alg ALG KEY [flags]          make a token
   jwtgate token verify KEY [flags] [TOKEN|-]        check a token, print its claims
   jwtgate key generate --alg ALG [--out F]          make a key (files are written 0600)
   jwtgate key jwks FILE...                          public JWKS of key files
+  jwtgate help [COMMAND]                            this text, or a command's flags
 
 KEY is one of --secret-env NAME, --secret-file F, --key-file F (PEM or JWK),
 or, to verify, --jwks-file F. Secrets are never taken as arguments.
-Run a command with -h for its flags.
+Flags and arguments may come in any order; -flag and --flag are the same.
+Exit status: 0 success, 1 the token is invalid (or the operation failed),
+2 usage or key error.
 `
 
 func main() {
@@ -35,7 +38,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 		return 2
 	}
 	switch args[0] {
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" { // help token sign → token sign -h
+			return run(append(append([]string(nil), args[1:]...), "-h"), stdin, stdout, stderr, env)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	case "token":

@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strconv"
+	"flag"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jwtgate/jwtgate/jwt"
 )
 
 const teachingToken = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VyX2lkIjoxMjMsInJvbGUiOiJhZG1pbiJ9.xiQIIxG93IoH5fEuP9BtFeqvJTGI9-XKcnVm0mrJsVc"
@@ -28,6 +25,7 @@ func jwtgate(t *testing.T, env map[string]string, stdin string, args ...string) 
 	return result{code, out.String(), errb.String()}
 }
 
+// mustOK fails unless the command exited 0, and returns its stdout trimmed.
 func mustOK(t *testing.T, r result) string {
 	t.Helper()
 	if r.code != 0 {
@@ -36,220 +34,175 @@ func mustOK(t *testing.T, r result) string {
 	return strings.TrimSpace(r.stdout)
 }
 
+// mustFail fails unless the command exited with code and wrote exactly one
+// line containing msg to stderr and nothing to stdout.
+func mustFail(t *testing.T, r result, code int, msg string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d; stderr: %q", r.code, code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, msg) {
+		t.Fatalf("stderr %q does not say %q", r.stderr, msg)
+	}
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+		t.Fatalf("want exactly one line on stderr, got %q", r.stderr)
+	}
+	if r.stdout != "" {
+		t.Fatalf("stdout %q, want nothing", r.stdout)
+	}
+}
+
+// strong holds a 32-byte secret (S) and the teaching example's (WEAK).
 var strong = map[string]string{"S": strings.Repeat("s", 32), "WEAK": "my_super_secret_key"}
 
-func TestTeachingTokenByteForByte(t *testing.T) {
-	got := mustOK(t, jwtgate(t, strong, "", "token", "sign", "--alg", "HS256", "--secret-env", "WEAK",
-		"--allow-weak-secret", "--no-exp", "--no-iat", "--claims", `{"user_id":123,"role":"admin"}`))
-	if got != teachingToken {
-		t.Fatalf("got  %s\nwant %s", got, teachingToken)
+// members walks a JSON object with a json.Decoder and returns its member
+// names in order, duplicates included, and the last value of each.
+func members(t *testing.T, obj []byte) ([]string, map[string]json.RawMessage) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("%s: not a JSON object (%v)", obj, err)
 	}
-	claims := mustOK(t, jwtgate(t, strong, "", "token", "verify", "--secret-env", "WEAK", "--allow-weak-secret", "--require-exp=false", teachingToken))
-	if claims != `{"user_id":123,"role":"admin"}` {
-		t.Fatalf("verified claims %s", claims)
+	var names []string
+	vals := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("%s: %v", obj, err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("%s: %v", obj, err)
+		}
+		names = append(names, tok.(string))
+		vals[tok.(string)] = v
 	}
-	// Without the opt-in the short secret is a key error (exit 2).
-	r := jwtgate(t, strong, "", "token", "verify", "--secret-env", "WEAK", "--require-exp=false", teachingToken)
-	if r.code != 2 || !strings.Contains(r.stderr, "--allow-weak-secret") {
-		t.Fatalf("weak secret without opt-in: exit %d, %s", r.code, r.stderr)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		t.Fatalf("%s: unterminated object", obj)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		t.Fatalf("%s: data after the object", obj)
+	}
+	return names, vals
 }
 
-func TestSignVerifyEveryAlgorithm(t *testing.T) {
-	for _, alg := range []string{"HS256", "HS512", "RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA"} {
-		t.Run(alg, func(t *testing.T) {
-			dir := t.TempDir()
-			keyFile := filepath.Join(dir, "key")
-			r := jwtgate(t, nil, "", "key", "generate", "--alg", alg, "--out", keyFile)
-			mustOK(t, r)
-			st, err := os.Stat(keyFile)
-			if err != nil || st.Mode().Perm() != 0o600 {
-				t.Fatalf("key file mode %v, %v; want 0600", st.Mode().Perm(), err)
-			}
-			tok := mustOK(t, jwtgate(t, nil, "", "token", "sign", "--alg", alg, "--key-file", keyFile, "--claim", "sub=42", "--exp", "5m"))
-			got := mustOK(t, jwtgate(t, nil, "", "token", "verify", "--key-file", keyFile, "--alg", alg, tok))
-			if !strings.Contains(got, `"sub":"42"`) {
-				t.Fatalf("claims %s", got)
-			}
-			if strings.HasPrefix(alg, "HS") {
-				r := jwtgate(t, nil, "", "key", "jwks", keyFile)
-				if r.code != 2 || !strings.Contains(r.stderr, "secret") {
-					t.Fatalf("jwks of a secret: exit %d %s", r.code, r.stderr)
-				}
-				return
-			}
-			jwks := mustOK(t, jwtgate(t, nil, "", "key", "jwks", "--alg", alg, keyFile))
-			for _, private := range []string{`"d"`, `"p"`, `"q"`, `"dp"`, `"dq"`, `"qi"`, `"k"`} {
-				if strings.Contains(jwks, private) {
-					t.Fatalf("JWKS contains %s: %s", private, jwks)
-				}
-			}
-			jwksFile := filepath.Join(dir, "jwks.json")
-			os.WriteFile(jwksFile, []byte(jwks), 0o644)
-			mustOK(t, jwtgate(t, nil, "", "token", "verify", "--jwks-file", jwksFile, "--alg", alg, tok))
-			// A key of the same kind but another key must not verify it.
-			other := filepath.Join(dir, "other")
-			mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", alg, "--out", other))
-			if r := jwtgate(t, nil, "", "token", "verify", "--key-file", other, "--alg", alg, tok); r.code != 1 {
-				t.Fatalf("other key: exit %d, %s", r.code, r.stderr)
-			}
-		})
+func TestUsageAndDispatch(t *testing.T) {
+	r := jwtgate(t, nil, "")
+	if r.code != 2 || r.stdout != "" || r.stderr != usage {
+		t.Fatalf("no args: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-}
-
-func TestVerifyExitCodes(t *testing.T) {
-	tok := mustOK(t, jwtgate(t, strong, "", "token", "sign", "--secret-env", "S", "--claim", "sub=1", "--exp", "1h"))
-	parts := strings.Split(tok, ".")
-	tampered := parts[0] + "." + parts[1][:len(parts[1])-2] + "x" + parts[1][len(parts[1])-1:] + "." + parts[2]
-	future := strconv.FormatInt(time.Now().Add(2*time.Hour).Unix(), 10)
-	cases := []struct {
-		name string
-		env  map[string]string
+	for _, cmd := range []string{"serve", "user", "token decode", "token sign", "token verify", "key generate", "key jwks"} {
+		if !strings.Contains(usage, "jwtgate "+cmd+" ") {
+			t.Errorf("usage does not list %q", cmd)
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		if r := jwtgate(t, nil, "", args...); r.code != 0 || r.stdout != usage || r.stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	for _, tc := range []struct {
 		args []string
-		code int
 		msg  string
 	}{
-		{"valid", strong, []string{"--secret-env", "S", tok}, 0, ""},
-		{"valid stdin", strong, []string{"--secret-env", "S", "-"}, 0, ""},
-		{"expired via --now unix", strong, []string{"--secret-env", "S", "--now", future, tok}, 1, "expired"},
-		{"expired via --now rfc3339", strong, []string{"--secret-env", "S", "--now", time.Now().Add(3 * time.Hour).UTC().Format(time.RFC3339), tok}, 1, "expired"},
-		{"leeway covers it", strong, []string{"--secret-env", "S", "--now", future, "--leeway", "2h", tok}, 0, ""},
-		{"tampered", strong, []string{"--secret-env", "S", tampered}, 1, "invalid token"},
-		{"wrong key", map[string]string{"S": strings.Repeat("x", 32)}, []string{"--secret-env", "S", tok}, 1, "signature"},
-		{"malformed", strong, []string{"--secret-env", "S", "not.a-token"}, 1, "malformed"},
-		{"wrong issuer", strong, []string{"--secret-env", "S", "--iss", "someone", tok}, 1, "issuer"},
-		{"no key flag", strong, []string{tok}, 2, "exactly one"},
-		{"two key flags", strong, []string{"--secret-env", "S", "--secret-file", "x", tok}, 2, "exactly one"},
-		{"unset env", strong, []string{"--secret-env", "NOPE", tok}, 2, "not set"},
-		{"unknown alg", strong, []string{"--secret-env", "S", "--alg", "none", tok}, 2, "unknown"},
-		{"bad --now", strong, []string{"--secret-env", "S", "--now", "tomorrow", tok}, 2, "--now"},
-		{"bad flag", strong, []string{"--secret-env", "S", "--frobnicate", tok}, 2, ""},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"token"}, "jwtgate token sign"},
+		{[]string{"token", "frob"}, `jwtgate token: unknown command "frob"`},
+		{[]string{"key"}, "jwtgate key generate"},
+		{[]string{"key", "frob"}, `jwtgate key: unknown command "frob"`},
+	} {
+		if r := jwtgate(t, nil, "", tc.args...); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, tc.msg) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, r.code, r.stdout, r.stderr, tc.msg)
+		}
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := jwtgate(t, tc.env, tok+"\n", append([]string{"token", "verify"}, tc.args...)...)
-			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) {
-				t.Fatalf("exit %d (want %d), stderr %q (want %q)", r.code, tc.code, r.stderr, tc.msg)
-			}
-			if tc.code == 1 && strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
-				t.Fatalf("want one line on stderr, got %q", r.stderr)
-			}
-			if tc.code == 0 && !strings.Contains(r.stdout, `"sub":"1"`) {
-				t.Fatalf("stdout %q", r.stdout)
-			}
-		})
+	if r := jwtgate(t, nil, "", "token", "help"); r.code != 0 || r.stdout != tokenUsage {
+		t.Errorf("token help: exit %d, %q", r.code, r.stdout)
+	}
+	if r := jwtgate(t, nil, "", "key", "-h"); r.code != 0 || r.stdout != keyUsage {
+		t.Errorf("key -h: exit %d, %q", r.code, r.stdout)
 	}
 }
 
-// payloadMembers decodes a token's payload into its members in order,
-// keeping duplicates so a test can see them.
-func payloadMembers(t *testing.T, tok string) []member {
-	t.Helper()
-	u, err := jwt.DecodeUnverified(tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := objectMembers(u.Payload)
-	if err != nil {
-		t.Fatalf("payload %s: %v", u.Payload, err)
-	}
-	return m
-}
-
-func TestClaimFlags(t *testing.T) {
-	tok := mustOK(t, jwtgate(t, strong, "", "token", "sign", "--secret-env", "S", "--no-iat", "--no-exp",
-		"--claims", `{ "role" : "reader", "keep": [1, 2] }`,
-		"--claim", "n=5", "--claim", "admin=true", "--claim", "sub=7", "--claim", "name=Ada", "--claim", `obj={"a":1}`, "--claim", "role=admin"))
-	u, _ := jwt.DecodeUnverified(tok)
-	want := `{"role":"admin","keep":[1,2],"n":5,"admin":true,"sub":"7","name":"Ada","obj":{"a":1}}`
-	if string(u.Payload) != want {
-		t.Fatalf("payload %s\nwant    %s", u.Payload, want)
-	}
-	// exp inside --claims is replaced, not duplicated.
-	tok = mustOK(t, jwtgate(t, strong, "", "token", "sign", "--secret-env", "S", "--claims", `{"exp":1,"iat":2}`, "--exp", "10m"))
-	seen := map[string]int{}
-	for _, m := range payloadMembers(t, tok) {
-		seen[m.name]++
-	}
-	if seen["exp"] != 1 || seen["iat"] != 1 {
-		t.Fatalf("members %v", seen)
-	}
-	var c struct{ Exp, Iat int64 }
-	u, _ = jwt.DecodeUnverified(tok)
-	json.Unmarshal(u.Payload, &c)
-	if d := c.Exp - c.Iat; d != 600 || c.Iat < time.Now().Unix()-60 {
-		t.Fatalf("iat %d exp %d", c.Iat, c.Exp)
-	}
-	for _, bad := range [][]string{{"--claims", `[1]`}, {"--claims", `{"a":1,"a":2}`}, {"--claim", "novalue"}, {"--claims", `{"a":1} x`}} {
-		r := jwtgate(t, strong, "", append([]string{"token", "sign", "--secret-env", "S"}, bad...)...)
-		if r.code != 2 {
-			t.Errorf("%v: exit %d, want 2", bad, r.code)
+// Every leaf command answers -h and --help with its synopsis and its flags
+// with their defaults, on stdout, exit 0.
+func TestCommandHelp(t *testing.T) {
+	for _, tc := range []struct {
+		cmd   []string
+		wants []string
+	}{
+		{[]string{"token", "decode"}, []string{"Usage: jwtgate token decode [--json] [TOKEN|-]", "-json", "WITHOUT checking its signature"}},
+		{[]string{"token", "sign"}, []string{"Usage: jwtgate token sign --alg ALG KEY", "-exp duration", "(default 15m0s)", "-claim k=v", "-claims object", "-no-exp", "-no-iat", "-kid ID", "-secret-env NAME", "-secret-file FILE", "-key-file FILE", "-allow-weak-secret"}},
+		{[]string{"token", "verify"}, []string{"Usage: jwtgate token verify KEY", "-require-exp", "(default true)", "-jwks-file FILE", "-now TIME", "-leeway duration", "-iss", "-aud", "Exit status: 0 valid"}},
+		{[]string{"key", "generate"}, []string{"Usage: jwtgate key generate --alg ALG", "-out FILE", "-format pem", "-force", "-kid ID", "0600"}},
+		{[]string{"key", "jwks"}, []string{"Usage: jwtgate key jwks", "-alg ALG"}},
+	} {
+		for _, h := range []string{"-h", "--help"} {
+			r := jwtgate(t, nil, "", append(tc.cmd, h)...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("%v %s: exit %d, stderr %q", tc.cmd, h, r.code, r.stderr)
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("%v %s: help lacks %q:\n%s", tc.cmd, h, w, r.stdout)
+				}
+			}
+			if h2 := jwtgate(t, nil, "", append([]string{"help"}, tc.cmd...)...); h2 != r {
+				t.Errorf("help %v differs from %v -h", tc.cmd, tc.cmd)
+			}
+		}
+		// A bad flag is a usage error: exit 2, the complaint on stderr.
+		r := jwtgate(t, nil, "", append(tc.cmd, "--frobnicate")...)
+		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "flag provided but not defined: -frobnicate") {
+			t.Errorf("%v --frobnicate: exit %d, stdout %q, stderr %q", tc.cmd, r.code, r.stdout, r.stderr)
 		}
 	}
 }
 
-func TestDecode(t *testing.T) {
-	r := jwtgate(t, nil, "", "token", "decode", teachingToken)
-	out := mustOK(t, r)
-	if !strings.Contains(out, "NOT verified") || !strings.Contains(out, `"user_id": 123`) {
-		t.Fatalf("decode output:\n%s", out)
-	}
-	js := mustOK(t, jwtgate(t, nil, teachingToken, "token", "decode", "--json"))
-	var doc struct {
-		Header  map[string]any `json:"header"`
-		Payload map[string]any `json:"payload"`
-	}
-	if err := json.Unmarshal([]byte(js), &doc); err != nil || doc.Header["alg"] != "HS256" || doc.Payload["role"] != "admin" {
-		t.Fatalf("--json output %s: %v", js, err)
-	}
-	tok := mustOK(t, jwtgate(t, strong, "", "token", "sign", "--secret-env", "S", "--exp", "1h"))
-	if out := mustOK(t, jwtgate(t, nil, "", "token", "decode", tok)); !strings.Contains(out, "exp: ") || !strings.Contains(out, "(in ") {
-		t.Fatalf("no readable exp:\n%s", out)
-	}
-	for _, bad := range []string{"garbage", "a.b.c", teachingToken + ".x", strings.ReplaceAll(teachingToken, "J9", "J9=")} {
-		if r := jwtgate(t, nil, "", "token", "decode", bad); r.code != 1 || r.stderr == "" {
-			t.Errorf("decode %q: exit %d", bad, r.code)
+func TestParseInterspersed(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		pos       []string
+		s, claims string
+		b         bool
+		err       bool
+	}{
+		{args: nil, pos: nil},
+		{args: []string{"a", "-s", "x", "b", "--b", "c"}, pos: []string{"a", "b", "c"}, s: "x", b: true},
+		{args: []string{"--s=y", "-", "-b=false"}, pos: []string{"-"}, s: "y"},
+		{args: []string{"-s", "-dash-value", "tok"}, pos: []string{"tok"}, s: "-dash-value"},
+		{args: []string{"-b", "tok", "-s", "v"}, pos: []string{"tok"}, s: "v", b: true},
+		{args: []string{"a", "--", "-s", "z", "--b"}, pos: []string{"a", "-s", "z", "--b"}},
+		{args: []string{"--s", "--", "p"}, pos: []string{"p"}, s: "--"},
+		{args: []string{"--claims", `{"a":1}`, "x"}, pos: []string{"x"}, claims: `{"a":1}`},
+		{args: []string{"-s"}, err: true},
+		{args: []string{"x", "--nope"}, err: true},
+		{args: []string{"---s", "v"}, err: true},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		s := fs.String("s", "", "")
+		claims := fs.String("claims", "", "")
+		b := fs.Bool("b", false, "")
+		pos, err := parseInterspersed(fs, tc.args)
+		if (err != nil) != tc.err {
+			t.Errorf("%q: err %v", tc.args, err)
+			continue
+		}
+		if tc.err {
+			continue
+		}
+		if !reflect.DeepEqual(pos, tc.pos) || *s != tc.s || *b != tc.b || *claims != tc.claims {
+			t.Errorf("%q: pos %q s %q b %v claims %q; want %q %q %v %q", tc.args, pos, *s, *b, *claims, tc.pos, tc.s, tc.b, tc.claims)
 		}
 	}
 }
 
-func TestKeyGenerateRefusesOverwrite(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "k.pem")
-	mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", "ES256", "--out", f))
-	before, _ := os.ReadFile(f)
-	if r := jwtgate(t, nil, "", "key", "generate", "--alg", "ES256", "--out", f); r.code == 0 {
-		t.Fatal("overwrote an existing key file")
-	}
-	after, _ := os.ReadFile(f)
-	if !bytes.Equal(before, after) {
-		t.Fatal("existing key file changed")
-	}
-	mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", "ES256", "--out", f, "--force"))
-	if r := jwtgate(t, nil, "", "key", "generate", "--alg", "none"); r.code != 2 {
-		t.Fatalf("alg none: exit %d", r.code)
-	}
-}
-
-func TestSecretFileAndPublicKeyCannotSign(t *testing.T) {
-	dir := t.TempDir()
-	sf := filepath.Join(dir, "secret")
-	os.WriteFile(sf, []byte(strings.Repeat("z", 32)+"\n"), 0o600)
-	tok := mustOK(t, jwtgate(t, nil, "", "token", "sign", "--secret-file", sf))
-	mustOK(t, jwtgate(t, map[string]string{"Z": strings.Repeat("z", 32)}, "", "token", "verify", "--secret-env", "Z", tok))
-
-	priv := filepath.Join(dir, "p.pem")
-	mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", "EdDSA", "--out", priv))
-	key, err := readKeyFile(priv, "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := jwt.MarshalPEMPublicKey(key)
-	pubFile := filepath.Join(dir, "pub.pem")
-	os.WriteFile(pubFile, pub, 0o644)
-	if r := jwtgate(t, nil, "", "token", "sign", "--key-file", pubFile); r.code != 2 || !strings.Contains(r.stderr, "private") {
-		t.Fatalf("sign with public key: exit %d %s", r.code, r.stderr)
-	}
-	if r := jwtgate(t, nil, "", "token", "sign", "--secret-env", "X", "literal-secret"); r.code != 2 {
-		t.Fatalf("positional secret accepted: exit %d", r.code)
+func TestTrimNewline(t *testing.T) {
+	for in, want := range map[string]string{
+		"s": "s", "s\n": "s", "s\r\n": "s", "s\n\n": "s\n", "s\r\n\r\n": "s\r\n", "s\r": "s\r", "\n": "", "": "", " s \n": " s ",
+	} {
+		if got := string(trimNewline([]byte(in))); got != want {
+			t.Errorf("trimNewline(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -14,9 +13,18 @@ import (
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
+const tokenUsage = `Usage:
+  jwtgate token decode [--json] [TOKEN|-]          show a token WITHOUT verifying it
+  jwtgate token sign --alg ALG KEY [flags]          make a token
+  jwtgate token verify KEY [flags] [TOKEN|-]        check a token, print its claims
+
+KEY is exactly one of --secret-env NAME, --secret-file F, --key-file F, or,
+to verify, --jwks-file F. Run a command with -h for its flags.
+`
+
 func cmdToken(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, tokenUsage)
 		return 2
 	}
 	switch args[0] {
@@ -26,57 +34,63 @@ func cmdToken(args []string, stdin io.Reader, stdout, stderr io.Writer, env func
 		return tokenSign(args[1:], stdout, stderr, env)
 	case "verify":
 		return tokenVerify(args[1:], stdin, stdout, stderr, env)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, tokenUsage)
+		return 0
 	}
-	fmt.Fprintf(stderr, "jwtgate token: unknown command %q (decode, sign, verify)\n", args[0])
+	fmt.Fprintf(stderr, "jwtgate token: unknown command %q\n\n%s", args[0], tokenUsage)
 	return 2
 }
 
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
+// ---- decode ----
 
 func tokenDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("jwtgate token decode", "jwtgate token decode [--json] [TOKEN|-]", stderr)
-	asJSON := fs.Bool("json", false, `print {"header":…,"payload":…} as JSON`)
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	} else if err != nil {
-		return 2
+	const prefix = "jwtgate token decode"
+	c := newCommand(prefix, "jwtgate token decode [--json] [TOKEN|-]", `
+Prints a token's header and payload WITHOUT checking its signature or its
+times: anyone can make a token that decodes to anything, so never trust
+what this shows. The token comes from the argument, or from stdin when the
+argument is "-" or absent. Exit status: 0 decoded, 1 malformed token,
+2 usage error.`, stdout, stderr)
+	asJSON := c.fs.Bool("json", false, `print one JSON object {"header":{…},"payload":{…}}`)
+	pos, code, ok := c.parse(args)
+	if !ok {
+		return code
 	}
 	tok, err := readToken(pos, stdin)
 	if err != nil {
-		return exitFor(stderr, "jwtgate token decode", err)
+		return exitFor(stderr, prefix, err)
 	}
 	u, err := jwt.DecodeUnverified(tok)
 	if err != nil {
-		fmt.Fprintln(stderr, "jwtgate token decode:", err)
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 		return 1
 	}
 	if *asJSON {
-		out, _ := json.Marshal(struct {
+		// An Encoder without HTML escaping prints the JSON as it was sent
+		// (compacted), where json.Marshal would rewrite <, > and &.
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		err := enc.Encode(struct {
 			Header  json.RawMessage `json:"header"`
 			Payload json.RawMessage `json:"payload"`
 		}{u.Header, u.Payload})
-		fmt.Fprintf(stdout, "%s\n", out)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
+			return 1
+		}
 		return 0
 	}
-	fmt.Fprintln(stdout, "WARNING: signature NOT verified: anyone can make a token that decodes to this.")
+	fmt.Fprintln(stdout, "Signature NOT verified: anyone can make a token that decodes to this.")
 	fmt.Fprintln(stdout, "Header:")
 	writeIndented(stdout, u.Header)
 	fmt.Fprintln(stdout, "Payload:")
 	writeIndented(stdout, u.Payload)
-	var times map[string]json.RawMessage
-	json.Unmarshal(u.Payload, &times)
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(u.Payload, &members) // validated by DecodeUnverified
 	now := time.Now()
 	for _, name := range []string{"iat", "nbf", "exp"} {
-		raw, ok := times[name]
+		raw, ok := members[name]
 		if !ok {
 			continue
 		}
@@ -86,57 +100,94 @@ func tokenDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s: %s (%s)\n", name, d.UTC().Format(time.RFC3339), relative(name, d.Time, now))
 	}
-	fmt.Fprintf(stdout, "Signature: %d bytes, alg %q (not verified)\n", len(u.Signature), u.Algorithm)
+	fmt.Fprintf(stdout, "Signature: %d bytes, alg %q, NOT verified\n", len(u.Signature), u.Algorithm)
 	return 0
 }
 
 func writeIndented(w io.Writer, raw []byte) {
 	var b bytes.Buffer
-	if json.Indent(&b, raw, "  ", "  ") != nil {
+	if json.Indent(&b, raw, "", "  ") != nil {
 		b.Reset()
 		b.Write(raw)
 	}
-	fmt.Fprintf(w, "  %s\n", b.Bytes())
+	fmt.Fprintf(w, "%s\n", b.Bytes())
 }
 
+// relative says how far t is from now: "in 14m", "3m ago", and for exp in
+// the past "expired 3m ago".
 func relative(name string, t, now time.Time) string {
-	d := t.Sub(now).Round(time.Second)
+	d := t.Sub(now).Truncate(time.Second)
 	switch {
-	case name == "exp" && d <= 0:
-		return "expired " + (-d).String() + " ago"
 	case d > 0:
-		return "in " + d.String()
+		return "in " + human(d)
+	case name == "exp":
+		return "expired " + human(-d) + " ago"
+	case d == 0:
+		return "now"
 	}
-	return (-d).String() + " ago"
+	return human(-d) + " ago"
 }
+
+// human formats a non-negative duration with at most its two largest
+// units: "45s", "3m", "14m59s", "2h5m", "3d4h".
+func human(d time.Duration) string {
+	vals := []time.Duration{d / (24 * time.Hour), d % (24 * time.Hour) / time.Hour, d % time.Hour / time.Minute, d % time.Minute / time.Second}
+	const names = "dhms"
+	for i, v := range vals {
+		if v == 0 {
+			continue
+		}
+		s := strconv.FormatInt(int64(v), 10) + names[i:i+1]
+		if i+1 < len(vals) && vals[i+1] > 0 {
+			s += strconv.FormatInt(int64(vals[i+1]), 10) + names[i+1:i+2]
+		}
+		return s
+	}
+	return "0s"
+}
+
+// ---- sign ----
 
 // claimList collects repeated --claim k=v flags.
 type claimList []string
 
-func (c *claimList) String() string     { return strings.Join(*c, ",") }
+func (c *claimList) String() string     { return strings.Join(*c, " ") }
 func (c *claimList) Set(v string) error { *c = append(*c, v); return nil }
 
 func tokenSign(args []string, stdout, stderr io.Writer, env func(string) string) int {
 	const prefix = "jwtgate token sign"
-	fs := newFlagSet(prefix, "jwtgate token sign --alg ALG KEY [--claims JSON] [--claim k=v]... [--exp 15m|--no-exp] [--no-iat] [--kid ID]", stderr)
+	c := newCommand(prefix, "jwtgate token sign --alg ALG KEY [--claims JSON] [--claim k=v]... [--exp 15m|--no-exp] [--no-iat] [--kid ID]", keyHelp+`.
+Secrets are never arguments: they would show in ps and in shell history.
+
+--claims is one JSON object, kept as given (compacted, member order kept).
+Each --claim k=v adds a member, or replaces the one of that name: v is JSON
+when it parses as JSON (n=5 a number, admin=true a boolean, o={"a":1} an
+object), else a string; iss, sub and jti are always strings and aud a
+string unless v is a JSON array (RFC 7519). iat (now) and then exp (now +
+--exp) are added unless --no-iat/--no-exp; an exp or iat from --claims or
+--claim is kept unless --exp is given explicitly, which replaces it.
+Asymmetric keys without a kid sign with their RFC 7638 thumbprint as kid,
+the name "jwtgate key jwks" gives them. Prints the token and a newline.
+Exit status: 0 signed, 2 usage or key error.`, stdout, stderr)
 	var kf keyFlags
-	kf.register(fs, false)
-	alg := fs.String("alg", "", "algorithm (default: the key decides)")
-	claimsJSON := fs.String("claims", "", "claims as one JSON object, kept as given")
+	kf.register(c.fs, false)
+	alg := c.fs.String("alg", "", "signing algorithm `ALG`: "+algList()+" (default: the key decides)")
+	claimsJSON := c.fs.String("claims", "", "claims as one JSON `object`, kept as given")
 	var claims claimList
-	fs.Var(&claims, "claim", "claim k=v (repeatable); v is JSON when it parses as JSON, else a string")
-	exp := fs.Duration("exp", 15*time.Minute, "lifetime: exp = now + this")
-	noExp := fs.Bool("no-exp", false, "add no exp claim")
-	noIat := fs.Bool("no-iat", false, "add no iat claim")
-	kid := fs.String("kid", "", "key id for the header")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	} else if err != nil {
-		return 2
+	c.fs.Var(&claims, "claim", "claim `k=v` (repeatable); v is JSON when it parses as JSON, else a string")
+	exp := c.fs.Duration("exp", 15*time.Minute, "lifetime: exp = now + this")
+	noExp := c.fs.Bool("no-exp", false, "add no exp claim (a token that never expires)")
+	noIat := c.fs.Bool("no-iat", false, "add no iat claim")
+	kid := c.fs.String("kid", "", "key id `ID` for the header (default: the JWK's kid, or the thumbprint of an asymmetric key)")
+	pos, code, ok := c.parse(args)
+	if !ok {
+		return code
 	}
 	if len(pos) > 0 {
-		return exitFor(stderr, prefix, fmt.Errorf("unexpected argument %q (secrets are never arguments; use --secret-env or --secret-file)", pos[0]))
+		return exitFor(stderr, prefix, fmt.Errorf("%w: unexpected argument %q (a secret is never an argument: use --secret-env or --secret-file)", errUsage, pos[0]))
+	}
+	if *noExp && c.set("exp") {
+		return exitFor(stderr, prefix, fmt.Errorf("%w: --exp and --no-exp contradict each other", errUsage))
 	}
 	keys, err := kf.load(jwt.Algorithm(*alg), env)
 	if err != nil {
@@ -147,7 +198,8 @@ func tokenSign(args []string, stdout, stderr io.Writer, env func(string) string)
 		return exitFor(stderr, prefix, errors.New("this is a public key: signing needs the private key"))
 	}
 	if *kid == "" && key.KeyID() == "" && !key.IsSymmetric() {
-		// Match `jwtgate key jwks`, which names keys by thumbprint.
+		// Match `jwtgate key jwks`, which names keys by thumbprint. Not for
+		// secrets: their thumbprint is a hash of the secret.
 		if *kid, err = key.Thumbprint(); err != nil {
 			return exitFor(stderr, prefix, err)
 		}
@@ -155,28 +207,49 @@ func tokenSign(args []string, stdout, stderr io.Writer, env func(string) string)
 	if *kid != "" {
 		key = key.WithKeyID(*kid)
 	}
-	payload, err := buildClaims(*claimsJSON, claims, *noIat, *noExp, *exp, time.Now())
+	opts := claimOptions{iat: !*noIat, exp: !*noExp, lifetime: *exp, forceExp: c.set("exp"), now: time.Now()}
+	payload, err := buildClaims(*claimsJSON, claims, opts)
+	if err != nil {
+		return exitFor(stderr, prefix, fmt.Errorf("%w: %w", errUsage, err))
+	}
+	tok, err := jwt.Sign(key, rawClaims(payload))
 	if err != nil {
 		return exitFor(stderr, prefix, err)
 	}
-	tok, err := jwt.Sign(key, json.RawMessage(payload))
-	if err != nil {
-		return exitFor(stderr, prefix, err)
+	// Refuse to hand out a token that every verifier would reject, such as
+	// one with "exp":"soon" or both "role" and "Role".
+	if _, err := jwt.DecodeUnverified(tok); err != nil {
+		return exitFor(stderr, prefix, fmt.Errorf("%w: the claims would make an invalid token: %w", errUsage, err))
 	}
 	fmt.Fprintln(stdout, tok)
 	return 0
 }
 
-var stringClaims = map[string]bool{"iss": true, "sub": true, "jti": true}
+// rawClaims is a payload signed byte for byte. (A json.RawMessage would go
+// through json.Marshal, which rewrites <, > and & in strings as \u003c…)
+type rawClaims []byte
 
-type member struct {
-	name  string
-	value json.RawMessage
+func (r rawClaims) AppendJSON(dst []byte) []byte { return append(dst, r...) }
+
+type claimOptions struct {
+	iat, exp bool          // add iat / exp
+	lifetime time.Duration // exp = now + lifetime
+	forceExp bool          // --exp was given: replace an exp from the claims
+	now      time.Time
 }
 
-// buildClaims merges --claims (member order kept) with --claim overrides
-// and the iat/exp the flags ask for, without ever writing a name twice.
-func buildClaims(base string, set []string, noIat, noExp bool, exp time.Duration, now time.Time) ([]byte, error) {
+// member is one member of a JSON object: rawName is the name as written
+// (with its quotes and escapes), name its decoded value.
+type member struct {
+	name    string
+	rawName []byte
+	value   []byte
+}
+
+// buildClaims merges --claims (member order and spelling kept) with the
+// --claim overrides and the iat/exp the flags ask for, never writing a name
+// twice, and returns the compact JSON object.
+func buildClaims(base string, set []string, o claimOptions) ([]byte, error) {
 	var members []member
 	if strings.TrimSpace(base) != "" {
 		var err error
@@ -184,36 +257,36 @@ func buildClaims(base string, set []string, noIat, noExp bool, exp time.Duration
 			return nil, fmt.Errorf("--claims: %w", err)
 		}
 	}
-	put := func(name string, v json.RawMessage) {
+	find := func(name string) int {
 		for i := range members {
 			if members[i].name == name {
-				members[i].value = v
-				return
+				return i
 			}
 		}
-		members = append(members, member{name, v})
+		return -1
+	}
+	put := func(name string, v []byte) {
+		if i := find(name); i >= 0 {
+			members[i].value = v
+			return
+		}
+		members = append(members, member{name: name, rawName: jsonString(name), value: v})
 	}
 	for _, kv := range set {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("--claim %q: want name=value", kv)
 		}
-		raw := json.RawMessage(v)
-		// iss, sub and jti must be strings (RFC 7519), so sub=123 means
-		// the string "123", not a number no verifier would accept.
-		if !json.Valid(raw) || (stringClaims[k] && v[0] != '"') {
-			raw, _ = json.Marshal(v)
-		}
-		put(k, raw)
+		put(k, claimValue(k, v))
 	}
-	if !noIat {
-		put("iat", json.RawMessage(strconv.FormatInt(now.Unix(), 10)))
+	if o.iat && find("iat") < 0 {
+		put("iat", strconv.AppendInt(nil, o.now.Unix(), 10))
 	}
-	if !noExp {
-		if exp <= 0 {
+	if o.exp && (o.forceExp || find("exp") < 0) {
+		if o.lifetime <= 0 {
 			return nil, errors.New("--exp must be positive (or use --no-exp)")
 		}
-		put("exp", json.RawMessage(strconv.FormatInt(now.Add(exp).Unix(), 10)))
+		put("exp", strconv.AppendInt(nil, o.now.Add(o.lifetime).Unix(), 10))
 	}
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -221,18 +294,48 @@ func buildClaims(base string, set []string, noIat, noExp bool, exp time.Duration
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		name, _ := json.Marshal(m.name)
-		b.Write(name)
+		b.Write(m.rawName)
 		b.WriteByte(':')
 		if err := json.Compact(&b, m.value); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("claim %q: %w", m.name, err)
 		}
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
 
-// objectMembers splits a JSON object into its members, in order.
+// claimValue is v as JSON when it parses as JSON, else as a string. iss,
+// sub and jti must be strings and aud a string or an array of strings
+// (RFC 7519), so sub=123 means "123", not a number no verifier accepts.
+func claimValue(name, v string) []byte {
+	t := strings.TrimSpace(v)
+	switch {
+	case !json.Valid([]byte(v)):
+	case name == "iss" || name == "sub" || name == "jti":
+		if t[0] == '"' {
+			return []byte(v)
+		}
+	case name == "aud":
+		if t[0] == '"' || t[0] == '[' {
+			return []byte(v)
+		}
+	default:
+		return []byte(v)
+	}
+	return jsonString(v)
+}
+
+// jsonString encodes s without encoding/json's HTML escaping.
+func jsonString(s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// objectMembers splits a JSON object into its members, in order, keeping
+// each name as written. A name given twice is refused.
 func objectMembers(data []byte) ([]member, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	t, err := dec.Token()
@@ -242,20 +345,25 @@ func objectMembers(data []byte) ([]member, error) {
 	var out []member
 	seen := map[string]bool{}
 	for dec.More() {
+		start := dec.InputOffset()
 		t, err := dec.Token()
 		if err != nil {
 			return nil, err
 		}
-		name := t.(string)
+		name, ok := t.(string)
+		if !ok {
+			return nil, errors.New("not a JSON object")
+		}
 		if seen[name] {
 			return nil, fmt.Errorf("member %q appears twice", name)
 		}
 		seen[name] = true
+		rawName := bytes.TrimLeft(data[start:dec.InputOffset()], " \t\r\n,")
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, member{name, v})
+		out = append(out, member{name: name, rawName: rawName, value: v})
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, err
@@ -266,33 +374,30 @@ func objectMembers(data []byte) ([]member, error) {
 	return out, nil
 }
 
+// ---- verify ----
+
 func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
 	const prefix = "jwtgate token verify"
-	fs := newFlagSet(prefix, "jwtgate token verify KEY [--alg ALG] [--iss I] [--aud A] [--leeway D] [--require-exp=false] [--now TIME] [TOKEN|-]", stderr)
+	c := newCommand(prefix, "jwtgate token verify KEY [--alg ALG] [--iss I] [--aud A] [--leeway D] [--require-exp=false] [--allow-weak-secret] [--now TIME] [TOKEN|-]", keyHelp+`, or
+--jwks-file F. Without --alg the key decides: a secret means HS256, RSA
+RS256, P-256/384/521 ES256/384/512, Ed25519 EdDSA, a JWK its own alg.
+The token comes from the argument, or from stdin when it is "-" or absent.
+Exit status: 0 valid (the claims as JSON on stdout), 1 invalid (one line on
+stderr saying why), 2 usage or key error.`, stdout, stderr)
 	var kf keyFlags
-	kf.register(fs, true)
-	alg := fs.String("alg", "", "expected algorithm (default: the key decides)")
-	iss := fs.String("iss", "", "required issuer")
-	aud := fs.String("aud", "", "required audience")
-	leeway := fs.Duration("leeway", 0, "clock skew allowed for exp, nbf, iat")
-	requireExp := fs.Bool("require-exp", true, "refuse tokens without exp")
-	nowFlag := fs.String("now", "", "check times as of this moment (RFC 3339 or Unix seconds)")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	} else if err != nil {
-		return 2
+	kf.register(c.fs, true)
+	alg := c.fs.String("alg", "", "expected algorithm `ALG` (default: the key decides)")
+	iss := c.fs.String("iss", "", "required issuer")
+	aud := c.fs.String("aud", "", "required audience")
+	leeway := c.fs.Duration("leeway", 0, "clock skew allowed for exp, nbf and iat")
+	requireExp := c.fs.Bool("require-exp", true, "refuse tokens without exp")
+	nowFlag := c.fs.String("now", "", "check times as of `TIME` (RFC 3339 or Unix seconds) instead of now")
+	pos, code, ok := c.parse(args)
+	if !ok {
+		return code
 	}
-	keys, err := kf.load(jwt.Algorithm(*alg), env)
-	if err != nil {
-		return exitFor(stderr, prefix, err)
-	}
-	if *alg != "" {
-		for _, k := range keys {
-			if k.Algorithm() != jwt.Algorithm(*alg) {
-				return exitFor(stderr, prefix, fmt.Errorf("key %q is for %s, not %s", k.KeyID(), k.Algorithm(), *alg))
-			}
-		}
+	if *leeway < 0 {
+		return exitFor(stderr, prefix, fmt.Errorf("%w: --leeway must not be negative", errUsage))
 	}
 	opts := []jwt.Option{jwt.WithLeeway(*leeway)}
 	if *iss != "" {
@@ -311,6 +416,10 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, env f
 		}
 		opts = append(opts, jwt.WithClock(func() time.Time { return t }))
 	}
+	keys, err := kf.load(jwt.Algorithm(*alg), env)
+	if err != nil {
+		return exitFor(stderr, prefix, err)
+	}
 	v, err := jwt.NewVerifier(keys, opts...)
 	if err != nil {
 		return exitFor(stderr, prefix, err)
@@ -321,20 +430,21 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, env f
 	}
 	var claims json.RawMessage
 	if err := v.Verify(tok, &claims); err != nil {
-		fmt.Fprintln(stderr, "invalid token:", err)
+		fmt.Fprintf(stderr, "invalid token: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s\n", claims)
 	return 0
 }
 
+// parseNow reads --now: Unix seconds or RFC 3339.
 func parseNow(s string) (time.Time, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return time.Unix(n, 0), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: --now wants RFC 3339 (2030-01-02T15:04:05Z) or Unix seconds", errUsage)
+		return time.Time{}, fmt.Errorf("%w: --now %q: want RFC 3339 (2030-01-02T15:04:05Z) or Unix seconds", errUsage, s)
 	}
 	return t, nil
 }
