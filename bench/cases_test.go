@@ -28,6 +28,7 @@ import (
 
 	cj "github.com/cristalhq/jwt/v4"
 	gj "github.com/golang-jwt/jwt/v5"
+	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/jwt"
 	kj "github.com/kataras/jwt"
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -79,37 +80,9 @@ var want = plainClaims{
 	Role: "editor",
 }
 
-// gateClaims is jwtgate's server-claims type: registered claims decoded
-// and encoded without reflection, plus name and role.
-type gateClaims struct {
-	jwt.Claims
-	Name string `json:"name,omitempty"`
-	Role string `json:"role,omitempty"`
-}
-
-func (c *gateClaims) DecodeClaim(name string, v jwt.Value) error {
-	var err error
-	switch name {
-	case "name":
-		c.Name, err = v.String()
-	case "role":
-		c.Role, err = v.String()
-	}
-	return err
-}
-
-func (c *gateClaims) AppendJSON(dst []byte) []byte {
-	dst = append(dst, '{')
-	dst, comma := c.Claims.AppendMembers(dst, false)
-	if comma {
-		dst = append(dst, ',')
-	}
-	dst = append(dst, `"name":`...)
-	dst = jwt.AppendJSONString(dst, c.Name)
-	dst = append(dst, `,"role":`...)
-	dst = jwt.AppendJSONString(dst, c.Role)
-	return append(dst, '}')
-}
+// gateClaims is the claims type the jwtgate server itself signs and
+// verifies: registered claims plus name and role, without reflection.
+type gateClaims = auth.AccessClaims
 
 func gateFrom(p plainClaims) *gateClaims {
 	return &gateClaims{
@@ -122,12 +95,12 @@ func gateFrom(p plainClaims) *gateClaims {
 			ID:        p.Jti,
 		},
 		Name: p.Name,
-		Role: p.Role,
+		Role: auth.Role(p.Role),
 	}
 }
 
-func (c *gateClaims) plain() plainClaims {
-	p := plainClaims{Iss: c.Issuer, Sub: c.Subject, Jti: c.ID, Name: c.Name, Role: c.Role}
+func plainOf(c *gateClaims) plainClaims {
+	p := plainClaims{Iss: c.Issuer, Sub: c.Subject, Jti: c.ID, Name: c.Name, Role: string(c.Role)}
 	if len(c.Audience) == 1 {
 		p.Aud = c.Audience[0]
 	}
@@ -338,7 +311,7 @@ func gateCase(k func() *jwt.Key) verifyCase {
 		return func() error {
 			c = gateClaims{}
 			return v.Verify(tok, &c)
-		}, c.plain
+		}, func() plainClaims { return plainOf(&c) }
 	}}
 }
 
