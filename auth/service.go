@@ -6,16 +6,28 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 )
 
 // Service holds the rules of login, users and posts over a Store.
 type Service struct {
-	Store     Store
-	Hasher    *Hasher
-	IPLimit   *Limiter // login attempts per client IP
-	UserLimit *Limiter // login attempts per username
-	Log       *slog.Logger
+	Store      Store
+	Hasher     *Hasher
+	Tokens     *Tokens
+	IPLimit    *Limiter      // login attempts per client IP
+	UserLimit  *Limiter      // login attempts per username
+	RefreshTTL time.Duration // lifetime of one refresh token (DefaultRefreshTTL)
+	SessionTTL time.Duration // absolute lifetime of a session (DefaultSessionTTL)
+	// TokenAge is how long an access token can be accepted (lifetime plus
+	// leeway): revocations last that long. Defaults to Tokens' settings.
+	TokenAge time.Duration
+	Now      func() time.Time
+	Log      *slog.Logger
+
+	syncMu   sync.Mutex
+	lastSync time.Time
 }
 
 // Login checks a username and password. Unknown users, wrong passwords and
@@ -111,10 +123,26 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) (*User
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.UpdateUser(ctx, name, UserUpdate{PasswordHash: &h})
+	return s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, EndSessions: s.endSessions(s.now())})
 }
 
-// UpdateUser changes a user's role or disabled flag. An admin cannot
+// updateUser applies upd and, when it ends the user's sessions, makes
+// this instance refuse their tokens before returning.
+func (s *Service) updateUser(ctx context.Context, name string, upd UserUpdate) (*User, error) {
+	u, err := s.Store.UpdateUser(ctx, name, upd)
+	if err != nil {
+		return nil, err
+	}
+	if upd.EndSessions != nil {
+		if err := s.SyncRevocations(ctx); err != nil {
+			s.log().Warn("revocations not loaded yet; the poller retries", "err", err)
+		}
+	}
+	return u, nil
+}
+
+// UpdateUser changes a user's role or disabled flag and ends the user's
+// sessions (their tokens carry the old role). An admin cannot
 // demote or disable themselves, so a server always keeps an admin who can
 // undo mistakes.
 func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string, upd UserUpdate) (*User, error) {
@@ -130,7 +158,8 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string,
 	if actor != nil && actor.Name == name && ((upd.Role != nil && *upd.Role != RoleAdmin) || (upd.Disabled != nil && *upd.Disabled)) {
 		return nil, fmt.Errorf("%w: admins cannot demote or disable themselves", ErrForbidden)
 	}
-	return s.Store.UpdateUser(ctx, name, upd)
+	upd.EndSessions = s.endSessions(s.now())
+	return s.updateUser(ctx, name, upd)
 }
 
 // DeleteUser removes a user and their posts; admins cannot delete themselves.
@@ -138,7 +167,13 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Principal, name string)
 	if actor != nil && actor.Name == name {
 		return fmt.Errorf("%w: admins cannot delete themselves", ErrForbidden)
 	}
-	return s.Store.DeleteUser(ctx, name)
+	if err := s.Store.DeleteUser(ctx, name, s.endSessions(s.now())); err != nil {
+		return err
+	}
+	if err := s.SyncRevocations(ctx); err != nil {
+		s.log().Warn("revocations not loaded yet; the poller retries", "err", err)
+	}
+	return nil
 }
 
 // CreatePost stores a post by the actor, who must be an editor or admin.

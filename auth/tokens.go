@@ -1,37 +1,47 @@
 package auth
 
 import (
-	"crypto/rand"
-	"encoding/base64"
+	"crypto/subtle"
+	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
+// ErrRevoked means a token's id (jti) or session (sid) was revoked by a
+// logout, a password or role change, or refresh-token reuse.
+var ErrRevoked = errors.New("token revoked")
+
 // AccessClaims are the claims of a jwtgate access token: sub (the user id
-// as a string), name, role, iss, aud, iat, exp, jti. They encode and decode
-// without reflection (jwt.ClaimAppender, jwt.ClaimDecoder).
+// as a string), name, role, sid (the session, absent on tokens not made by
+// a login), iss, aud, iat, exp, jti. They encode and decode without
+// reflection (jwt.ClaimAppender, jwt.ClaimDecoder).
 type AccessClaims struct {
 	jwt.Claims
-	Name string `json:"name"`
-	Role Role   `json:"role"`
+	Name      string `json:"name"`
+	Role      Role   `json:"role"`
+	SessionID string `json:"sid,omitempty"`
 }
 
 // DecodeClaim implements jwt.ClaimDecoder.
 func (c *AccessClaims) DecodeClaim(name string, v jwt.Value) error {
+	var err error
 	switch name {
 	case "name":
-		s, err := v.String()
-		c.Name = s
-		return err
+		c.Name, err = v.String()
 	case "role":
-		s, err := v.String()
+		var s string
+		s, err = v.String()
 		c.Role = Role(s)
-		return err
+	case "sid":
+		c.SessionID, err = v.String()
 	}
-	return nil
+	return err
 }
 
 // AppendJSON implements jwt.ClaimAppender.
@@ -45,10 +55,15 @@ func (c *AccessClaims) AppendJSON(dst []byte) []byte {
 	dst = jwt.AppendJSONString(dst, c.Name)
 	dst = append(dst, `,"role":`...)
 	dst = jwt.AppendJSONString(dst, string(c.Role))
+	if c.SessionID != "" {
+		dst = append(dst, `,"sid":`...)
+		dst = jwt.AppendJSONString(dst, c.SessionID)
+	}
 	return append(dst, '}')
 }
 
-// Principal is who a verified token says the caller is.
+// Principal is who a verified token says the caller is. Principals returned
+// by Tokens.Verify may be shared between requests: treat them as read-only.
 type Principal struct {
 	UserID int64
 	Name   string
@@ -56,14 +71,27 @@ type Principal struct {
 	Claims AccessClaims
 }
 
-// Tokens issues and verifies access tokens.
+// Tokens issues and verifies access tokens. Its keys can be replaced while
+// it is in use (SetKeys), which is how key rotation reaches a running
+// server.
 type Tokens struct {
-	key      *jwt.Key
-	verifier *jwt.Verifier
+	keys     atomic.Pointer[keyState]
+	opts     []jwt.Option
 	issuer   string
 	audience string
 	ttl      time.Duration
+	leeway   time.Duration
 	now      func() time.Time
+	cache    verifiedCache
+	revoked  Revocations
+}
+
+// keyState is one generation of keys; cache entries remember the
+// generation they were verified under, so replacing the keys drops them.
+type keyState struct {
+	sign     *jwt.Key
+	verify   []*jwt.Key
+	verifier *jwt.Verifier
 }
 
 // TokenConfig configures Tokens.
@@ -79,18 +107,11 @@ type TokenConfig struct {
 
 // NewTokens checks the configuration and prepares a verifier.
 func NewTokens(c TokenConfig) (*Tokens, error) {
-	if c.SigningKey == nil || !c.SigningKey.CanSign() {
-		return nil, fmt.Errorf("%w: a signing key is required", ErrInvalid)
-	}
 	if c.TTL <= 0 {
 		return nil, fmt.Errorf("%w: token lifetime must be positive", ErrInvalid)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
-	}
-	keys := c.VerifyKeys
-	if len(keys) == 0 {
-		keys = []*jwt.Key{c.SigningKey}
 	}
 	opts := []jwt.Option{jwt.WithLeeway(c.Leeway), jwt.WithClock(c.Now)}
 	if c.Issuer != "" {
@@ -99,44 +120,100 @@ func NewTokens(c TokenConfig) (*Tokens, error) {
 	if c.Audience != "" {
 		opts = append(opts, jwt.WithAudience(c.Audience))
 	}
-	v, err := jwt.NewVerifier(keys, opts...)
-	if err != nil {
+	t := &Tokens{opts: opts, issuer: c.Issuer, audience: c.Audience, ttl: c.TTL, leeway: c.Leeway, now: c.Now}
+	t.cache.seed = maphash.MakeSeed()
+	if err := t.SetKeys(c.SigningKey, c.VerifyKeys); err != nil {
 		return nil, err
 	}
-	return &Tokens{key: c.SigningKey, verifier: v, issuer: c.Issuer, audience: c.Audience, ttl: c.TTL, now: c.Now}, nil
+	return t, nil
 }
+
+// SetKeys replaces the signing key and the keys tokens are verified with
+// (the signing key is always among them). Tokens verified under the old
+// keys are verified again on their next use.
+func (t *Tokens) SetKeys(sign *jwt.Key, verify []*jwt.Key) error {
+	if sign == nil || !sign.CanSign() {
+		return fmt.Errorf("%w: a signing key is required", ErrInvalid)
+	}
+	keys := []*jwt.Key{sign}
+	for _, k := range verify {
+		if k != nil && k != sign && (k.KeyID() == "" || k.KeyID() != sign.KeyID()) {
+			keys = append(keys, k)
+		}
+	}
+	v, err := jwt.NewVerifier(keys, t.opts...)
+	if err != nil {
+		return err
+	}
+	t.keys.Store(&keyState{sign: sign, verify: keys, verifier: v})
+	return nil
+}
+
+// SigningKey returns the key new tokens are signed with.
+func (t *Tokens) SigningKey() *jwt.Key { return t.keys.Load().sign }
+
+// VerifyKeys returns every key a token may be verified with, the signing
+// key first.
+func (t *Tokens) VerifyKeys() []*jwt.Key { return t.keys.Load().verify }
 
 // TTL returns the access-token lifetime.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
-// Issue signs an access token for u.
-func (t *Tokens) Issue(u *User) (token string, claims AccessClaims, err error) {
+// Leeway returns the clock-skew allowance of verification.
+func (t *Tokens) Leeway() time.Duration { return t.leeway }
+
+// Issuer returns the iss claim of issued tokens.
+func (t *Tokens) Issuer() string { return t.issuer }
+
+// Revocations returns the set of revoked token and session ids that Verify
+// consults.
+func (t *Tokens) Revocations() *Revocations { return &t.revoked }
+
+// Issue signs an access token for u, in session sid ("" for none).
+func (t *Tokens) Issue(u *User, sid string) (token string, claims AccessClaims, err error) {
 	now := t.now()
-	var jti [16]byte
-	rand.Read(jti[:])
 	claims = AccessClaims{
 		Claims: jwt.Claims{
 			Issuer:    t.issuer,
 			Subject:   strconv.FormatInt(u.ID, 10),
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
 			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
+			ID:        randomID(16),
 		},
-		Name: u.Name,
-		Role: u.Role,
+		Name:      u.Name,
+		Role:      u.Role,
+		SessionID: sid,
 	}
 	if t.audience != "" {
 		claims.Audience = jwt.Audience{t.audience}
 	}
-	token, err = jwt.Sign(t.key, &claims)
+	token, err = jwt.Sign(t.keys.Load().sign, &claims)
 	return token, claims, err
 }
 
 // Verify checks a token and returns its principal. Errors wrap the jwt
-// package's sentinels (jwt.ErrExpired, jwt.ErrSignature, ...).
+// package's sentinels (jwt.ErrExpired, jwt.ErrSignature, ...) or
+// ErrRevoked.
+//
+// A token verified once is remembered (bounded, per key generation) so
+// that a client calling again with the same token costs a hash lookup and
+// a constant-time comparison instead of a signature check and a parse;
+// expiry and revocation are checked on every call.
 func (t *Tokens) Verify(token string) (*Principal, error) {
+	ks := t.keys.Load()
+	now := t.now()
+	slot := t.cache.slot(token)
+	if e := slot.Load(); e != nil && e.keys == ks && e.matches(token) {
+		if !now.Before(e.expires) {
+			return nil, fmt.Errorf("%w at %s", jwt.ErrExpired, e.p.Claims.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		if now.Before(e.notBefore) { // only if the clock went back
+			return nil, jwt.ErrNotYetValid
+		}
+		return t.checkRevoked(e.p)
+	}
 	p := &Principal{}
-	if err := t.verifier.Verify(token, &p.Claims); err != nil {
+	if err := ks.verifier.Verify(token, &p.Claims); err != nil {
 		return nil, err
 	}
 	id, err := strconv.ParseInt(p.Claims.Subject, 10, 64)
@@ -147,5 +224,52 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 		return nil, fmt.Errorf("%w: unknown role", jwt.ErrMalformed)
 	}
 	p.UserID, p.Name, p.Role = id, p.Claims.Name, p.Claims.Role
+	if !p.Claims.ExpiresAt.IsZero() {
+		e := &cacheEntry{token: token, keys: ks, p: p, expires: p.Claims.ExpiresAt.Add(t.leeway)}
+		for _, d := range []jwt.NumericDate{p.Claims.NotBefore, p.Claims.IssuedAt} {
+			if !d.IsZero() && d.Add(-t.leeway).After(e.notBefore) {
+				e.notBefore = d.Add(-t.leeway)
+			}
+		}
+		slot.Store(e)
+	}
+	return t.checkRevoked(p)
+}
+
+func (t *Tokens) checkRevoked(p *Principal) (*Principal, error) {
+	if t.revoked.Has(p.Claims.ID) || t.revoked.Has(p.Claims.SessionID) {
+		return nil, ErrRevoked
+	}
 	return p, nil
 }
+
+// verifiedCache is a direct-mapped cache of verified tokens: fixed size,
+// lock-free, a newer token simply replaces an older one in its slot. The
+// slot comes from a per-process random hash seed and the stored token is
+// compared in constant time, so lookups reveal nothing about other
+// callers' tokens.
+type verifiedCache struct {
+	seed  maphash.Seed
+	slots [cacheSlots]atomic.Pointer[cacheEntry]
+}
+
+const cacheSlots = 4096 // ~2.5 MB at most with jwtgate-sized tokens
+
+type cacheEntry struct {
+	token     string
+	keys      *keyState
+	p         *Principal
+	expires   time.Time // exp + leeway
+	notBefore time.Time // max(nbf, iat) - leeway
+}
+
+func (c *verifiedCache) slot(token string) *atomic.Pointer[cacheEntry] {
+	return &c.slots[maphash.String(c.seed, token)%cacheSlots]
+}
+
+func (e *cacheEntry) matches(token string) bool {
+	return len(e.token) == len(token) && subtle.ConstantTimeCompare(bytesOf(e.token), bytesOf(token)) == 1
+}
+
+// bytesOf views s as bytes without copying; the bytes are only read.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

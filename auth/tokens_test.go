@@ -29,7 +29,7 @@ func testTokens(t *testing.T, now *time.Time, key *jwt.Key) *Tokens {
 func TestTokensIssueVerify(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	tk := testTokens(t, &now, nil)
-	tok, claims, err := tk.Issue(&User{ID: 7, Name: "ada", Role: RoleEditor})
+	tok, claims, err := tk.Issue(&User{ID: 7, Name: "ada", Role: RoleEditor}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestTokensRefuseForeignAndOddTokens(t *testing.T) {
 	tk := testTokens(t, &now, nil)
 	otherKey, _ := jwt.NewHMACKey(jwt.HS256, []byte(strings.Repeat("o", 32)))
 	other := testTokens(t, &now, otherKey)
-	tok, _, _ := other.Issue(&User{ID: 1, Name: "x", Role: RoleAdmin})
+	tok, _, _ := other.Issue(&User{ID: 1, Name: "x", Role: RoleAdmin}, "")
 	if _, err := tk.Verify(tok); !errors.Is(err, jwt.ErrSignature) {
 		t.Fatalf("foreign key: %v", err)
 	}
@@ -89,7 +89,7 @@ func TestTokensRefuseForeignAndOddTokens(t *testing.T) {
 func TestAccessClaimsJSONMatchesEncodingJSON(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	tk := testTokens(t, &now, nil)
-	_, c, _ := tk.Issue(&User{ID: 9, Name: `quote" <b>`, Role: RoleReader})
+	_, c, _ := tk.Issue(&User{ID: 9, Name: `quote" <b>`, Role: RoleReader}, "")
 	got := c.AppendJSON(nil)
 	want, err := json.Marshal(&c)
 	if err != nil {
@@ -97,5 +97,98 @@ func TestAccessClaimsJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Fatalf("AppendJSON %s\nencoding/json %s", got, want)
+	}
+}
+
+func TestTokensCacheNeverWidensAcceptance(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	oldKey, _ := jwt.NewHMACKey(jwt.HS256, []byte(strings.Repeat("o", 32)))
+	oldKey = oldKey.WithKeyID("old")
+	tk := testTokens(t, &now, oldKey)
+	tok, claims, err := tk.Issue(&User{ID: 3, Name: "bo", Role: RoleReader}, "sess-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second call is answered from the cache
+		p, err := tk.Verify(tok)
+		if err != nil || p.Claims.SessionID != "sess-1" {
+			t.Fatalf("verify: %v %+v", err, p)
+		}
+	}
+	// A token differing in its last character is not the cached one.
+	last := tok[len(tok)-1]
+	tampered := tok[:len(tok)-1] + string("AB"[(last-'A'+1)%2])
+	if _, err := tk.Verify(tampered); err == nil {
+		t.Fatal("tampered token accepted")
+	}
+	// Revoking its jti or its session refuses the cached token.
+	tk.Revocations().Add(now, Revocation{ID: claims.ID, Until: now.Add(time.Hour)})
+	if _, err := tk.Verify(tok); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("revoked jti: %v", err)
+	}
+	tok2, _, _ := tk.Issue(&User{ID: 3, Name: "bo", Role: RoleReader}, "sess-1")
+	tk.Verify(tok2)
+	tk.Revocations().Add(now, Revocation{ID: "sess-1", Until: now.Add(time.Hour)})
+	if _, err := tk.Verify(tok2); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("revoked session: %v", err)
+	}
+	// A clock set back before iat makes the cached token not yet valid.
+	tok3, _, _ := tk.Issue(&User{ID: 4, Name: "cy", Role: RoleReader}, "")
+	tk.Verify(tok3)
+	saved := now
+	now = now.Add(-time.Minute)
+	if _, err := tk.Verify(tok3); err == nil {
+		t.Fatal("token accepted before its iat (minus leeway)")
+	}
+	now = saved
+	// Dropping the key refuses tokens verified with it before.
+	newKey, _ := jwt.NewHMACKey(jwt.HS256, []byte(strings.Repeat("n", 32)))
+	if err := tk.SetKeys(newKey.WithKeyID("new"), []*jwt.Key{oldKey}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.Verify(tok3); err != nil {
+		t.Fatalf("old key still in the set: %v", err)
+	}
+	if err := tk.SetKeys(newKey.WithKeyID("new"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.Verify(tok3); !errors.Is(err, jwt.ErrKeyNotFound) {
+		t.Fatalf("old key dropped: %v, want ErrKeyNotFound", err)
+	}
+}
+
+func TestTokensCacheCollisions(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tk := testTokens(t, &now, nil)
+	var toks []string
+	for i := range 3 * cacheSlots {
+		tok, _, err := tk.Issue(&User{ID: int64(i + 1), Name: "u", Role: RoleReader}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	for round := range 2 {
+		for i, tok := range toks {
+			p, err := tk.Verify(tok)
+			if err != nil || p.UserID != int64(i+1) {
+				t.Fatalf("round %d token %d: %v %+v", round, i, err, p)
+			}
+		}
+	}
+}
+
+func TestRevocationsExpire(t *testing.T) {
+	var r Revocations
+	now := time.Unix(1_700_000_000, 0)
+	if n := r.Add(now, Revocation{ID: "a", Until: now.Add(time.Minute)}, Revocation{ID: "b", Until: now.Add(time.Hour)}, Revocation{ID: "old", Until: now}); n != 2 {
+		t.Fatalf("added %d, want 2", n)
+	}
+	if !r.Has("a") || !r.Has("b") || r.Has("old") || r.Has("") {
+		t.Fatal("membership wrong")
+	}
+	r.Add(now.Add(2 * time.Minute)) // a later add drops what ended
+	if r.Has("a") || !r.Has("b") || r.Len() != 1 {
+		t.Fatalf("after expiry: a=%v b=%v len=%d", r.Has("a"), r.Has("b"), r.Len())
 	}
 }

@@ -58,6 +58,9 @@ type UserUpdate struct {
 	Role         *Role
 	Disabled     *bool
 	PasswordHash *string
+	// EndSessions, if set, revokes every session of the user in the same
+	// transaction (Revoke.UserID is filled in by the store).
+	EndSessions *Revoke
 }
 
 // Post is a piece of content behind authentication.
@@ -117,8 +120,9 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]*User, error)
 	// UpdateUser applies upd atomically and returns the updated user.
 	UpdateUser(ctx context.Context, name string, upd UserUpdate) (*User, error)
-	// DeleteUser removes the user and their posts.
-	DeleteUser(ctx context.Context, name string) error
+	// DeleteUser removes the user, their posts and sessions, recording
+	// end (if not nil) for their sessions in the same transaction.
+	DeleteUser(ctx context.Context, name string, end *Revoke) error
 	// CountUsers returns the number of users.
 	CountUsers(ctx context.Context) (int, error)
 }
@@ -138,6 +142,8 @@ type PostStore interface {
 type Store interface {
 	UserStore
 	PostStore
+	SessionStore
+	KeyStore
 	// Ping reports whether the database is reachable (ErrUnavailable).
 	Ping(ctx context.Context) error
 	Close() error

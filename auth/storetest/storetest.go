@@ -24,6 +24,9 @@
 //     context.Canceled, and a write so refused changes nothing.
 //   - After Close every method, Ping included, fails with an error wrapping
 //     auth.ErrUnavailable; Close again returns nil.
+//   - Sessions: RotateRefreshToken succeeds once per token, even when
+//     called concurrently; Revoke, UpdateUser.EndSessions and DeleteUser's
+//     end revoke sessions and record revocations in the same transaction.
 //   - Concurrent CreateUser calls are safe: of several creating one name
 //     (in any case), exactly one succeeds and the others get ErrConflict.
 //
@@ -71,6 +74,16 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"ContextCanceled", testContextCanceled},
 		{"Ping", testPing},
 		{"Closed", testClosed},
+		{"Sessions", testSessions},
+		{"RotateRefreshTokenOnce", testRotateOnce},
+		{"ConcurrentRotate", testConcurrentRotate},
+		{"RevokeSessionAndTokens", testRevoke},
+		{"RevokeUserSessions", testRevokeUser},
+		{"UpdateUserEndsSessions", testUpdateEndsSessions},
+		{"DeleteUserEndsSessions", testDeleteEndsSessions},
+		{"PurgeExpired", testPurge},
+		{"SigningKeys", testSigningKeys},
+		{"SigningKeyOnlyIfNone", testSigningKeyOnlyIfNone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,7 +251,7 @@ func testNamesIgnoreCase(t *testing.T, s auth.Store) {
 	if err != nil || got.ID != alice.ID || got.Name != "Alice" || got.Role != auth.RoleReader {
 		t.Errorf("UpdateUser(%q) = %+v, %v", "aLICE", got, err)
 	}
-	if err := s.DeleteUser(ctx, "ÉMILE"); err != nil {
+	if err := s.DeleteUser(ctx, "ÉMILE", nil); err != nil {
 		t.Errorf("DeleteUser(%q): %v", "ÉMILE", err)
 	}
 	if _, err := s.UserByName(ctx, "émile"); !errors.Is(err, auth.ErrNotFound) {
@@ -277,7 +290,7 @@ func testLookupsAreExact(t *testing.T, s auth.Store) {
 			t.Errorf("UserByName(%q) = %+v, %v; want ErrNotFound", name, u, err)
 		}
 	}
-	if err := s.DeleteUser(ctx, "a%"); !errors.Is(err, auth.ErrNotFound) {
+	if err := s.DeleteUser(ctx, "a%", nil); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("DeleteUser(%q): %v, want ErrNotFound", "a%", err)
 	}
 	if n := count(t, s); n != 3 {
@@ -296,7 +309,7 @@ func testNotFound(t *testing.T, s auth.Store) {
 	_, checks[0].err = s.UserByName(ctx, "nobody")
 	_, checks[1].err = s.UserByID(ctx, u.ID+1000)
 	_, checks[2].err = s.UpdateUser(ctx, "nobody", auth.UserUpdate{Role: &r})
-	checks[3].err = s.DeleteUser(ctx, "nobody")
+	checks[3].err = s.DeleteUser(ctx, "nobody", nil)
 	_, checks[4].err = s.Post(ctx, p.ID+1000)
 	checks[5].err = s.DeletePost(ctx, p.ID+1000)
 	for _, c := range checks {
@@ -410,7 +423,7 @@ func testCountUsers(t *testing.T, s auth.Store) {
 	if n := count(t, s); n != 3 {
 		t.Fatalf("CountUsers = %d, want 3", n)
 	}
-	if err := s.DeleteUser(ctx, "user1"); err != nil {
+	if err := s.DeleteUser(ctx, "user1", nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, s); n != 2 {
@@ -423,7 +436,7 @@ func testDeleteUser(t *testing.T, s auth.Store) {
 	gina := mkUser(t, s, "gina", auth.RoleEditor)
 	f1, g1 := mkPost(t, s, frank, "f1"), mkPost(t, s, gina, "g1")
 	f2, g2 := mkPost(t, s, frank, "f2"), mkPost(t, s, gina, "g2")
-	if err := s.DeleteUser(ctx, "frank"); err != nil {
+	if err := s.DeleteUser(ctx, "frank", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UserByName(ctx, "frank"); !errors.Is(err, auth.ErrNotFound) {
@@ -440,7 +453,7 @@ func testDeleteUser(t *testing.T, s auth.Store) {
 	if got, want := postIDs(t, s), []int64{g2.ID, g1.ID}; !slices.Equal(got, want) {
 		t.Errorf("posts left = %v, want gina's %v", got, want)
 	}
-	if err := s.DeleteUser(ctx, "frank"); !errors.Is(err, auth.ErrNotFound) {
+	if err := s.DeleteUser(ctx, "frank", nil); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("DeleteUser twice: %v, want ErrNotFound", err)
 	}
 	if n := count(t, s); n != 1 {
@@ -672,7 +685,7 @@ func testContextCanceled(t *testing.T, s auth.Store) {
 		"ListUsers":  func() error { _, err := s.ListUsers(c); return err },
 		"CountUsers": func() error { _, err := s.CountUsers(c); return err },
 		"UpdateUser": func() error { _, err := s.UpdateUser(c, "mona", auth.UserUpdate{Role: &r}); return err },
-		"DeleteUser": func() error { return s.DeleteUser(c, "mona") },
+		"DeleteUser": func() error { return s.DeleteUser(c, "mona", nil) },
 		"CreatePost": func() error { return s.CreatePost(c, &auth.Post{AuthorID: u.ID, Title: "never"}) },
 		"Post":       func() error { _, err := s.Post(c, p.ID); return err },
 		"ListPosts":  func() error { _, err := s.ListPosts(c, 10, 0); return err },
@@ -731,7 +744,7 @@ func testClosed(t *testing.T, s auth.Store) {
 		{"ListUsers", func() error { _, err := s.ListUsers(ctx); return err }},
 		{"CountUsers", func() error { _, err := s.CountUsers(ctx); return err }},
 		{"UpdateUser", func() error { _, err := s.UpdateUser(ctx, "oscar", auth.UserUpdate{Role: &r}); return err }},
-		{"DeleteUser", func() error { return s.DeleteUser(ctx, "oscar") }},
+		{"DeleteUser", func() error { return s.DeleteUser(ctx, "oscar", nil) }},
 		{"CreatePost", func() error { return s.CreatePost(ctx, &auth.Post{AuthorID: u.ID, Title: "x"}) }},
 		{"Post", func() error { _, err := s.Post(ctx, p.ID); return err }},
 		{"ListPosts", func() error { _, err := s.ListPosts(ctx, 10, 0); return err }},

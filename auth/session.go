@@ -1,0 +1,316 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrRefreshInvalid means a refresh token is unknown, expired, already
+// used or belongs to a revoked session. Callers learn nothing more: the
+// client has to log in again.
+var ErrRefreshInvalid = errors.New("refresh token invalid, expired or revoked")
+
+// Session is one login: the family of refresh tokens that descend from it.
+// Its ID is the sid claim of every access token issued in it.
+type Session struct {
+	ID        string
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time // absolute end, however often it is refreshed
+	RevokedAt time.Time // zero while the session is alive
+}
+
+// RefreshToken is a stored refresh token. Only the SHA-256 of the token is
+// kept: a copy of the database cannot be replayed.
+type RefreshToken struct {
+	Hash      []byte
+	SessionID string
+	ExpiresAt time.Time
+	UsedAt    time.Time // zero until the token is rotated
+}
+
+// Revocation refuses access tokens whose jti or sid is ID until Until
+// (when the last token that could carry it expires).
+type Revocation struct {
+	ID        string
+	Until     time.Time
+	CreatedAt time.Time
+}
+
+// Revoke asks a store to end sessions and refuse access tokens, in one
+// transaction: the sessions named (SessionID, or every live session of
+// UserID) are marked revoked, and a Revocation until Until is recorded for
+// each of them and for each of TokenIDs.
+type Revoke struct {
+	SessionID string
+	UserID    int64
+	TokenIDs  []string
+	At, Until time.Time
+}
+
+// SessionStore keeps sessions, refresh tokens and revocations.
+// Implementations return errors wrapping ErrNotFound, ErrConflict or
+// ErrUnavailable, and never leave a half-done write.
+type SessionStore interface {
+	// CreateSession stores s and its first refresh token.
+	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
+	// RefreshToken returns the refresh token with this hash and its
+	// session, or ErrNotFound.
+	RefreshToken(ctx context.Context, hash []byte) (*RefreshToken, *Session, error)
+	// RotateRefreshToken marks the token oldHash used at usedAt and stores
+	// next, atomically. It fails with ErrConflict, storing nothing, when
+	// oldHash was already used: two clients raced with one token.
+	RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time.Time, next *RefreshToken) error
+	// Revoke applies r atomically.
+	Revoke(ctx context.Context, r Revoke) error
+	// RevocationsSince returns the revocations recorded at or after since
+	// that are still in force at now.
+	RevocationsSince(ctx context.Context, since, now time.Time) ([]Revocation, error)
+	// PurgeExpired deletes sessions, refresh tokens, revocations and
+	// retired keys that can no longer matter at now.
+	PurgeExpired(ctx context.Context, now time.Time) error
+}
+
+// Grant is what a login or a refresh hands to the client.
+type Grant struct {
+	User             *User
+	SessionID        string
+	AccessToken      string
+	Claims           AccessClaims
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+}
+
+// Session lifetimes used when the Service leaves them zero.
+const (
+	DefaultRefreshTTL = 7 * 24 * time.Hour
+	DefaultSessionTTL = 30 * 24 * time.Hour
+)
+
+// refreshTokenLen is the length of a refresh token: 256 random bits in
+// unpadded base64url.
+const refreshTokenLen = 43
+
+func newRefreshToken() (token string, hash []byte) {
+	var b [32]byte
+	rand.Read(b[:])
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, hashRefreshToken(token)
+}
+
+func hashRefreshToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func (s *Service) refreshTTL() time.Duration {
+	if s.RefreshTTL > 0 {
+		return s.RefreshTTL
+	}
+	return DefaultRefreshTTL
+}
+
+func (s *Service) sessionTTL() time.Duration {
+	if s.SessionTTL > 0 {
+		return s.SessionTTL
+	}
+	return DefaultSessionTTL
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// StartSession begins a session for a user who just logged in: a new
+// refresh-token family and an access token in it.
+func (s *Service) StartSession(ctx context.Context, u *User) (*Grant, error) {
+	now := s.now()
+	sess := &Session{ID: randomID(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL())}
+	token, hash := newRefreshToken()
+	rt := &RefreshToken{Hash: hash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
+	if err := s.Store.CreateSession(ctx, sess, rt); err != nil {
+		return nil, err
+	}
+	return s.grant(u, sess.ID, token, rt.ExpiresAt)
+}
+
+func (s *Service) grant(u *User, sid, refresh string, refreshExp time.Time) (*Grant, error) {
+	at, claims, err := s.Tokens.Issue(u, sid)
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{User: u, SessionID: sid, AccessToken: at, Claims: claims, RefreshToken: refresh, RefreshExpiresAt: refreshExp}, nil
+}
+
+// Refresh rotates a refresh token: the token becomes used and the client
+// gets a new one and a new access token, in the same session. A token
+// used a second time means it leaked (or the client is broken): the whole
+// session is revoked, as RFC 9700 section 4.14 advises. The user's
+// current role and state are read again, so a refresh never extends
+// access that was taken away.
+func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
+	if len(token) != refreshTokenLen {
+		return nil, ErrRefreshInvalid
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(token); err != nil {
+		return nil, ErrRefreshInvalid
+	}
+	hash := hashRefreshToken(token)
+	rt, sess, err := s.Store.RefreshToken(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrRefreshInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !rt.UsedAt.IsZero() {
+		return nil, s.reused(ctx, sess, now)
+	}
+	if !sess.RevokedAt.IsZero() || !now.Before(rt.ExpiresAt) || !now.Before(sess.ExpiresAt) {
+		return nil, ErrRefreshInvalid
+	}
+	u, err := s.Store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrRefreshInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, ErrRefreshInvalid
+	}
+	next, nextHash := newRefreshToken()
+	nrt := &RefreshToken{Hash: nextHash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
+	if err := s.Store.RotateRefreshToken(ctx, hash, now, nrt); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, s.reused(ctx, sess, now)
+		}
+		return nil, err
+	}
+	return s.grant(u, sess.ID, next, nrt.ExpiresAt)
+}
+
+// reused revokes the session of a refresh token presented twice.
+func (s *Service) reused(ctx context.Context, sess *Session, now time.Time) error {
+	s.log().Warn("refresh token reused: session revoked", "user_id", sess.UserID, "session", sess.ID)
+	if err := s.revoke(ctx, Revoke{SessionID: sess.ID}, now); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: reused, the session was revoked", ErrRefreshInvalid)
+}
+
+// Logout ends the session the access token belongs to (every session of
+// its user when all is set) and refuses the token itself until it expires.
+func (s *Service) Logout(ctx context.Context, p *Principal, all bool) error {
+	r := Revoke{TokenIDs: []string{p.Claims.ID}}
+	if all {
+		r.UserID = p.UserID
+	} else {
+		r.SessionID = p.Claims.SessionID
+	}
+	return s.revoke(ctx, r, s.now())
+}
+
+// LogoutRefresh ends the session of a refresh token (a logout by a client
+// that holds no valid access token any more). Unknown tokens are ignored.
+func (s *Service) LogoutRefresh(ctx context.Context, token string) error {
+	if len(token) != refreshTokenLen {
+		return nil
+	}
+	_, sess, err := s.Store.RefreshToken(ctx, hashRefreshToken(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.revoke(ctx, Revoke{SessionID: sess.ID}, s.now())
+}
+
+// endSessions is the revocation that goes with a password change, a role
+// change, disabling or deleting a user: every session ends and every
+// access token issued so far is refused.
+func (s *Service) endSessions(now time.Time) *Revoke {
+	return &Revoke{At: now, Until: s.revokeUntil(now)}
+}
+
+// revokeUntil is when every access token issued before now has expired.
+func (s *Service) revokeUntil(now time.Time) time.Time {
+	age := s.TokenAge
+	if age <= 0 && s.Tokens != nil {
+		age = s.Tokens.TTL() + s.Tokens.Leeway()
+	}
+	if age <= 0 {
+		age = DefaultTokenAge
+	}
+	return now.Add(age + time.Second)
+}
+
+// DefaultTokenAge is the default access-token lifetime plus leeway, used
+// by revocations made where no Tokens are configured (the command line).
+const DefaultTokenAge = 15*time.Minute + 30*time.Second
+
+func (s *Service) revoke(ctx context.Context, r Revoke, now time.Time) error {
+	r.At, r.Until = now, s.revokeUntil(now)
+	if err := s.Store.Revoke(ctx, r); err != nil {
+		return err
+	}
+	return s.SyncRevocations(ctx)
+}
+
+// SyncRevocations loads revocations recorded since the last call (by this
+// process, another instance or the command line) into the token verifier.
+// Servers call it periodically; Revoke-ing calls run it at once so that a
+// logout is enforced on this instance before the response is sent.
+func (s *Service) SyncRevocations(ctx context.Context) error {
+	if s.Tokens == nil {
+		return nil
+	}
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	now := s.now()
+	since := time.Time{}
+	if !s.lastSync.IsZero() {
+		// Re-read a window: a transaction that started before the last
+		// poll may have committed after it.
+		since = s.lastSync.Add(-revocationOverlap)
+	}
+	revs, err := s.Store.RevocationsSince(ctx, since, now)
+	if err != nil {
+		return err
+	}
+	s.Tokens.Revocations().Add(now, revs...)
+	s.lastSync = now
+	return nil
+}
+
+// revocationOverlap bounds how long a revocation's transaction may take
+// between its timestamp and its commit and still be seen by the poller.
+const revocationOverlap = 10 * time.Second
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// randomID returns n random bytes, base64url encoded.
+func randomID(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewRandomToken returns 256 random bits in unpadded base64url, for
+// values that must be unguessable (CSRF tokens).
+func NewRandomToken() string { return randomID(32) }
