@@ -366,16 +366,43 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 	}
 	sets, args = append(sets, "updated_at = max(updated_at, ?)"), append(args, ms(time.Now()))
 	args = append(args, nameKey(name))
-	u, err := scanUser(d.db.QueryRowContext(ctx,
-		`UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
-	return u, d.wrap("update user", err)
+	var u *auth.User
+	err := d.tx(ctx, "update user", func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx,
+			`UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
+		if err != nil || upd.EndSessions == nil {
+			return err
+		}
+		r := *upd.EndSessions
+		r.UserID = u.ID
+		return revoke(ctx, tx, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
-// DeleteUser removes the user and, by ON DELETE CASCADE in the same
-// statement, their posts.
-func (d *DB) DeleteUser(ctx context.Context, name string) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM users WHERE name_key = ?`, nameKey(name))
-	return d.affected("delete user", res, err)
+// DeleteUser removes the user and, by ON DELETE CASCADE, their posts and
+// sessions; end, if given, is recorded for the sessions first, in the
+// same transaction.
+func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) error {
+	return d.tx(ctx, "delete user", func(tx *sql.Tx) error {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE name_key = ?`, nameKey(name)).Scan(&id); err != nil {
+			return err
+		}
+		if end != nil {
+			r := *end
+			r.UserID = id
+			if err := revoke(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return err
+	})
 }
 
 func (d *DB) affected(op string, res sql.Result, err error) error {
@@ -466,4 +493,17 @@ func (d *DB) ListPosts(ctx context.Context, limit int, before int64) ([]*auth.Po
 func (d *DB) DeletePost(ctx context.Context, id int64) error {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id)
 	return d.affected("delete post", res, err)
+}
+
+// CountRows returns the number of rows of one of jwtgate's tables, for
+// tests and diagnostics.
+func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
+	switch table {
+	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys":
+	default:
+		return 0, fmt.Errorf("%w: unknown table %q", auth.ErrInvalid, table)
+	}
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
+	return n, d.wrap("count "+table, err)
 }
