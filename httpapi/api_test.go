@@ -21,7 +21,7 @@ func TestWorkflow(t *testing.T) {
 	r := e.send(req{method: "POST", path: "/login", ctype: "application/json; charset=utf-8",
 		body: `{"username":"eddie","password":"` + pw("eddie") + `"}`})
 	wantStatus(t, r, 200)
-	var tok tokenResponse
+	var tok grantResponse
 	decodeStrict(t, r.body, &tok)
 	if tok.AccessToken == "" || tok.TokenType != "Bearer" || tok.ExpiresIn != 900 {
 		t.Fatalf("token response %s", r.body)
@@ -222,7 +222,7 @@ func TestTokenChecks(t *testing.T) {
 
 	// Signed with another key.
 	otherTokens := newTokens(t, testKey(t, "o"), e.clock)
-	foreign, _, err := otherTokens.Issue(u)
+	foreign, _, err := otherTokens.Issue(u, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,8 @@ func TestJSONBodies(t *testing.T) {
 			}
 		})
 	}
-	if n := len(e.store.posts); n != 0 {
+	if ps, _ := e.store.ListPosts(context.Background(), 100, 0); len(ps) != 0 {
+		n := len(ps)
 		t.Fatalf("%d posts stored from bad requests", n)
 	}
 	// Trailing whitespace is fine.

@@ -32,10 +32,13 @@ var (
 	tokenForeign     = newTokenFailure(codeTokenInvalid, "the access token was issued for another service")
 	tokenBadSig      = newTokenFailure(codeTokenInvalid, "the access token signature cannot be verified")
 	tokenMalformed   = newTokenFailure(codeTokenInvalid, "the access token is malformed")
+	tokenRevoked     = newTokenFailure(codeTokenRevoked, "the access token was revoked")
 )
 
 func classifyTokenError(err error) *tokenFailure {
 	switch {
+	case errors.Is(err, auth.ErrRevoked):
+		return tokenRevoked
 	case errors.Is(err, jwt.ErrExpired):
 		return tokenExpired
 	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
@@ -79,29 +82,67 @@ func bearerToken(h http.Header) (token string, present, ok bool) {
 	return token, true, true
 }
 
+// credentials finds the caller's access token: the Authorization header
+// first, else the access-token cookie. A cookie-authenticated request
+// that changes state (any method but GET, HEAD, OPTIONS) must also pass
+// the double-submit CSRF check; method is the method to judge (for
+// forward auth, the proxied request's).
+type credentials struct {
+	token   string
+	present bool // some credentials were sent
+	ok      bool // and they are well-formed
+	cookie  bool // the token came from the cookie
+}
+
+func findCredentials(r *http.Request) credentials {
+	token, present, ok := bearerToken(r.Header)
+	if present {
+		return credentials{token: token, present: true, ok: ok}
+	}
+	if c := cookieValue(r, CookieAccess); c != "" {
+		return credentials{token: c, present: true, ok: true, cookie: true}
+	}
+	return credentials{}
+}
+
+// verify checks credentials and writes the 401 or 403 itself when they
+// fail; the principal is nil then.
+func (s *server) verify(w http.ResponseWriter, r *http.Request, method string) *auth.Principal {
+	c := findCredentials(r)
+	if !c.present {
+		w.Header()["Www-Authenticate"] = challengeMissing
+		writeProblem(w, http.StatusUnauthorized, codeTokenMissing, "send the access token from POST /login in an Authorization: Bearer header")
+		return nil
+	}
+	var p *auth.Principal
+	var err error
+	if c.ok {
+		p, err = s.tokens.Verify(c.token)
+	}
+	if !c.ok || err != nil {
+		f := tokenMalformed
+		if err != nil {
+			f = classifyTokenError(err)
+		}
+		w.Header()["Www-Authenticate"] = f.challenge
+		writeProblem(w, http.StatusUnauthorized, f.code, f.detail)
+		return nil
+	}
+	if c.cookie && changesState(method) && !csrfOK(r) {
+		writeProblem(w, http.StatusForbidden, codeCSRF, "a request authenticated by cookie must send the csrf_token cookie's value in an X-CSRF-Token header")
+		return nil
+	}
+	return p
+}
+
 // authenticate requires a valid access token whose role is at least min,
 // and makes its principal available through PrincipalFrom. It reads no
-// database: a token stays valid until it expires.
+// database: a token is valid until it expires or is revoked (the
+// revocation list is in memory).
 func (s *server) authenticate(min auth.Role, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, present, ok := bearerToken(r.Header)
-		if !present {
-			w.Header()["Www-Authenticate"] = challengeMissing
-			writeProblem(w, http.StatusUnauthorized, codeTokenMissing, "send the access token from POST /login in an Authorization: Bearer header")
-			return
-		}
-		var p *auth.Principal
-		var err error
-		if ok {
-			p, err = s.tokens.Verify(token)
-		}
-		if !ok || err != nil {
-			f := tokenMalformed
-			if err != nil {
-				f = classifyTokenError(err)
-			}
-			w.Header()["Www-Authenticate"] = f.challenge
-			writeProblem(w, http.StatusUnauthorized, f.code, f.detail)
+		p := s.verify(w, r, r.Method)
+		if p == nil {
 			return
 		}
 		if !p.Role.AtLeast(min) {

@@ -26,7 +26,7 @@ func (w *discardWriter) WriteHeader(code int)        { w.code = code }
 // benchHandler returns the API over an in-memory store, logging as JSON
 // to io.Discard, and a reader's token.
 func benchHandler(tb testing.TB) (http.Handler, string) {
-	store := newMemStore()
+	store := newFaultStore(tb)
 	c := newClock()
 	c.ns.Store(time.Now().UnixNano())
 	svc := &auth.Service{Store: store, Hasher: auth.NewHasher(fastArgon, 2, time.Second)}
@@ -35,7 +35,7 @@ func benchHandler(tb testing.TB) (http.Handler, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	token, _, err := tokens.Issue(u)
+	token, _, err := tokens.Issue(u, "")
 	if err != nil {
 		tb.Fatal(err)
 	}

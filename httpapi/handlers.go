@@ -57,56 +57,37 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, http.StatusOK, bodyStatus)
 }
 
-type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-}
-
 // login takes a JSON body or an OAuth 2.0 password grant form (RFC 6749
-// section 4.3) and returns an access token.
+// section 4.3) and starts a session: an access token and a refresh token,
+// in the body or, when the client asks with "cookie", as cookies.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var username, password string
+	var cookie bool
 	switch mediaType(r.Header.Get("Content-Type")) {
 	case "application/json":
 		var req struct {
 			Username string `json:"username"`
 			Password string `json:"password"`
+			Cookie   bool   `json:"cookie"`
 		}
 		if !s.decodeJSON(w, r, &req) {
 			return
 		}
-		username, password = req.Username, req.Password
+		username, password, cookie = req.Username, req.Password, req.Cookie
 	case "application/x-www-form-urlencoded":
-		if !s.limitBody(w, r) {
-			return
-		}
-		if err := r.ParseForm(); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				tooLarge(w, s.maxBody)
-			} else {
-				writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "the form body is malformed")
-			}
-			return
-		}
-		f := r.PostForm // the body only: credentials in the URL are ignored
-		for _, v := range f {
-			if len(v) > 1 { // RFC 6749 section 3.2
-				writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "form parameters must not be repeated")
-				return
-			}
-		}
-		switch f.Get("grant_type") {
-		case "password":
-		case "":
-			writeProblem(w, http.StatusBadRequest, codeInvalidRequest, `grant_type is required and must be "password"`)
-			return
-		default:
-			writeProblem(w, http.StatusBadRequest, codeUnsupportedGrantType, `only grant_type "password" is supported`)
+		f, ok := s.grantForm(w, r, "password")
+		if !ok {
 			return
 		}
 		username, password = f.Get("username"), f.Get("password")
+		switch f.Get("cookie") {
+		case "", "0", "false":
+		case "1", "true", "on":
+			cookie = true
+		default:
+			writeProblem(w, http.StatusBadRequest, codeInvalidRequest, `cookie must be true or false`)
+			return
+		}
 	default:
 		writeProblem(w, http.StatusUnsupportedMediaType, codeUnsupportedMediaType,
 			"send application/json or an application/x-www-form-urlencoded password grant")
@@ -117,13 +98,45 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	token, _, err := s.tokens.Issue(u)
+	g, err := s.svc.StartSession(r.Context(), u)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Pragma", "no-cache") // RFC 6749 section 5.1, with Cache-Control: no-store
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: int64(s.tokens.TTL() / time.Second)})
+	s.writeGrant(w, r, g, cookie, "")
+}
+
+// grantForm parses an OAuth 2.0 token request form whose grant_type must
+// be grant. On failure it has written the problem.
+func (s *server) grantForm(w http.ResponseWriter, r *http.Request, grant string) (url.Values, bool) {
+	if !s.limitBody(w, r) {
+		return nil, false
+	}
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			tooLarge(w, s.maxBody)
+		} else {
+			writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "the form body is malformed")
+		}
+		return nil, false
+	}
+	f := r.PostForm // the body only: credentials in the URL are ignored
+	for _, v := range f {
+		if len(v) > 1 { // RFC 6749 section 3.2
+			writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "form parameters must not be repeated")
+			return nil, false
+		}
+	}
+	switch f.Get("grant_type") {
+	case grant:
+		return f, true
+	case "":
+		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, `grant_type is required and must be "`+grant+`"`)
+	default:
+		writeProblem(w, http.StatusBadRequest, codeUnsupportedGrantType, `only grant_type "`+grant+`" is supported here`)
+	}
+	return nil, false
 }
 
 // me answers from the verified token alone.

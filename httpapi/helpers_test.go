@@ -54,13 +54,15 @@ type envOptions struct {
 	ipLimit    *auth.Limiter
 	hasher     *auth.Hasher
 	trustProxy bool
+	insecure   bool     // InsecureCookies
+	key        *jwt.Key // signing key (default: an HS256 test key)
 }
 
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
 	h      *server
-	store  *memStore
+	store  *faultStore
 	svc    *auth.Service
 	tokens *auth.Tokens
 	clock  *clock
@@ -103,13 +105,16 @@ func newTokens(t testing.TB, key *jwt.Key, c *clock) *auth.Tokens {
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, store: newMemStore(), clock: newClock(), logs: &syncBuffer{}}
+	e := &env{t: t, store: newFaultStore(t), clock: newClock(), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if o.hasher == nil {
 		o.hasher = auth.NewHasher(fastArgon, 2, time.Second)
 	}
-	e.svc = &auth.Service{Store: e.store, Hasher: o.hasher, IPLimit: o.ipLimit, Log: log}
-	e.tokens = newTokens(t, testKey(t, "k"), e.clock)
+	if o.key == nil {
+		o.key = testKey(t, "k")
+	}
+	e.tokens = newTokens(t, o.key, e.clock)
+	e.svc = &auth.Service{Store: e.store, Hasher: o.hasher, Tokens: e.tokens, IPLimit: o.ipLimit, Now: e.clock.Now, Log: log}
 	for _, u := range seedUsers {
 		if _, err := e.svc.CreateUser(context.Background(), u.name, pw(u.name), u.role); err != nil {
 			t.Fatal(err)
@@ -121,7 +126,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			}
 		}
 	}
-	e.h = New(Config{Service: e.svc, Tokens: e.tokens, Log: log, TrustProxyHeaders: o.trustProxy}).(*server)
+	e.h = New(Config{Service: e.svc, Tokens: e.tokens, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure}).(*server)
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -195,7 +200,7 @@ func (e *env) login(name string) string {
 	if r.StatusCode != 200 {
 		e.t.Fatalf("login %s: %v", name, r)
 	}
-	var tok tokenResponse
+	var tok grantResponse
 	decodeStrict(e.t, r.body, &tok)
 	return tok.AccessToken
 }

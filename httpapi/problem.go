@@ -27,9 +27,13 @@ import (
 //	invalid_credentials     401  wrong username or password, or the account is disabled
 //	token_missing           401  no Authorization: Bearer credentials
 //	token_invalid           401  the access token is malformed, forged or not for this service
-//	token_expired           401  the access token has expired: log in again
+//	token_expired           401  the access token has expired: refresh it or log in again
+//	token_revoked           401  the access token was revoked (logout, password or role change)
+//	refresh_invalid         401  the refresh token is unknown, expired, reused or revoked: log in again
+//	csrf_failed             403  a cookie-authenticated write without a matching X-CSRF-Token header
 //	forbidden               403  the caller's role does not allow the operation
 //	not_found               404  no such resource (or route)
+//	no_public_keys          404  JWKS asked of a server that signs with a shared secret (HS256)
 //	method_not_allowed      405  the route exists but not with this method (see Allow)
 //	conflict                409  the resource already exists
 //	body_too_large          413  the request body exceeds the server's limit
@@ -47,6 +51,10 @@ const (
 	codeTokenMissing         = "token_missing"
 	codeTokenInvalid         = "token_invalid"
 	codeTokenExpired         = "token_expired"
+	codeTokenRevoked         = "token_revoked"
+	codeRefreshInvalid       = "refresh_invalid"
+	codeCSRF                 = "csrf_failed"
+	codeNoPublicKeys         = "no_public_keys"
 	codeForbidden            = "forbidden"
 	codeNotFound             = "not_found"
 	codeMethodNotAllowed     = "method_not_allowed"
@@ -70,6 +78,10 @@ var problemTitles = map[string]string{
 	codeTokenMissing:         "Access token missing",
 	codeTokenInvalid:         "Access token invalid",
 	codeTokenExpired:         "Access token expired",
+	codeTokenRevoked:         "Access token revoked",
+	codeRefreshInvalid:       "Refresh token invalid",
+	codeCSRF:                 "CSRF check failed",
+	codeNoPublicKeys:         "No public keys",
 	codeForbidden:            "Forbidden",
 	codeNotFound:             "Not found",
 	codeMethodNotAllowed:     "Method not allowed",
@@ -143,6 +155,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			setRetryAfter(w, time.Second)
 		}
 		writeProblem(w, http.StatusServiceUnavailable, codeBusy, "too many password checks in progress; retry after the number of seconds in Retry-After")
+	case errors.Is(err, auth.ErrRefreshInvalid):
+		writeProblem(w, http.StatusUnauthorized, codeRefreshInvalid, "the refresh token is invalid, expired or revoked; log in again")
 	case errors.Is(err, auth.ErrUnauthorized):
 		writeProblem(w, http.StatusUnauthorized, codeInvalidCredentials, "invalid username or password")
 	case errors.Is(err, auth.ErrInvalid):

@@ -14,6 +14,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/jwtgate/jwtgate/auth"
 )
@@ -31,6 +32,15 @@ type Config struct {
 	// claim any address. By default r.RemoteAddr is used.
 	TrustProxyHeaders bool
 
+	// InsecureCookies drops the Secure attribute from cookies, for a
+	// server reached over plain http://localhost during development.
+	InsecureCookies bool
+
+	// PublicURL is the server's external base URL (https://auth.example),
+	// used in the OpenID configuration document. By default it is derived
+	// from each request's Host.
+	PublicURL string
+
 	// MaxBodyBytes limits request bodies (default 64 KiB); larger ones
 	// get 413 body_too_large.
 	MaxBodyBytes int64
@@ -45,7 +55,10 @@ type server struct {
 	log        *slog.Logger
 	trustProxy bool
 	maxBody    int64
-	mux        *http.ServeMux
+
+	insecureCookies bool
+	publicURL       string
+	mux             *http.ServeMux
 }
 
 // route is one registered pattern. role is the least role the route
@@ -62,6 +75,11 @@ func (s *server) routes() []route {
 		{"GET /readyz", "", s.readyz},
 		{"GET /openapi.yaml", "", s.openapi},
 		{"POST /login", "", s.login},
+		{"POST /refresh", "", s.refresh},
+		{"POST /logout", auth.RoleReader, s.logout},
+		{"/auth/verify", "", s.forwardAuth}, // any method: proxies may pass the original one
+		{"GET /.well-known/jwks.json", "", s.jwks},
+		{"GET /.well-known/openid-configuration", "", s.openidConfiguration},
 		{"GET /me", auth.RoleReader, s.me},
 		{"GET /posts", auth.RoleReader, s.listPosts},
 		{"POST /posts", auth.RoleEditor, s.createPost},
@@ -75,7 +93,8 @@ func (s *server) routes() []route {
 }
 
 // Routes returns the registered patterns ("METHOD /path"), in the form
-// net/http.ServeMux takes them. GET routes also answer HEAD.
+// net/http.ServeMux takes them. GET routes also answer HEAD; a pattern
+// without a method answers every method.
 func Routes() []string {
 	rs := (&server{}).routes()
 	out := make([]string, len(rs))
@@ -97,7 +116,10 @@ func New(cfg Config) http.Handler {
 		log:        cfg.Log,
 		trustProxy: cfg.TrustProxyHeaders,
 		maxBody:    cfg.MaxBodyBytes,
-		mux:        http.NewServeMux(),
+
+		insecureCookies: cfg.InsecureCookies,
+		publicURL:       strings.TrimSuffix(cfg.PublicURL, "/"),
+		mux:             http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
