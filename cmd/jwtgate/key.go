@@ -13,11 +13,13 @@ import (
 const keyUsage = `Usage:
   jwtgate key generate --alg ALG [--out F] [--kid ID] [--format pem|jwk]   make a key
   jwtgate key jwks FILE...                                              public JWKS of key files
+  jwtgate key rotate [--alg ALG] [--grace D] [--data DIR]               new active server key
+  jwtgate key list [--data DIR]                                         the server's keys
 
 Run a command with -h for its flags.
 `
 
-func cmdKey(args []string, stdout, stderr io.Writer) int {
+func cmdKey(args []string, stdout, stderr io.Writer, env func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, keyUsage)
 		return 2
@@ -27,6 +29,10 @@ func cmdKey(args []string, stdout, stderr io.Writer) int {
 		return keyGenerate(args[1:], stdout, stderr)
 	case "jwks":
 		return keyJWKS(args[1:], stdout, stderr)
+	case "rotate":
+		return keyRotate(args[1:], stdout, stderr, env)
+	case "list":
+		return keyList(args[1:], stdout, stderr, env)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, keyUsage)
 		return 0

@@ -47,7 +47,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 	case "token":
 		return cmdToken(args[1:], stdin, stdout, stderr, env)
 	case "key":
-		return cmdKey(args[1:], stdout, stderr)
+		return cmdKey(args[1:], stdout, stderr, env)
 	case "serve":
 		return cmdServe(args[1:], env, stdout, stderr)
 	case "user":

@@ -33,8 +33,16 @@ type serveConfig struct {
 	Audience        string
 	AccessTTL       time.Duration
 	Leeway          time.Duration
+	RefreshTTL      time.Duration
+	SessionTTL      time.Duration
 	KeyFile         string
+	VerifyKeyFiles  string
 	SecretFile      string
+	Alg             string
+	KeyReload       time.Duration
+	RevocationPoll  time.Duration
+	InsecureCookies bool
+	PublicURL       string
 	LoginIPEvery    time.Duration
 	LoginIPBurst    int
 	LoginUserEvery  time.Duration
@@ -110,7 +118,15 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", "jwtgate", "aud claim of issued tokens, required on verification")
 	e.dur(&c.AccessTTL, "access-ttl", "JWTGATE_ACCESS_TTL", 15*time.Minute, "access token lifetime")
 	e.dur(&c.Leeway, "leeway", "JWTGATE_LEEWAY", 30*time.Second, "clock-skew leeway when checking exp, nbf, iat")
+	e.dur(&c.RefreshTTL, "refresh-ttl", "JWTGATE_REFRESH_TTL", auth.DefaultRefreshTTL, "refresh token lifetime (each refresh makes a new one)")
+	e.dur(&c.SessionTTL, "session-ttl", "JWTGATE_SESSION_TTL", auth.DefaultSessionTTL, "absolute session lifetime, however often it is refreshed")
+	e.str(&c.Alg, "alg", "JWTGATE_ALG", "HS256", "algorithm of the key generated on first start when no key file is given: HS256, EdDSA, ES256, RS256, ...")
 	e.str(&c.KeyFile, "key-file", "JWTGATE_KEY_FILE", "", "signing key: PEM or JWK private key (EdDSA, ES256, RS256, ...) or an oct JWK")
+	e.str(&c.VerifyKeyFiles, "verify-key-file", "JWTGATE_VERIFY_KEY_FILE", "", "comma-separated key files that still verify tokens but sign none (old keys after a manual rotation)")
+	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", 10*time.Second, "how often to look for rotated keys (SIGHUP reloads at once)")
+	e.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", 500*time.Millisecond, "how often to load revocations made by other instances or the command line")
+	e.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
+	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL for the OpenID configuration (default: from the request's Host)")
 	e.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
 	e.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP: one more allowed every")
 	e.int(&c.LoginIPBurst, "login-ip-burst", "JWTGATE_LOGIN_IP_BURST", 20, "login attempts per client IP allowed at once (0 disables)")
@@ -137,6 +153,12 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	}
 	if c.AccessTTL <= 0 || c.Leeway < 0 {
 		return nil, errors.New("--access-ttl must be positive and --leeway not negative")
+	}
+	if c.RefreshTTL <= 0 || c.SessionTTL <= 0 || c.KeyReload <= 0 || c.RevocationPoll <= 0 {
+		return nil, errors.New("--refresh-ttl, --session-ttl, --key-reload and --revocation-poll must be positive")
+	}
+	if !jwt.Algorithm(c.Alg).Valid() {
+		return nil, fmt.Errorf("--alg: unknown algorithm %q (want one of %s)", c.Alg, algList())
 	}
 	return c, nil
 }
@@ -186,10 +208,6 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
-	key, source, err := loadSigningKey(c, env)
-	if err != nil {
-		return err
-	}
 	db, err := sqlite.Open(ctx, filepath.Join(c.Data, "jwtgate.db"))
 	if err != nil {
 		return err
@@ -199,18 +217,40 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 			log.Error("closing database", "err", err)
 		}
 	}()
-	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: c.Issuer, Audience: c.Audience, TTL: c.AccessTTL, Leeway: c.Leeway})
+	keys, err := newKeyring(ctx, c, env, db, log)
+	if err != nil {
+		return err
+	}
+	ks, err := keys.load(ctx)
+	if err != nil {
+		return err
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: ks.Signing, VerifyKeys: ks.Verify, Issuer: c.Issuer, Audience: c.Audience, TTL: c.AccessTTL, Leeway: c.Leeway})
 	if err != nil {
 		return err
 	}
 	svc := &auth.Service{
-		Store:     db,
-		Hasher:    auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency, c.HashWait),
-		IPLimit:   auth.NewLimiter(c.LoginIPEvery, c.LoginIPBurst),
-		UserLimit: auth.NewLimiter(c.LoginUserEvery, c.LoginUserBurst),
-		Log:       log,
+		Store:      db,
+		Hasher:     auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency, c.HashWait),
+		Tokens:     tokens,
+		IPLimit:    auth.NewLimiter(c.LoginIPEvery, c.LoginIPBurst),
+		UserLimit:  auth.NewLimiter(c.LoginUserEvery, c.LoginUserBurst),
+		RefreshTTL: c.RefreshTTL,
+		SessionTTL: c.SessionTTL,
+		Log:        log,
 	}
-	handler := httpapi.New(httpapi.Config{Service: svc, Tokens: tokens, Log: log, TrustProxyHeaders: c.TrustProxy})
+	if err := svc.SyncRevocations(ctx); err != nil {
+		return fmt.Errorf("loading revocations: %w", err)
+	}
+	handler := httpapi.New(httpapi.Config{Service: svc, Tokens: tokens, Log: log, TrustProxyHeaders: c.TrustProxy,
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL})
+	bg, stopBG := context.WithCancel(context.Background())
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		background(bg, c, db, svc, keys, ks, log)
+	}()
+	defer func() { stopBG(); <-bgDone }()
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -225,7 +265,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "data", c.Data, "alg", key.Algorithm(), "kid", key.KeyID(), "key_source", source)
+	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "data", c.Data, "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
 		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin --data " + c.Data)
 	}
@@ -249,10 +289,11 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	return nil
 }
 
-// loadSigningKey finds the server's signing key: --key-file, else an HS256
-// secret from --secret-file or $JWTGATE_SECRET, else a secret generated
-// into the data folder on first start and reused after.
-func loadSigningKey(c *serveConfig, env func(string) string) (*jwt.Key, string, error) {
+// configuredKey reads the signing key the configuration names: --key-file,
+// else an HS256 secret from --secret-file or $JWTGATE_SECRET. It returns
+// a nil key when none is configured: the server then manages its keys in
+// the database.
+func configuredKey(c *serveConfig, env func(string) string) (*jwt.Key, string, error) {
 	var key *jwt.Key
 	var source string
 	switch {
@@ -282,14 +323,7 @@ func loadSigningKey(c *serveConfig, env func(string) string) (*jwt.Key, string, 
 		}
 		key, source = k, "environment"
 	default:
-		k, created, err := dataFolderSecret(filepath.Join(c.Data, "hs256.jwk"))
-		if err != nil {
-			return nil, "", err
-		}
-		key, source = k, "data folder"
-		if created {
-			source = "data folder (generated)"
-		}
+		return nil, "", nil
 	}
 	if key.KeyID() == "" {
 		tp, err := key.Thumbprint()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/sqlite"
 )
 
 // startServer runs `jwtgate serve` in-process on a random loopback port
@@ -214,23 +215,56 @@ func mustSignUnverified(t *testing.T, c *auth.AccessClaims) string {
 
 func TestServeReusesGeneratedKeyAndHonoursEnv(t *testing.T) {
 	data := t.TempDir()
-	c := &serveConfig{Data: data}
-	k1, src, err := loadSigningKey(c, func(string) string { return "" })
-	if err != nil || src != "data folder (generated)" {
-		t.Fatalf("first start: %v %q", err, src)
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(data, "jwtgate.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	k2, src, err := loadSigningKey(c, func(string) string { return "" })
-	if err != nil || src != "data folder" || k1.KeyID() != k2.KeyID() {
-		t.Fatalf("restart: %v %q kid %s vs %s", err, src, k1.KeyID(), k2.KeyID())
+	defer db.Close()
+	c := &serveConfig{Data: data, Alg: "HS256"}
+	noEnv := func(string) string { return "" }
+	load := func(env func(string) string) (*auth.KeySet, string) {
+		t.Helper()
+		r, err := newKeyring(ctx, c, env, db, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, err := r.load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ks, r.source
+	}
+	k1, src := load(noEnv)
+	if src != "database (generated)" || k1.Signing.Algorithm() != jwt.HS256 {
+		t.Fatalf("first start: %q %s", src, k1.Signing.Algorithm())
+	}
+	// The secret is in the data folder too, private.
+	fi, err := os.Stat(filepath.Join(data, "hs256.jwk"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("hs256.jwk: %v %v", fi, err)
+	}
+	k2, src := load(noEnv)
+	if src != "database" || k1.Signing.KeyID() != k2.Signing.KeyID() {
+		t.Fatalf("restart: %q kid %s vs %s", src, k1.Signing.KeyID(), k2.Signing.KeyID())
 	}
 	env := map[string]string{"JWTGATE_SECRET": strings.Repeat("e", 32)}
-	k3, src, err := loadSigningKey(c, func(k string) string { return env[k] })
-	if err != nil || src != "environment" || k3.KeyID() == k1.KeyID() {
-		t.Fatalf("env secret: %v %q", err, src)
+	k3, src := load(func(k string) string { return env[k] })
+	if src != "environment" || k3.Signing.KeyID() == k1.Signing.KeyID() {
+		t.Fatalf("env secret: %q", src)
 	}
 	env["JWTGATE_SECRET"] = "short"
-	if _, _, err := loadSigningKey(c, func(k string) string { return env[k] }); err == nil {
+	if _, err := newKeyring(ctx, c, func(k string) string { return env[k] }, db, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("accepted a short JWTGATE_SECRET")
+	}
+	// A rotation in the database is what the next load returns.
+	if _, err := auth.RotateSigningKey(ctx, db, jwt.EdDSA, time.Minute, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	k4, _ := load(noEnv)
+	if k4.Signing.Algorithm() != jwt.EdDSA || len(k4.Verify) != 2 || k4.Verify[1].KeyID() != k1.Signing.KeyID() {
+		st, _ := db.SigningKeys(ctx)
+		t.Fatalf("after rotation: signing %s, %d verify keys %+v", k4.Signing.Algorithm(), len(k4.Verify), st)
 	}
 }
 

@@ -32,6 +32,8 @@ Commands:
   delete NAME                             delete the user and their posts
 
 Every command takes --data DIR (default ./jwtgate-data, or $JWTGATE_DATA).
+passwd, disable, role and delete also end the user's sessions: running
+servers refuse their tokens within a second.
 Passwords are never taken as arguments: they would show in ps and shell history.
 `
 
@@ -87,7 +89,7 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		return 1
 	}
 	defer db.Close()
-	svc := &auth.Service{Store: db, Hasher: auth.NewHasher(auth.DefaultArgon2, 1, time.Minute)}
+	svc := &auth.Service{Store: db, Hasher: auth.NewHasher(auth.DefaultArgon2, 1, time.Minute), TokenAge: tokenAge(env)}
 
 	switch sub {
 	case "add":
@@ -136,7 +138,7 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		fmt.Fprintf(stdout, "password changed for %s\n", pos[0])
 	case "disable", "enable":
 		d := sub == "disable"
-		if _, err := db.UpdateUser(ctx, pos[0], auth.UserUpdate{Disabled: &d}); err != nil {
+		if _, err := svc.UpdateUser(ctx, nil, pos[0], auth.UserUpdate{Disabled: &d}); err != nil {
 			return fail(stderr, sub, err)
 		}
 		fmt.Fprintf(stdout, "%sd %s\n", sub, pos[0])
@@ -145,12 +147,12 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		if err != nil {
 			return fail(stderr, sub, err)
 		}
-		if _, err := db.UpdateUser(ctx, pos[0], auth.UserUpdate{Role: &r}); err != nil {
+		if _, err := svc.UpdateUser(ctx, nil, pos[0], auth.UserUpdate{Role: &r}); err != nil {
 			return fail(stderr, sub, err)
 		}
 		fmt.Fprintf(stdout, "%s is now %s\n", pos[0], r)
 	case "delete":
-		if err := db.DeleteUser(ctx, pos[0]); err != nil {
+		if err := svc.DeleteUser(ctx, nil, pos[0]); err != nil {
 			return fail(stderr, sub, err)
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", pos[0])
@@ -194,4 +196,18 @@ func readPassword(stdin io.Reader, stderr io.Writer, prompt string) (string, err
 	}
 	pw := string(trimNewline(line))
 	return pw, auth.ValidatePassword(pw)
+}
+
+// tokenAge is how long the server accepts an access token (its lifetime
+// plus leeway), read from the same variables jwtgate serve reads, so that
+// revocations made here last long enough.
+func tokenAge(env func(string) string) time.Duration {
+	ttl, leeway := 15*time.Minute, 30*time.Second
+	if d, err := time.ParseDuration(env("JWTGATE_ACCESS_TTL")); err == nil && d > 0 {
+		ttl = d
+	}
+	if d, err := time.ParseDuration(env("JWTGATE_LEEWAY")); err == nil && d >= 0 {
+		leeway = d
+	}
+	return ttl + leeway
 }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/jwt"
+)
+
+// keyring is where the server's keys come from. Either the configuration
+// names them (key files, a secret: the operator rotates them, and SIGHUP
+// re-reads the files), or they are managed in the database: generated on
+// first start, rotated with `jwtgate key rotate`, shared by every instance
+// on the database and reloaded every --key-reload.
+type keyring struct {
+	source string
+	load   func(ctx context.Context) (*auth.KeySet, error)
+}
+
+func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks auth.KeyStore, log *slog.Logger) (*keyring, error) {
+	k, source, err := configuredKey(c, env)
+	if err != nil {
+		return nil, err
+	}
+	if k != nil {
+		r := &keyring{source: source}
+		r.load = func(context.Context) (*auth.KeySet, error) {
+			k, _, err := configuredKey(c, env)
+			if err != nil {
+				return nil, err
+			}
+			set := &auth.KeySet{Signing: k, Verify: []*jwt.Key{k}}
+			for _, f := range strings.Split(c.VerifyKeyFiles, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				vk, err := readKeyFile(f, "", false)
+				if err != nil {
+					return nil, fmt.Errorf("--verify-key-file: %w", err)
+				}
+				if vk.KeyID() == "" {
+					tp, err := vk.Thumbprint()
+					if err != nil {
+						return nil, err
+					}
+					vk = vk.WithKeyID(tp)
+				}
+				set.Verify = append(set.Verify, vk)
+			}
+			return set, nil
+		}
+		return r, nil
+	}
+	if c.VerifyKeyFiles != "" {
+		return nil, errors.New("--verify-key-file needs --key-file or --secret-file: keys in the database rotate with `jwtgate key rotate`")
+	}
+	created, err := auth.EnsureSigningKey(ctx, ks, time.Now(), func() (auth.StoredKey, error) {
+		return firstKey(c)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	r := &keyring{source: "database"}
+	if created {
+		r.source = "database (generated)"
+		log.Info("generated the first signing key", "alg", c.Alg)
+	}
+	r.load = func(ctx context.Context) (*auth.KeySet, error) {
+		stored, err := ks.SigningKeys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return auth.BuildKeySet(stored, time.Now())
+	}
+	return r, nil
+}
+
+// firstKey makes the key of a new installation. An HS256 secret goes to
+// the data folder's hs256.jwk (0600) as well, as jwtgate has always kept
+// it there; an existing hs256.jwk from an older version is adopted.
+func firstKey(c *serveConfig) (auth.StoredKey, error) {
+	if jwt.Algorithm(c.Alg) != jwt.HS256 {
+		return auth.NewStoredKey(jwt.Algorithm(c.Alg), time.Now())
+	}
+	k, _, err := dataFolderSecret(filepath.Join(c.Data, "hs256.jwk"))
+	if err != nil {
+		return auth.StoredKey{}, err
+	}
+	return auth.StoredKeyFrom(k, time.Now())
+}
+
+// background runs until ctx ends: it loads revocations every
+// --revocation-poll (so a logout elsewhere is enforced here within about
+// that long), reloads keys every --key-reload, on SIGHUP and when a
+// retired key's grace period ends, and purges expired rows hourly.
+func background(ctx context.Context, c *serveConfig, store auth.SessionStore, svc *auth.Service, keys *keyring, cur *auth.KeySet, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	revTick := time.NewTicker(c.RevocationPoll)
+	defer revTick.Stop()
+	keyTick := time.NewTicker(c.KeyReload)
+	defer keyTick.Stop()
+	purgeTick := time.NewTicker(time.Hour)
+	defer purgeTick.Stop()
+	retire := time.NewTimer(time.Hour)
+	defer retire.Stop()
+	armRetire := func() {
+		retire.Stop()
+		if !cur.NextChange.IsZero() {
+			retire.Reset(max(time.Until(cur.NextChange), 0) + time.Millisecond)
+		}
+	}
+	armRetire()
+	revFailing := false
+	reload := func(why string) {
+		next, err := keys.load(ctx)
+		if err != nil {
+			log.Warn("key reload failed; keeping the current keys", "why", why, "err", err)
+			return
+		}
+		changed := !sameKeys(cur, next)
+		cur = next
+		armRetire()
+		if !changed {
+			return
+		}
+		if err := svc.Tokens.SetKeys(next.Signing, next.Verify); err != nil {
+			log.Error("new keys refused; keeping the current keys", "err", err)
+			return
+		}
+		var kids []string
+		for _, k := range next.Verify {
+			kids = append(kids, k.KeyID())
+		}
+		log.Info("keys reloaded", "why", why, "signing_kid", next.Signing.KeyID(), "alg", next.Signing.Algorithm(), "verify_kids", strings.Join(kids, ","))
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-revTick.C:
+			err := svc.SyncRevocations(ctx)
+			if err != nil && !revFailing && ctx.Err() == nil {
+				log.Warn("loading revocations failed; retrying", "err", err)
+			} else if err == nil && revFailing {
+				log.Info("loading revocations works again")
+			}
+			revFailing = err != nil
+		case <-keyTick.C:
+			reload("periodic")
+		case <-hup:
+			reload("SIGHUP")
+		case <-retire.C:
+			reload("grace period over")
+		case <-purgeTick.C:
+			if err := store.PurgeExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				log.Warn("purging expired sessions failed", "err", err)
+			}
+		}
+	}
+}
+
+// sameKeys compares key sets by signing kid and verify kids.
+func sameKeys(a, b *auth.KeySet) bool {
+	ids := func(s *auth.KeySet) []string {
+		out := []string{s.Signing.KeyID()}
+		for _, k := range s.Verify {
+			out = append(out, k.KeyID())
+		}
+		return out
+	}
+	return slices.Equal(ids(a), ids(b))
+}

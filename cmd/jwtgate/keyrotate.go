@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/sqlite"
+)
+
+// dataFlag registers --data with $JWTGATE_DATA as its default.
+func dataFlag(c *command, env func(string) string) *string {
+	def := "./jwtgate-data"
+	if v := env("JWTGATE_DATA"); v != "" {
+		def = v
+	}
+	return c.fs.String("data", def, "data folder `DIR` ($JWTGATE_DATA)")
+}
+
+// openData opens the database of an existing data folder.
+func openData(ctx context.Context, dir string) (*sqlite.DB, error) {
+	path := filepath.Join(dir, "jwtgate.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database at %s (run jwtgate serve first)", path)
+	}
+	return sqlite.Open(ctx, path)
+}
+
+func keyRotate(args []string, stdout, stderr io.Writer, env func(string) string) int {
+	const prefix = "jwtgate key rotate"
+	c := newCommand(prefix, "jwtgate key rotate [--alg ALG] [--grace DURATION] [--data DIR]", `
+Makes a new signing key in the server's database and makes it the active
+one. The keys in use so far keep verifying tokens for the grace period
+(default: the access-token lifetime plus leeway, from $JWTGATE_ACCESS_TTL
+and $JWTGATE_LEEWAY, 15m30s if unset), then retire. Running servers pick
+the new key up within --key-reload (10s) or at once on SIGHUP.
+Servers started with --key-file or a secret do not use these keys.`, stdout, stderr)
+	data := dataFlag(c, env)
+	alg := c.fs.String("alg", "", "algorithm `ALG` of the new key: "+algList()+" (default: the active key's)")
+	grace := c.fs.Duration("grace", tokenAge(env), "how long the old keys keep verifying")
+	pos, code, ok := c.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return exitFor(stderr, prefix, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0]))
+	}
+	if *grace < 0 {
+		return exitFor(stderr, prefix, fmt.Errorf("%w: --grace must not be negative", errUsage))
+	}
+	ctx := context.Background()
+	db, err := openData(ctx, *data)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+		return 1
+	}
+	defer db.Close()
+	a := jwt.Algorithm(*alg)
+	if *alg == "" {
+		a = jwt.HS256
+		if stored, err := db.SigningKeys(ctx); err == nil {
+			if set, err := auth.BuildKeySet(stored, time.Now()); err == nil {
+				a = set.Signing.Algorithm()
+			}
+		}
+	} else if !a.Valid() {
+		return exitFor(stderr, prefix, fmt.Errorf("%w: unknown --alg %q (want one of %s)", errUsage, *alg, algList()))
+	}
+	k, err := auth.RotateSigningKey(ctx, db, a, *grace, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+		return 1
+	}
+	fmt.Fprintf(stdout, "new active key %s (%s); previous keys verify until %s\n", k.ID, a, time.Now().Add(*grace).UTC().Format(time.RFC3339))
+	fmt.Fprintln(stdout, "running servers switch within their --key-reload interval, or now with: kill -HUP <pid>")
+	return 0
+}
+
+func keyList(args []string, stdout, stderr io.Writer, env func(string) string) int {
+	const prefix = "jwtgate key list"
+	c := newCommand(prefix, "jwtgate key list [--data DIR]", `
+Lists the signing keys in the server's database: the active one, the ones
+still verifying tokens until their retirement, and retired ones not yet
+purged. Shows no secret material.`, stdout, stderr)
+	data := dataFlag(c, env)
+	pos, code, ok := c.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return exitFor(stderr, prefix, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0]))
+	}
+	ctx := context.Background()
+	db, err := openData(ctx, *data)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+		return 1
+	}
+	defer db.Close()
+	stored, err := db.SigningKeys(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+		return 1
+	}
+	now := time.Now()
+	active := ""
+	if set, err := auth.BuildKeySet(stored, now); err == nil {
+		active = set.Signing.KeyID()
+	}
+	sort.Slice(stored, func(i, j int) bool { return stored[i].CreatedAt.After(stored[j].CreatedAt) })
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tSTATE\tCREATED\tRETIRES")
+	for _, sk := range stored {
+		alg := "?"
+		if k, err := jwt.ParseJWK(sk.JWK); err == nil {
+			alg = string(k.Algorithm())
+		}
+		state, retires := "verify-only", ""
+		switch {
+		case sk.ID == active:
+			state = "active"
+		case !sk.RetireAt.IsZero() && !sk.RetireAt.After(now):
+			state = "retired"
+		}
+		if !sk.RetireAt.IsZero() {
+			retires = sk.RetireAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sk.ID, alg, state, sk.CreatedAt.UTC().Format(time.RFC3339), retires)
+	}
+	tw.Flush()
+	return 0
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/sqlite"
+)
+
+// buildBinary builds cmd/jwtgate once per test run.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "jwtgate-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "jwtgate")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", errors.New("go build: " + err.Error() + ": " + string(out))
+	}
+	return bin, nil
+})
+
+// process is a `jwtgate serve` child process.
+type process struct {
+	cmd  *exec.Cmd
+	base string
+	logs *lockedBuffer
+	done chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var listenRE = regexp.MustCompile(`addr=http://(127\.0\.0\.1:\d+)`)
+
+// startProcess runs the built binary's serve command and waits until it
+// listens.
+func startProcess(t *testing.T, data string, args ...string) *process {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, args...)...)
+	cmd.Env = append(os.Environ(), "JWTGATE_SECRET=", "JWTGATE_SECRET_FILE=", "JWTGATE_KEY_FILE=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.logs.Write([]byte(line + "\n"))
+			if m := listenRE.FindStringSubmatch(line); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, stderr)
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	select {
+	case a := <-addr:
+		p.base = "http://" + a
+	case <-time.After(20 * time.Second):
+		t.Fatalf("server did not start: %s", p.logs)
+	}
+	return p
+}
+
+func runBinary(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestBinaryGracefulShutdown sends SIGTERM to the real binary while
+// logins (each a ~50 ms argon2id hash) are in flight: every one finishes
+// with 200, the process exits 0, and the database is intact.
+func TestBinaryGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	data := t.TempDir()
+	if out, err := runBinary(t, "sigterm-password-1\n", "user", "add", "sam", "--role", "editor", "--data", data); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	p := startProcess(t, data)
+	const n = 4
+	codes := make(chan int, n)
+	for range n {
+		go func() {
+			r, err := http.Post(p.base+"/login", "application/json", strings.NewReader(`{"username":"sam","password":"sigterm-password-1"}`))
+			if err != nil {
+				codes <- -1
+				return
+			}
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			codes <- r.StatusCode
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let the requests reach the server
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if c := <-codes; c != 200 {
+			t.Errorf("in-flight login ended with %d during shutdown", c)
+		}
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, p.logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if !strings.Contains(p.logs.String(), "stopped cleanly") {
+		t.Errorf("log: %s", p.logs)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "jwtgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.UserByName(context.Background(), "sam"); err != nil {
+		t.Fatalf("after shutdown: %v", err)
+	}
+	// Sessions of the finished logins were stored whole.
+	if n, err := countRows(data, "sessions"); err != nil || n != 4 {
+		t.Fatalf("sessions after shutdown: %d %v", n, err)
+	}
+}
+
+func countRows(data, table string) (int, error) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "jwtgate.db"))
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	return db.CountRows(context.Background(), table)
+}
+
+// TestBinaryRotationAndRevocation drives a running server from the
+// command line, as an operator would: `key rotate` then SIGHUP switches
+// the signing key (old tokens keep working in the grace period, the JWKS
+// publishes the new public key), and `user passwd` ends the user's
+// sessions on the running server within a second.
+func TestBinaryRotationAndRevocation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	data := t.TempDir()
+	if out, err := runBinary(t, "rotate-password-1\n", "user", "add", "ops", "--role", "admin", "--data", data); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	p := startProcess(t, data, "--key-reload", "1h") // only SIGHUP reloads here
+	oldTok := login(t, p.base, "ops", "rotate-password-1")
+	if code, _, _ := call(t, "GET", p.base+"/.well-known/jwks.json", "", "", ""); code != 404 {
+		t.Fatalf("JWKS with HS256: %d", code)
+	}
+	out, err := runBinary(t, "", "key", "rotate", "--alg", "EdDSA", "--grace", "1h", "--data", data)
+	if err != nil {
+		t.Fatalf("key rotate: %v %s", err, out)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, _, _ := call(t, "GET", p.base+"/.well-known/jwks.json", "", "", "")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("JWKS still %d after rotate + SIGHUP: %s", code, p.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	newTok := login(t, p.base, "ops", "rotate-password-1")
+	if u, err := jwt.DecodeUnverified(newTok); err != nil || u.Algorithm != "EdDSA" {
+		t.Fatalf("new token alg %v %v", u, err)
+	}
+	for _, tok := range []string{oldTok, newTok} {
+		if code, _, _ := call(t, "GET", p.base+"/me", tok, "", ""); code != 200 {
+			t.Fatalf("/me during grace: %d", code)
+		}
+	}
+	out, err = runBinary(t, "", "key", "list", "--data", data)
+	if err != nil || !strings.Contains(out, "active") || !strings.Contains(out, "verify-only") || strings.Contains(out, `"d"`) {
+		t.Fatalf("key list: %v\n%s", err, out)
+	}
+
+	// A password change from the command line ends sessions everywhere.
+	if out, err := runBinary(t, "rotate-password-2\n", "user", "passwd", "ops", "--data", data); err != nil {
+		t.Fatalf("user passwd: %v %s", err, out)
+	}
+	start := time.Now()
+	for {
+		code, _, _ := call(t, "GET", p.base+"/me", newTok, "", "")
+		if code == 401 {
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("token still accepted %v after the password change", time.Since(start))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
