@@ -3,16 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,10 +16,8 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/migrations"
 )
-
-//go:embed migrations/*.sql
-var migrations embed.FS
 
 // DB is an auth.Store on one SQLite file. It is safe for concurrent use.
 type DB struct {
@@ -117,47 +110,11 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
-var migrationName = regexp.MustCompile(`^([0-9]+)_[a-z0-9_]+\.sql$`)
-
-type migration struct {
-	num     int
-	version string // file name without .sql, as recorded in schema_migrations
-	body    string
-}
-
-// embedded lists the embedded migrations in the order of their numbers.
-func embedded() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil {
-			return nil, fmt.Errorf("migration file %s: name is not NNN_name.sql", e.Name())
-		}
-		num, _ := strconv.Atoi(m[1])
-		if prev, dup := seen[num]; dup {
-			return nil, fmt.Errorf("migrations %s and %s have the same number", prev, e.Name())
-		}
-		seen[num] = e.Name()
-		body, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{num: num, version: strings.TrimSuffix(e.Name(), ".sql"), body: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].num < ms[j].num })
-	return ms, nil
-}
-
 // migrate applies, in order, the embedded migrations the database has not
 // recorded in schema_migrations, each in its own transaction. op is the
 // operation its errors name.
 func (d *DB) migrate(ctx context.Context, op string) error {
-	ms, err := embedded()
+	ms, err := migrations.List("sqlite")
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
@@ -169,7 +126,7 @@ func (d *DB) migrate(ctx context.Context, op string) error {
 	}
 	for _, m := range ms {
 		if err := d.apply(ctx, m); err != nil {
-			return d.wrap(op+": migration "+m.version, err)
+			return d.wrap(op+": migration "+m.Version, err)
 		}
 	}
 	return nil
@@ -180,23 +137,23 @@ func (d *DB) migrate(ctx context.Context, op string) error {
 // the check and the migration happen under one lock and two processes
 // opening the database together cannot both apply it. A migration that
 // fails leaves no trace.
-func (d *DB) apply(ctx context.Context, m migration) error {
+func (d *DB) apply(ctx context.Context, m migrations.Migration) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.body); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, time.Now().UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixMilli()); err != nil {
 		return err
 	}
 	return tx.Commit()

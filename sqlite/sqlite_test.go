@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/migrations"
 	"github.com/jwtgate/jwtgate/auth/storetest"
 )
 
@@ -35,13 +36,13 @@ func open(t *testing.T, path string) *DB {
 
 func embeddedVersions(t *testing.T) []string {
 	t.Helper()
-	ms, err := embedded()
+	ms, err := migrations.List("sqlite")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var vs []string
 	for _, m := range ms {
-		vs = append(vs, m.version)
+		vs = append(vs, m.Version)
 	}
 	return vs
 }
