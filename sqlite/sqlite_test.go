@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/auth"
-	"github.com/jwtgate/jwtgate/migrations"
 	"github.com/jwtgate/jwtgate/auth/storetest"
+	"github.com/jwtgate/jwtgate/migrations"
 )
 
 var ctx = context.Background()
@@ -349,10 +349,11 @@ func oldDB(t *testing.T, path string, names ...string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := migrations.ReadFile("migrations/001_init.sql")
-	if err != nil {
+	ms, err := migrations.List("sqlite")
+	if err != nil || ms[0].Version != "001_init" {
 		t.Fatal(err)
 	}
+	body := ms[0].SQL
 	for _, q := range []string{
 		`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`,
 		string(body),
