@@ -257,3 +257,54 @@ func TestBinaryRotationAndRevocation(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestBinaryGracePeriodEnds rotates with a short grace period: tokens of
+// the old key keep working until it ends, then stop, without a restart.
+func TestBinaryGracePeriodEnds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	data := t.TempDir()
+	if out, err := runBinary(t, "grace-password-1\n", "user", "add", "gil", "--data", data); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	p := startProcess(t, data, "--key-reload", "100ms")
+	oldTok := login(t, p.base, "gil", "grace-password-1")
+	rotated := time.Now()
+	if out, err := runBinary(t, "", "key", "rotate", "--grace", "2s", "--data", data); err != nil {
+		t.Fatalf("key rotate: %v %s", err, out)
+	}
+	// Wait for the reload: new logins are signed by the new key.
+	var newTok string
+	for {
+		newTok = login(t, p.base, "gil", "grace-password-1")
+		a, _ := jwt.DecodeUnverified(newTok)
+		b, _ := jwt.DecodeUnverified(oldTok)
+		if a.KeyID != b.KeyID {
+			break
+		}
+		if time.Since(rotated) > 1500*time.Millisecond {
+			t.Fatal("the rotated key was not picked up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, _, _ := call(t, "GET", p.base+"/me", oldTok, "", ""); code != 200 && time.Since(rotated) < 1900*time.Millisecond {
+		t.Fatalf("old token refused during the grace period: %d", code)
+	}
+	for {
+		code, _, m := call(t, "GET", p.base+"/me", oldTok, "", "")
+		if code == 401 {
+			if time.Since(rotated) < 2*time.Second || m["code"] != "token_invalid" {
+				t.Fatalf("old token refused after %v with %v", time.Since(rotated), m)
+			}
+			break
+		}
+		if time.Since(rotated) > 5*time.Second {
+			t.Fatal("old token still accepted long after the grace period")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, _, _ := call(t, "GET", p.base+"/me", newTok, "", ""); code != 200 {
+		t.Fatalf("new token: %d", code)
+	}
+}
