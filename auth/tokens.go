@@ -84,7 +84,13 @@ type Tokens struct {
 	now      func() time.Time
 	cache    verifiedCache
 	revoked  Revocations
+	unknown  atomic.Pointer[func()]
 }
+
+// OnUnknownKey registers fn to be called (it must not block) when a token
+// names a kid this Tokens does not hold: another instance may have
+// rotated the keys, so a server reloads them early.
+func (t *Tokens) OnUnknownKey(fn func()) { t.unknown.Store(&fn) }
 
 // keyState is one generation of keys; cache entries remember the
 // generation they were verified under, so replacing the keys drops them.
@@ -214,6 +220,9 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 	}
 	p := &Principal{}
 	if err := ks.verifier.Verify(token, &p.Claims); err != nil {
+		if fn := t.unknown.Load(); fn != nil && errors.Is(err, jwt.ErrKeyNotFound) {
+			(*fn)()
+		}
 		return nil, err
 	}
 	id, err := strconv.ParseInt(p.Claims.Subject, 10, 64)

@@ -101,8 +101,9 @@ func firstKey(c *serveConfig) (auth.StoredKey, error) {
 
 // background runs until ctx ends: it loads revocations every
 // --revocation-poll (so a logout elsewhere is enforced here within about
-// that long), reloads keys every --key-reload, on SIGHUP and when a
-// retired key's grace period ends, and purges expired rows hourly.
+// that long), reloads keys every --key-reload, on SIGHUP, when a retired
+// key's grace period ends and when a token names an unknown kid (at most
+// once a second), and purges expired rows hourly.
 func background(ctx context.Context, c *serveConfig, store auth.SessionStore, svc *auth.Service, keys *keyring, cur *auth.KeySet, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -122,6 +123,16 @@ func background(ctx context.Context, c *serveConfig, store auth.SessionStore, sv
 		}
 	}
 	armRetire()
+	// A token with a kid we do not hold may come from an instance that
+	// already rotated: reload early, at most once a second.
+	kick := make(chan struct{}, 1)
+	svc.Tokens.OnUnknownKey(func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	})
+	var lastKick time.Time
 	revFailing := false
 	reload := func(why string) {
 		next, err := keys.load(ctx)
@@ -163,6 +174,11 @@ func background(ctx context.Context, c *serveConfig, store auth.SessionStore, sv
 			reload("SIGHUP")
 		case <-retire.C:
 			reload("grace period over")
+		case <-kick:
+			if time.Since(lastKick) >= time.Second {
+				lastKick = time.Now()
+				reload("unknown kid")
+			}
 		case <-purgeTick.C:
 			if err := store.PurgeExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
 				log.Warn("purging expired sessions failed", "err", err)

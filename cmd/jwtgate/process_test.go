@@ -62,14 +62,18 @@ func (l *lockedBuffer) String() string {
 var listenRE = regexp.MustCompile(`addr=http://(127\.0\.0\.1:\d+)`)
 
 // startProcess runs the built binary's serve command and waits until it
-// listens.
+// listens. An empty data leaves the storage arguments to args.
 func startProcess(t *testing.T, data string, args ...string) *process {
 	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, args...)...)
+	base := []string{"serve", "--addr", "127.0.0.1:0"}
+	if data != "" {
+		base = append(base, "--data", data)
+	}
+	cmd := exec.Command(bin, append(base, args...)...)
 	cmd.Env = append(os.Environ(), "JWTGATE_SECRET=", "JWTGATE_SECRET_FILE=", "JWTGATE_KEY_FILE=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/jwt"
+)
+
+// backend is where instances under test keep their data: the arguments
+// that point serve and the CLI at it.
+type backend struct {
+	name string
+	args func(t *testing.T) []string
+}
+
+var sqliteBackend = backend{"sqlite", func(t *testing.T) []string { return []string{"--data", t.TempDir()} }}
+
+// postJSON posts body and returns the status and decoded JSON reply.
+func postJSON(t *testing.T, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	code, _, m := call(t, "POST", url, token, "application/json", body)
+	return code, m
+}
+
+// eventually polls cond every 20 ms for up to limit.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %v", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// testTwoInstances runs two servers on one backend, as behind a load
+// balancer, and checks that they share users, sessions, revocations and
+// keys.
+func testTwoInstances(t *testing.T, be backend) {
+	args := be.args(t)
+	if out, err := runBinary(t, "multi-password-1\n", append([]string{"user", "add", "mia", "--role", "editor"}, args...)...); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	// Only SIGHUP, a grace end or an unknown kid reloads keys here.
+	a := startProcess(t, "", append(args, "--key-reload", "1h")...)
+	b := startProcess(t, "", append(args, "--key-reload", "1h")...)
+
+	// Log in on A, use the token on B.
+	code, g := postJSON(t, a.base+"/login", "", `{"username":"mia","password":"multi-password-1"}`)
+	if code != 200 {
+		t.Fatalf("login on A: %d %v", code, g)
+	}
+	access, refresh1 := g["access_token"].(string), g["refresh_token"].(string)
+	if code, _, _ := call(t, "GET", b.base+"/me", access, "", ""); code != 200 {
+		t.Fatalf("A's token on B: %d", code)
+	}
+	if code, m := postJSON(t, b.base+"/posts", access, `{"title":"from B"}`); code != 201 {
+		t.Fatalf("post on B: %d %v", code, m)
+	}
+	// Refresh on B; replaying the used token on A revokes the family everywhere.
+	code, g2 := postJSON(t, b.base+"/refresh", "", `{"refresh_token":"`+refresh1+`"}`)
+	if code != 200 {
+		t.Fatalf("refresh on B: %d %v", code, g2)
+	}
+	access2, refresh2 := g2["access_token"].(string), g2["refresh_token"].(string)
+	if code, m := postJSON(t, a.base+"/refresh", "", `{"refresh_token":"`+refresh1+`"}`); code != 401 || m["code"] != "refresh_invalid" {
+		t.Fatalf("replay on A: %d %v", code, m)
+	}
+	if code, _ := postJSON(t, b.base+"/refresh", "", `{"refresh_token":"`+refresh2+`"}`); code != 401 {
+		t.Fatalf("the family's newest token still works on B: %d", code)
+	}
+	eventually(t, time.Second, "family revoked on B", func() bool {
+		code, _, _ := call(t, "GET", b.base+"/me", access2, "", "")
+		return code == 401
+	})
+
+	// Logout on A is enforced on B within a second.
+	_, g = postJSON(t, a.base+"/login", "", `{"username":"mia","password":"multi-password-1"}`)
+	access = g["access_token"].(string)
+	if code, _, _ := call(t, "GET", b.base+"/me", access, "", ""); code != 200 {
+		t.Fatalf("fresh token on B: %d", code)
+	}
+	if code, _, _ := call(t, "POST", a.base+"/logout", access, "", ""); code != 204 {
+		t.Fatalf("logout on A: %d", code)
+	}
+	took := eventually(t, time.Second, "logout on A seen by B", func() bool {
+		code, _, _ := call(t, "GET", b.base+"/me", access, "", "")
+		return code == 401
+	})
+	t.Logf("%s: logout on A refused on B after %v", be.name, took)
+
+	// Rotate on A (CLI + SIGHUP); B picks the key up when it first meets it.
+	if out, err := runBinary(t, "", append([]string{"key", "rotate", "--alg", "EdDSA"}, args...)...); err != nil {
+		t.Fatalf("key rotate: %v %s", err, out)
+	}
+	a.cmd.Process.Signal(syscall.SIGHUP)
+	var tok string
+	eventually(t, 2*time.Second, "A signs with the new key", func() bool {
+		_, g := postJSON(t, a.base+"/login", "", `{"username":"mia","password":"multi-password-1"}`)
+		tok, _ = g["access_token"].(string)
+		u, err := jwt.DecodeUnverified(tok)
+		return err == nil && u.Algorithm == "EdDSA"
+	})
+	eventually(t, 2*time.Second, "B verifies A's new tokens", func() bool {
+		code, _, _ := call(t, "GET", b.base+"/me", tok, "", "")
+		return code == 200
+	})
+	r, err := http.Get(b.base + "/.well-known/jwks.json")
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("JWKS on B: %v %v", r, err)
+	}
+	r.Body.Close()
+	if !strings.Contains(b.logs.String(), "unknown kid") {
+		t.Errorf("B did not reload on the unknown kid: %s", b.logs)
+	}
+}
+
+func TestTwoInstancesSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	testTwoInstances(t, sqliteBackend)
+}
