@@ -91,6 +91,29 @@ func call(t *testing.T, method, url, token, ctype, body string) (int, http.Heade
 	return resp.StatusCode, resp.Header, m
 }
 
+// callErr is call for requests that may fail in transport.
+func callErr(method, url, token, ctype, body string) (int, map[string]any, error) {
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	json.Unmarshal(b, &m)
+	return resp.StatusCode, m, nil
+}
+
 func login(t *testing.T, base, user, pw string) string {
 	t.Helper()
 	code, _, m := call(t, "POST", base+"/login", "", "application/json", `{"username":"`+user+`","password":"`+pw+`"}`)

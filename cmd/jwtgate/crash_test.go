@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// testCrashSafety kills a server with SIGKILL in the middle of a stream of
+// writes (user creation, posts, refreshes), restarts it on the same
+// storage and checks that every write acknowledged with a 2xx is there and
+// that nothing beyond the writes in flight appeared.
+func testCrashSafety(t *testing.T, be backend) {
+	args := be.args(t)
+	if out, err := runBinary(t, "crash-admin-pass\n", append([]string{"user", "add", "root", "--role", "admin"}, args...)...); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	p := startProcess(t, "", args...)
+	_, g := postJSON(t, p.base+"/login", "", `{"username":"root","password":"crash-admin-pass"}`)
+	admin, refresh := g["access_token"].(string), g["refresh_token"].(string)
+
+	var mu sync.Mutex
+	var users []string
+	var posts []float64
+	lastRefresh := refresh
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	writer := func(write func(i int) bool) {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if !write(i) {
+				return
+			}
+		}
+	}
+	wg.Add(3)
+	go writer(func(i int) bool { // users: each an argon2id hash
+		name := fmt.Sprintf("u%d", i)
+		code, _, err := tryCall("POST", p.base+"/users", admin, `{"username":"`+name+`","password":"crash-user-pass","role":"reader"}`)
+		if err != nil {
+			return false
+		}
+		if code == 201 {
+			mu.Lock()
+			users = append(users, name)
+			mu.Unlock()
+		}
+		return true
+	})
+	go writer(func(i int) bool { // posts
+		code, m, err := tryCall("POST", p.base+"/posts", admin, fmt.Sprintf(`{"title":"post %d"}`, i))
+		if err != nil {
+			return false
+		}
+		if code == 201 {
+			mu.Lock()
+			posts = append(posts, m["id"].(float64))
+			mu.Unlock()
+		}
+		return true
+	})
+	go writer(func(int) bool { // a chain of refreshes
+		mu.Lock()
+		cur := lastRefresh
+		mu.Unlock()
+		code, m, err := tryCall("POST", p.base+"/refresh", "", `{"refresh_token":"`+cur+`"}`)
+		if err != nil {
+			return false
+		}
+		if code == 200 {
+			mu.Lock()
+			lastRefresh = m["refresh_token"].(string)
+			mu.Unlock()
+		}
+		return code == 200
+	})
+	time.Sleep(700 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+	close(stop)
+	wg.Wait()
+	if len(users) == 0 || len(posts) < 10 || lastRefresh == refresh {
+		t.Fatalf("too few writes before the kill to test anything: %d users, %d posts, refreshed %v", len(users), len(posts), lastRefresh != refresh)
+	}
+
+	q := startProcess(t, "", args...)
+	code, _, body := call(t, "GET", q.base+"/users", admin, "", "")
+	if code != 200 {
+		t.Fatalf("users after restart: %d %v", code, body)
+	}
+	stored := map[string]bool{}
+	list, _ := body["users"].([]any)
+	for _, u := range list {
+		stored[u.(map[string]any)["name"].(string)] = true
+	}
+	for _, name := range users {
+		if !stored[name] {
+			t.Errorf("acknowledged user %s lost", name)
+		}
+	}
+	if extra := len(stored) - 1 - len(users); extra < 0 || extra > 1 {
+		t.Errorf("%d users stored beyond the %d acknowledged (at most 1 was in flight)", extra, len(users))
+	}
+	for _, id := range posts {
+		if code, _, _ := call(t, "GET", fmt.Sprintf("%s/posts/%d", q.base, int64(id)), admin, "", ""); code != 200 {
+			t.Errorf("acknowledged post %d lost: %d", int64(id), code)
+		}
+	}
+	if n := countPosts(t, q.base, admin); n < len(posts) || n > len(posts)+1 {
+		t.Errorf("%d posts stored, %d acknowledged (at most 1 in flight)", n, len(posts))
+	}
+	// The last acknowledged refresh token works (once).
+	if code, m := postJSON(t, q.base+"/refresh", "", `{"refresh_token":"`+lastRefresh+`"}`); code != 200 {
+		t.Errorf("last acknowledged refresh token after the crash: %d %v", code, m)
+	}
+	t.Logf("%s: killed after %d users, %d posts; all there after restart", be.name, len(users), len(posts))
+}
+
+// countPosts pages through GET /posts.
+func countPosts(t *testing.T, base, token string) int {
+	t.Helper()
+	n, query := 0, ""
+	for {
+		code, _, m := call(t, "GET", base+"/posts?limit=100"+query, token, "", "")
+		if code != 200 {
+			t.Fatalf("GET /posts: %d %v", code, m)
+		}
+		n += len(m["posts"].([]any))
+		next, _ := m["next_cursor"].(string)
+		if next == "" {
+			return n
+		}
+		query = "&cursor=" + next
+	}
+}
+
+// tryCall is call without failing the test on a transport error (the
+// server is killed under it).
+func tryCall(method, url, token, body string) (int, map[string]any, error) {
+	return callErr(method, url, token, "application/json", body)
+}
+
+func TestCrashSafetySQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	testCrashSafety(t, sqliteBackend)
+}
