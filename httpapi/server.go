@@ -41,6 +41,10 @@ type Config struct {
 	// from each request's Host.
 	PublicURL string
 
+	// UI, if set, serves the browser pages: GET /, /inspect, /admin and
+	// the assets under /ui/. It sets its own Content-Security-Policy.
+	UI http.Handler
+
 	// MaxBodyBytes limits request bodies (default 64 KiB); larger ones
 	// get 413 body_too_large.
 	MaxBodyBytes int64
@@ -92,6 +96,9 @@ func (s *server) routes() []route {
 	}
 }
 
+// uiPatterns are the paths of the browser UI (Config.UI).
+var uiPatterns = []string{"GET /{$}", "GET /inspect", "GET /admin", "GET /ui/"}
+
 // Routes returns the registered patterns ("METHOD /path"), in the form
 // net/http.ServeMux takes them. GET routes also answer HEAD; a pattern
 // without a method answers every method.
@@ -126,6 +133,11 @@ func New(cfg Config) http.Handler {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if cfg.UI != nil {
+		for _, p := range uiPatterns {
+			s.mux.Handle(p, cfg.UI)
+		}
 	}
 	for _, rt := range s.routes() {
 		h := rt.handler
