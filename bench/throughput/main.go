@@ -1,0 +1,125 @@
+// Command throughput measures jwtgate's request rate for login, refresh and
+// GET /posts against one or more running instances (requests go round-robin
+// across -urls, as behind a load balancer). Loopback only.
+//
+//	go run ./throughput -urls http://127.0.0.1:18191,http://127.0.0.1:18192 -user bench -label "sqlite, 2 instances"
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	urls := flag.String("urls", "http://127.0.0.1:8080", "comma-separated base URLs of the instances (loopback)")
+	user := flag.String("user", "bench", "username")
+	pwEnv := flag.String("password-env", "BENCH_PASSWORD", "environment variable holding the password")
+	conc := flag.Int("c", 16, "concurrent clients")
+	dur := flag.Duration("d", 5*time.Second, "duration of each measurement")
+	label := flag.String("label", "", "row label")
+	header := flag.Bool("header", false, "print the table header first")
+	flag.Parse()
+	bases := strings.Split(*urls, ",")
+	for _, b := range bases {
+		if !strings.HasPrefix(b, "http://127.") {
+			fmt.Fprintln(os.Stderr, "throughput only targets loopback")
+			os.Exit(2)
+		}
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	loginBody := fmt.Sprintf(`{"username":%q,"password":%q}`, *user, os.Getenv(*pwEnv))
+	var rr atomic.Uint64
+	base := func() string { return bases[rr.Add(1)%uint64(len(bases))] }
+	post := func(url, token, body string) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	get := func(url, token string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// run calls op from c workers for d and returns successes per second
+	// and the number of failures.
+	run := func(setup func() any, op func(state any) bool) (float64, int64) {
+		var ok, bad atomic.Int64
+		var wg sync.WaitGroup
+		deadline := time.Now().Add(*dur)
+		start := time.Now()
+		for range *conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st := setup()
+				for time.Now().Before(deadline) {
+					if op(st) {
+						ok.Add(1)
+					} else {
+						bad.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return float64(ok.Load()) / time.Since(start).Seconds(), bad.Load()
+	}
+	_, m := post(bases[0]+"/login", "", loginBody)
+	token, _ := m["access_token"].(string)
+	if token == "" {
+		fmt.Fprintln(os.Stderr, "cannot log in:", m)
+		os.Exit(1)
+	}
+	post(bases[0]+"/posts", token, `{"title":"bench","body":"a post to list"}`)
+
+	login, lbad := run(func() any { return nil }, func(any) bool {
+		code, _ := post(base()+"/login", "", loginBody)
+		return code == 200
+	})
+	type session struct{ refresh string }
+	refresh, rbad := run(func() any {
+		_, m := post(base()+"/login", "", loginBody)
+		s, _ := m["refresh_token"].(string)
+		return &session{s}
+	}, func(st any) bool {
+		s := st.(*session)
+		code, m := post(base()+"/refresh", "", `{"refresh_token":"`+s.refresh+`"}`)
+		if code != 200 {
+			return false
+		}
+		s.refresh = m["refresh_token"].(string)
+		return true
+	})
+	posts, pbad := run(func() any { return nil }, func(any) bool {
+		return get(base()+"/posts?limit=20", token) == 200
+	})
+	if *header {
+		fmt.Println("| setup | login/s | refresh/s | GET /posts/s | failed |")
+		fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+	}
+	fmt.Printf("| %s | %.0f | %.0f | %.0f | %d |\n", *label, login, refresh, posts, lbad+rbad+pbad)
+}
