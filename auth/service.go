@@ -40,7 +40,7 @@ func (s *Service) Login(ctx context.Context, clientIP, username, password string
 	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen || username == "" || password == "" {
 		return nil, ErrUnauthorized
 	}
-	if ok, wait := s.UserLimit.Allow(strings.ToLower(username)); !ok {
+	if ok, wait := s.UserLimit.Allow(NameKey(username)); !ok {
 		return nil, &RetryError{Err: ErrRateLimited, After: wait}
 	}
 	u, err := s.Store.UserByName(ctx, username)
