@@ -1,0 +1,295 @@
+package guard
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jwtgate/jwtgate/jwt"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultIssuer             = "jwtgate"
+	DefaultAudience           = "jwtgate"
+	DefaultLeeway             = 30 * time.Second
+	DefaultRefreshInterval    = 5 * time.Minute
+	DefaultMinRefreshInterval = 10 * time.Second
+	DefaultMaxJWKSBytes       = 1 << 20
+	DefaultFetchTimeout       = 10 * time.Second
+	DefaultCookie             = "access_token"
+	csrfCookie                = "csrf_token"
+	csrfHeader                = "X-CSRF-Token"
+)
+
+// Config says where the keys come from and what a token must carry.
+// Exactly one of JWKSURL and Keys must be set.
+type Config struct {
+	// JWKSURL is the jwtgate server's key set,
+	// https://<server>/.well-known/jwks.json.
+	JWKSURL string
+	// Keys verify tokens instead of a JWKS: public keys, or the shared
+	// HS256 secret (jwt.NewHMACKey). Several keys need distinct key ids.
+	Keys []*jwt.Key
+
+	// Issuer and Audience are the iss and aud a token must carry; they
+	// default to jwtgate's own defaults, "jwtgate" and "jwtgate".
+	Issuer   string
+	Audience string
+	// Leeway is the clock skew allowed on exp, nbf and iat (default 30 s;
+	// negative means none).
+	Leeway time.Duration
+
+	// Client fetches the JWKS (default: a client with a 10 s timeout).
+	Client *http.Client
+	// RefreshInterval is how long a fetched JWKS is used before it is
+	// read again (default 5 min).
+	RefreshInterval time.Duration
+	// MinRefreshInterval is the least time between two fetches, however
+	// many unknown key ids arrive (default 10 s).
+	MinRefreshInterval time.Duration
+	// MaxJWKSBytes limits the JWKS document (default 1 MiB).
+	MaxJWKSBytes int64
+
+	// Cookie is the name of the cookie read when there is no
+	// Authorization header (default "access_token"; "-" reads no cookie).
+	Cookie string
+
+	// Log receives JWKS fetch failures (default slog.Default()).
+	Log *slog.Logger
+	// Now is the clock (default time.Now); tests set it.
+	Now func() time.Time
+}
+
+// Guard verifies jwtgate access tokens. It is safe for concurrent use.
+type Guard struct {
+	cfg    Config
+	opts   []jwt.Option
+	fixed  *jwt.Verifier // Config.Keys
+	remote *jwksSource   // Config.JWKSURL
+}
+
+// New checks cfg and returns a Guard. With a JWKSURL nothing is fetched
+// yet: the first request does it, so a service can start before jwtgate.
+func New(cfg Config) (*Guard, error) {
+	if (cfg.JWKSURL == "") == (len(cfg.Keys) == 0) {
+		return nil, errors.New("guard: set exactly one of Config.JWKSURL and Config.Keys")
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = DefaultIssuer
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = DefaultAudience
+	}
+	switch {
+	case cfg.Leeway == 0:
+		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway < 0:
+		cfg.Leeway = 0
+	}
+	if cfg.Cookie == "" {
+		cfg.Cookie = DefaultCookie
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	g := &Guard{cfg: cfg, opts: []jwt.Option{
+		jwt.WithIssuer(cfg.Issuer), jwt.WithAudience(cfg.Audience),
+		jwt.WithLeeway(cfg.Leeway), jwt.WithClock(cfg.Now),
+	}}
+	if len(cfg.Keys) > 0 {
+		v, err := jwt.NewVerifier(cfg.Keys, g.opts...)
+		if err != nil {
+			return nil, fmt.Errorf("guard: %w", err)
+		}
+		g.fixed = v
+		return g, nil
+	}
+	src, err := newJWKSSource(cfg, g.opts)
+	if err != nil {
+		return nil, err
+	}
+	g.remote = src
+	return g, nil
+}
+
+// ErrNoKeys means the JWKS could not be loaded and no earlier copy is at
+// hand; requests get 503.
+var ErrNoKeys = errors.New("guard: no verification keys")
+
+// Verify checks a token and returns its claims. Errors wrap the jwt
+// package's sentinels (jwt.ErrExpired, jwt.ErrSignature, ...) or ErrNoKeys.
+func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
+	c := new(Claims)
+	if g.fixed != nil {
+		if err := g.fixed.Verify(token, c); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	v, err := g.remote.verifier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = v.Verify(token, c)
+	if errors.Is(err, jwt.ErrKeyNotFound) {
+		// A key id the set does not hold: perhaps the server rotated.
+		// The source re-fetches at most once per MinRefreshInterval.
+		if nv, ok := g.remote.refreshFor(ctx, v); ok {
+			*c = Claims{}
+			err = nv.Verify(token, c)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Require admits requests with a valid token of any role.
+func (g *Guard) Require(next http.Handler) http.Handler {
+	return g.handler("", next)
+}
+
+// RequireRole admits requests whose token has role or a higher one
+// (admin > editor > reader). It panics on an unknown role: that is a
+// programming error, found at start-up rather than by a refused request.
+func (g *Guard) RequireRole(role string, next http.Handler) http.Handler {
+	if rank(role) == 0 {
+		panic(fmt.Sprintf("guard: unknown role %q (want admin, editor or reader)", role))
+	}
+	return g.handler(role, next)
+}
+
+func (g *Guard) handler(role string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, byCookie, err := g.credentials(r)
+		if err != nil {
+			unauthorized(w, "token_invalid", err.Error())
+			return
+		}
+		if token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate"`)
+			writeProblem(w, http.StatusUnauthorized, "token_missing", "send an access token: Authorization: Bearer <token>")
+			return
+		}
+		c, err := g.Verify(r.Context(), token)
+		switch {
+		case errors.Is(err, ErrNoKeys):
+			writeProblem(w, http.StatusServiceUnavailable, "unavailable", "the keys that verify tokens cannot be loaded; try again later")
+			return
+		case errors.Is(err, jwt.ErrExpired):
+			unauthorized(w, "token_expired", "the access token has expired")
+			return
+		case err != nil:
+			unauthorized(w, "token_invalid", "the access token is not valid here")
+			return
+		}
+		if byCookie && changesState(r.Method) && !csrfOK(r) {
+			writeProblem(w, http.StatusForbidden, "csrf_failed", "a request authenticated by cookie must send the csrf_token cookie's value in an X-CSRF-Token header")
+			return
+		}
+		if role != "" && rank(c.Role) < rank(role) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate", error="insufficient_scope"`)
+			writeProblem(w, http.StatusForbidden, "forbidden", "this resource needs the "+role+" role or higher")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
+	})
+}
+
+// credentials finds the token: the Authorization header first (which must
+// then be a Bearer one), else the cookie.
+func (g *Guard) credentials(r *http.Request) (token string, byCookie bool, err error) {
+	if hs := r.Header.Values("Authorization"); len(hs) > 0 {
+		if len(hs) > 1 {
+			return "", false, errors.New("send one Authorization header")
+		}
+		scheme, tok, ok := strings.Cut(hs[0], " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+			return "", false, errors.New("the Authorization header must be Bearer <token>")
+		}
+		return tok, false, nil
+	}
+	if g.cfg.Cookie == "-" {
+		return "", false, nil
+	}
+	if c, err := r.Cookie(g.cfg.Cookie); err == nil && c.Value != "" {
+		return c.Value, true, nil
+	}
+	return "", false, nil
+}
+
+func changesState(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// csrfOK is the double-submit check: the header equals the cookie, both
+// present, compared in constant time.
+func csrfOK(r *http.Request) bool {
+	c, err := r.Cookie(csrfCookie)
+	h := r.Header.Get(csrfHeader)
+	return err == nil && c.Value != "" && h != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(h)) == 1
+}
+
+func rank(role string) int {
+	switch role {
+	case "admin":
+		return 3
+	case "editor":
+		return 2
+	case "reader":
+		return 1
+	}
+	return 0
+}
+
+func unauthorized(w http.ResponseWriter, code, detail string) {
+	// detail is one of a few fixed texts: nothing from the token is echoed.
+	w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate", error="invalid_token", error_description="`+detail+`"`)
+	writeProblem(w, http.StatusUnauthorized, code, detail)
+}
+
+var titles = map[string]string{
+	"token_missing": "Access token missing",
+	"token_invalid": "Access token invalid",
+	"token_expired": "Access token expired",
+	"forbidden":     "Forbidden",
+	"csrf_failed":   "CSRF check failed",
+	"unavailable":   "Service unavailable",
+}
+
+func writeProblem(w http.ResponseWriter, status int, code, detail string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	b := []byte(`{"type":"urn:jwtgate:problem:` + code + `","title":`)
+	b = jwt.AppendJSONString(b, titles[code])
+	b = fmt.Appendf(b, `,"status":%d,"detail":`, status)
+	b = jwt.AppendJSONString(b, detail)
+	b = append(b, `,"code":"`+code+`"}`...)
+	w.Write(b)
+}
+
+type claimsKey struct{}
+
+// ClaimsFrom returns the claims that Require or RequireRole put in the
+// request's context.
+func ClaimsFrom(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	return c, ok
+}

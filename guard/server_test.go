@@ -1,0 +1,92 @@
+package guard_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/guard"
+	"github.com/jwtgate/jwtgate/httpapi"
+	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/sqlite"
+)
+
+// TestAgainstJwtgate runs a real jwtgate API (SQLite, EdDSA keys) and a
+// service protected by the guard, which knows only the JWKS URL: a login
+// on jwtgate opens the service; a key rotation on jwtgate is followed.
+func TestAgainstJwtgate(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "jwtgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	first := genKey(t, jwt.EdDSA)
+	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: first, Issuer: "jwtgate", Audience: "jwtgate", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &auth.Service{Store: db, Tokens: tokens,
+		Hasher: auth.NewHasher(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2, time.Second)}
+	if _, err := svc.CreateUser(t.Context(), "grace", "grace-password", auth.RoleEditor); err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Tokens: tokens}))
+	t.Cleanup(api.Close)
+
+	g := newGuard(t, guard.Config{JWKSURL: api.URL + "/.well-known/jwks.json", MinRefreshInterval: time.Millisecond})
+	service := httptest.NewServer(g.RequireRole("editor", echo))
+	t.Cleanup(service.Close)
+
+	login := func() string {
+		resp, err := http.Post(api.URL+"/login", "application/json", strings.NewReader(`{"username":"grace","password":"grace-password"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var grant struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&grant); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("login: %d %v", resp.StatusCode, err)
+		}
+		return grant.AccessToken
+	}
+	get := func(tok string) (int, string) {
+		req, _ := http.NewRequest("GET", service.URL, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	tok := login()
+	code, body := get(tok)
+	if code != 200 || !strings.HasPrefix(body, "1 grace editor ") {
+		t.Fatalf("jwtgate token at the service: %d %q", code, body)
+	}
+	if code, _ := get(tok[:len(tok)-3] + "AAA"); code != 401 {
+		t.Fatalf("forged signature: %d", code)
+	}
+
+	second := genKey(t, jwt.ES256)
+	if err := tokens.SetKeys(second, []*jwt.Key{second, first}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // past MinRefreshInterval
+	if code, body := get(login()); code != 200 {
+		t.Fatalf("token from the rotated key: %d %s", code, body)
+	}
+	if code, _ := get(tok); code != 200 {
+		t.Fatalf("token from the old key in its grace period: %d", code)
+	}
+}
