@@ -464,3 +464,22 @@ func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
 	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
 	return n, d.wrap("count "+table, err)
 }
+
+// AppliedMigrations returns the versions recorded in schema_migrations, in
+// the order they were applied.
+func (d *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY applied_at, rowid`)
+	if err != nil {
+		return nil, d.wrap("applied migrations", err)
+	}
+	defer rows.Close()
+	var vs []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, d.wrap("applied migrations", err)
+		}
+		vs = append(vs, v)
+	}
+	return vs, d.wrap("applied migrations", rows.Err())
+}

@@ -4,45 +4,24 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/jwt"
-	"github.com/jwtgate/jwtgate/sqlite"
 )
-
-// dataFlag registers --data with $JWTGATE_DATA as its default.
-func dataFlag(c *command, env func(string) string) *string {
-	def := "./jwtgate-data"
-	if v := env("JWTGATE_DATA"); v != "" {
-		def = v
-	}
-	return c.fs.String("data", def, "data folder `DIR` ($JWTGATE_DATA)")
-}
-
-// openData opens the database of an existing data folder.
-func openData(ctx context.Context, dir string) (*sqlite.DB, error) {
-	path := filepath.Join(dir, "jwtgate.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no database at %s (run jwtgate serve first)", path)
-	}
-	return sqlite.Open(ctx, path)
-}
 
 func keyRotate(args []string, stdout, stderr io.Writer, env func(string) string) int {
 	const prefix = "jwtgate key rotate"
-	c := newCommand(prefix, "jwtgate key rotate [--alg ALG] [--grace DURATION] [--data DIR]", `
+	c := newCommand(prefix, "jwtgate key rotate [--alg ALG] [--grace DURATION] [--data DIR | --db URL]", `
 Makes a new signing key in the server's database and makes it the active
 one. The keys in use so far keep verifying tokens for the grace period
 (default: the access-token lifetime plus leeway, from $JWTGATE_ACCESS_TTL
 and $JWTGATE_LEEWAY, 15m30s if unset), then retire. Running servers pick
 the new key up within --key-reload (10s) or at once on SIGHUP.
 Servers started with --key-file or a secret do not use these keys.`, stdout, stderr)
-	data := dataFlag(c, env)
+	st := storageFlags(c.fs, env)
 	alg := c.fs.String("alg", "", "algorithm `ALG` of the new key: "+algList()+" (default: the active key's)")
 	grace := c.fs.Duration("grace", tokenAge(env), "how long the old keys keep verifying")
 	pos, code, ok := c.parse(args)
@@ -56,7 +35,7 @@ Servers started with --key-file or a secret do not use these keys.`, stdout, std
 		return exitFor(stderr, prefix, fmt.Errorf("%w: --grace must not be negative", errUsage))
 	}
 	ctx := context.Background()
-	db, err := openData(ctx, *data)
+	db, err := st.open(ctx, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 		return 1
@@ -85,11 +64,11 @@ Servers started with --key-file or a secret do not use these keys.`, stdout, std
 
 func keyList(args []string, stdout, stderr io.Writer, env func(string) string) int {
 	const prefix = "jwtgate key list"
-	c := newCommand(prefix, "jwtgate key list [--data DIR]", `
+	c := newCommand(prefix, "jwtgate key list [--data DIR | --db URL]", `
 Lists the signing keys in the server's database: the active one, the ones
 still verifying tokens until their retirement, and retired ones not yet
 purged. Shows no secret material.`, stdout, stderr)
-	data := dataFlag(c, env)
+	st := storageFlags(c.fs, env)
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
@@ -98,7 +77,7 @@ purged. Shows no secret material.`, stdout, stderr)
 		return exitFor(stderr, prefix, fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0]))
 	}
 	ctx := context.Background()
-	db, err := openData(ctx, *data)
+	db, err := st.open(ctx, false)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 		return 1

@@ -13,6 +13,7 @@ const usage = `jwtgate: JSON Web Tokens from the command line, and a login serve
 Usage:
   jwtgate serve [flags]                             run the login server (see serve -h)
   jwtgate user add NAME --role admin                manage accounts (see user -h)
+  jwtgate migrate [--db URL]                        apply database migrations and exit
   jwtgate token decode [--json] [TOKEN|-]           show a token WITHOUT verifying it
   jwtgate token sign --alg ALG KEY [flags]          make a token
   jwtgate token verify KEY [flags] [TOKEN|-]        check a token, print its claims
@@ -52,6 +53,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 		return cmdServe(args[1:], env, stdout, stderr)
 	case "user":
 		return cmdUser(args[1:], stdin, stdout, stderr, env)
+	case "migrate":
+		return cmdMigrate(args[1:], stdout, stderr, env)
 	}
 	fmt.Fprintf(stderr, "jwtgate: unknown command %q\n\n%s", args[0], usage)
 	return 2

@@ -21,7 +21,6 @@ import (
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/httpapi"
 	"github.com/jwtgate/jwtgate/jwt"
-	"github.com/jwtgate/jwtgate/sqlite"
 )
 
 // serveConfig holds every setting of `jwtgate serve`. Each comes from a
@@ -29,6 +28,8 @@ import (
 type serveConfig struct {
 	Addr            string
 	Data            string
+	DB              string
+	DBMaxConns      int
 	Issuer          string
 	Audience        string
 	AccessTTL       time.Duration
@@ -114,6 +115,8 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e := &envFlags{fs: fs, env: env}
 	e.str(&c.Addr, "addr", "JWTGATE_ADDR", "127.0.0.1:8080", "listen address")
 	e.str(&c.Data, "data", "JWTGATE_DATA", "./jwtgate-data", "data folder: SQLite database and generated keys")
+	e.str(&c.DB, "db", "JWTGATE_DB", "", "PostgreSQL URL (postgres://user:pass@host/db) instead of SQLite in the data folder; share it between instances")
+	e.int(&c.DBMaxConns, "db-max-conns", "JWTGATE_DB_MAX_CONNS", 10, "PostgreSQL connection pool size")
 	e.str(&c.Issuer, "issuer", "JWTGATE_ISSUER", "jwtgate", "iss claim of issued tokens, required on verification")
 	e.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", "jwtgate", "aud claim of issued tokens, required on verification")
 	e.dur(&c.AccessTTL, "access-ttl", "JWTGATE_ACCESS_TTL", 15*time.Minute, "access token lifetime")
@@ -205,10 +208,8 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 // in-flight requests finish (up to ShutdownTimeout) and the database is
 // closed cleanly. ready, if not nil, receives the bound address.
 func serve(ctx context.Context, c *serveConfig, env func(string) string, log *slog.Logger, ready chan<- string) error {
-	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return fmt.Errorf("data folder: %w", err)
-	}
-	db, err := sqlite.Open(ctx, filepath.Join(c.Data, "jwtgate.db"))
+	st := c.storage()
+	db, err := st.open(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -265,9 +266,9 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "data", c.Data, "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
+	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "storage", c.storage().where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
-		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin --data " + c.Data)
+		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + c.storage().flag())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/jwtgate/jwtgate/auth"
-	"github.com/jwtgate/jwtgate/sqlite"
 )
 
 const userUsage = `Usage: jwtgate user COMMAND [flags]
@@ -31,7 +29,8 @@ Commands:
   role NAME ROLE                          change the role
   delete NAME                             delete the user and their posts
 
-Every command takes --data DIR (default ./jwtgate-data, or $JWTGATE_DATA).
+Every command takes --data DIR (default ./jwtgate-data, or $JWTGATE_DATA),
+or --db URL for a PostgreSQL database (default $JWTGATE_DB).
 passwd, disable, role and delete also end the user's sessions: running
 servers refuse their tokens within a second.
 Passwords are never taken as arguments: they would show in ps and shell history.
@@ -49,11 +48,7 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 	fs := flag.NewFlagSet("jwtgate user "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, userUsage) }
-	dataDef := "./jwtgate-data"
-	if v := env("JWTGATE_DATA"); v != "" {
-		dataDef = v
-	}
-	data := fs.String("data", dataDef, "data folder ($JWTGATE_DATA)")
+	st := storageFlags(fs, env)
 	role := fs.String("role", "reader", "role for add: reader, editor or admin")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -73,19 +68,10 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		return 2
 	}
 	ctx := context.Background()
-	dbPath := filepath.Join(*data, "jwtgate.db")
-	if sub != "add" {
-		if _, err := os.Stat(dbPath); err != nil {
-			fmt.Fprintf(stderr, "jwtgate user %s: no database at %s (run jwtgate serve or jwtgate user add first)\n", sub, dbPath)
-			return 1
-		}
-	} else if err := os.MkdirAll(*data, 0o700); err != nil {
-		fmt.Fprintln(stderr, "jwtgate user:", err)
-		return 1
-	}
-	db, err := sqlite.Open(ctx, dbPath)
+	st.maxConns = 2
+	db, err := st.open(ctx, sub == "add")
 	if err != nil {
-		fmt.Fprintln(stderr, "jwtgate user:", err)
+		fmt.Fprintf(stderr, "jwtgate user %s: %s\n", sub, oneLine(err.Error()))
 		return 1
 	}
 	defer db.Close()

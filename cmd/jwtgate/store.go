@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/postgres"
+	"github.com/jwtgate/jwtgate/sqlite"
+)
+
+// store is what the commands need of a backend.
+type store interface {
+	auth.Store
+	CountRows(ctx context.Context, table string) (int, error)
+	AppliedMigrations(ctx context.Context) ([]string, error)
+}
+
+// storage is where the data lives: a PostgreSQL URL (--db), else the
+// SQLite file in the data folder (--data).
+type storage struct {
+	data     string
+	db       string
+	maxConns int
+}
+
+// storageFlags registers --data and --db, defaulting to $JWTGATE_DATA and
+// $JWTGATE_DB, on the flag set of a command that opens the database.
+func storageFlags(fs *flag.FlagSet, env func(string) string) *storage {
+	s := &storage{}
+	dataDef := "./jwtgate-data"
+	if v := env("JWTGATE_DATA"); v != "" {
+		dataDef = v
+	}
+	fs.StringVar(&s.data, "data", dataDef, "data folder `DIR` of the SQLite database ($JWTGATE_DATA)")
+	fs.StringVar(&s.db, "db", env("JWTGATE_DB"), "PostgreSQL `URL` (postgres://...) instead of the data folder ($JWTGATE_DB)")
+	return s
+}
+
+func (s *storage) postgres() bool { return s.db != "" }
+
+// flag is the command-line flag that selects this storage, for hints in
+// logs: never the URL itself, which may hold a password.
+func (s *storage) flag() string {
+	if s.postgres() {
+		return `--db "$JWTGATE_DB"`
+	}
+	return "--data " + s.data
+}
+
+func (c *serveConfig) storage() *storage {
+	return &storage{data: c.Data, db: c.DB, maxConns: c.DBMaxConns}
+}
+
+// where names the database for messages, without a password.
+func (s *storage) where() string {
+	if s.postgres() {
+		return "PostgreSQL"
+	}
+	return filepath.Join(s.data, "jwtgate.db")
+}
+
+// open opens the database, applying migrations. With create unset a
+// missing SQLite file is an error rather than a new empty database.
+func (s *storage) open(ctx context.Context, create bool) (store, error) {
+	if s.postgres() {
+		if !postgres.IsURL(s.db) {
+			return nil, fmt.Errorf("--db must be a postgres:// or postgresql:// URL")
+		}
+		return postgres.Open(ctx, s.db, s.maxConns)
+	}
+	path := filepath.Join(s.data, "jwtgate.db")
+	if create {
+		if err := os.MkdirAll(s.data, 0o700); err != nil {
+			return nil, fmt.Errorf("data folder: %w", err)
+		}
+	} else if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no database at %s (run jwtgate serve or jwtgate user add first, or give --db)", path)
+	}
+	return sqlite.Open(ctx, path)
+}
+
+const migrateUsage = `Usage: jwtgate migrate [--db URL | --data DIR]
+
+Applies the database migrations and exits: the schema a server of this
+version needs. jwtgate serve applies them at start anyway (under a lock, so
+instances starting together do not race); run this to migrate ahead of a
+rolling upgrade, or to check that the database is reachable.
+`
+
+func cmdMigrate(args []string, stdout, stderr io.Writer, env func(string) string) int {
+	fs := flag.NewFlagSet("jwtgate migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage); fs.PrintDefaults() }
+	st := storageFlags(fs, env)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "jwtgate migrate: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	ctx := context.Background()
+	db, err := st.open(ctx, true)
+	var applied []string
+	if err == nil {
+		applied, err = db.AppliedMigrations(ctx)
+		db.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "jwtgate migrate:", oneLine(err.Error()))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s is at schema %s (%d migrations applied)\n", st.where(), applied[len(applied)-1], len(applied))
+	return 0
+}
