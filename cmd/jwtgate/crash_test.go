@@ -176,3 +176,10 @@ func TestCrashSafetySQLite(t *testing.T) {
 	}
 	testCrashSafety(t, sqliteBackend)
 }
+
+func TestCrashSafetyPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	testCrashSafety(t, postgresBackend)
+}

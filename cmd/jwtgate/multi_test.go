@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/postgres/pgtest"
 )
 
 // backend is where instances under test keep their data: the arguments
@@ -18,6 +19,9 @@ type backend struct {
 }
 
 var sqliteBackend = backend{"sqlite", func(t *testing.T) []string { return []string{"--data", t.TempDir()} }}
+
+// postgresBackend is a fresh schema on the test server (pgtest).
+var postgresBackend = backend{"postgres", func(t *testing.T) []string { return []string{"--db", pgtest.URL(t)} }}
 
 // postJSON posts body and returns the status and decoded JSON reply.
 func postJSON(t *testing.T, url, token, body string) (int, map[string]any) {
@@ -126,4 +130,11 @@ func TestTwoInstancesSQLite(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	testTwoInstances(t, sqliteBackend)
+}
+
+func TestTwoInstancesPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	testTwoInstances(t, postgresBackend)
 }

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/postgres/pgtest"
+)
+
+// tcpProxy forwards a loopback port to PostgreSQL. cut closes the port
+// and every connection through it, as a database that went away; restore
+// listens on the same port again. Other tests share the real server, so
+// stopping it is not an option.
+type tcpProxy struct {
+	t      *testing.T
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	p := &tcpProxy{t: t, target: target, conns: map[net.Conn]bool{}}
+	p.listen("127.0.0.1:0")
+	p.addr = p.ln.Addr().String()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *tcpProxy) listen(addr string) {
+	var ln net.Listener
+	var err error
+	for range 50 { // the port was just released; retry briefly
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		p.t.Fatalf("proxy listen %s: %v", addr, err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(c)
+		}
+	}()
+}
+
+func (p *tcpProxy) pipe(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.ln == nil { // cut meanwhile
+		p.mu.Unlock()
+		c.Close()
+		up.Close()
+		return
+	}
+	p.conns[c], p.conns[up] = true, true
+	p.mu.Unlock()
+	go func() { io.Copy(up, c); up.Close() }()
+	io.Copy(c, up)
+	c.Close()
+}
+
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+func (p *tcpProxy) restore() { p.listen(p.addr) }
+
+// TestPostgresOutage serves on PostgreSQL, takes the database away and
+// brings it back: /readyz and every request that needs the database get
+// 503 meanwhile, requests answered from the token alone keep working, and
+// the server recovers by itself.
+func TestPostgresOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.addr
+	db := u.String()
+
+	if out, err := runBinary(t, "outage-password\n", "user", "add", "olga", "--role", "editor", "--db", db); err != nil {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	p := startProcess(t, "", "--db", db)
+	login := `{"username":"olga","password":"outage-password"}`
+	code, g := postJSON(t, p.base+"/login", "", login)
+	if code != 200 {
+		t.Fatalf("login: %d %v", code, g)
+	}
+	tok, refresh := g["access_token"].(string), g["refresh_token"].(string)
+	if code, _ := postJSON(t, p.base+"/posts", tok, `{"title":"before"}`); code != 201 {
+		t.Fatalf("post before the outage: %d", code)
+	}
+
+	proxy.cut()
+	start := time.Now()
+	eventually(t, 10*time.Second, "/readyz 503 during the outage", func() bool {
+		code, _, _ := call(t, "GET", p.base+"/readyz", "", "", "")
+		return code == 503
+	})
+	for _, rq := range []struct{ method, path, token, body string }{
+		{"GET", "/posts", tok, ""},
+		{"POST", "/posts", tok, `{"title":"during"}`},
+		{"POST", "/login", "", login},
+		{"POST", "/refresh", "", `{"refresh_token":"` + refresh + `"}`},
+		{"GET", "/users", "", ""}, // 401 first: no token needs no database
+	} {
+		code, _, m := call(t, rq.method, p.base+rq.path, rq.token, "application/json", rq.body)
+		want := 503
+		if rq.path == "/users" {
+			want = 401
+		}
+		if code != want || (want == 503 && m["code"] != "unavailable") {
+			t.Errorf("%s %s during the outage: %d %v, want %d", rq.method, rq.path, code, m, want)
+		}
+	}
+	if code, _, m := call(t, "GET", p.base+"/me", tok, "", ""); code != 200 || m["name"] != "olga" {
+		t.Errorf("/me needs no database, yet during the outage: %d %v", code, m)
+	}
+	if code, _, _ := call(t, "GET", p.base+"/healthz", "", "", ""); code != 200 {
+		t.Errorf("/healthz during the outage: %d", code)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("requests during the outage took %v: they should fail fast", d)
+	}
+
+	proxy.restore()
+	eventually(t, 20*time.Second, "/readyz 200 after the database returned", func() bool {
+		code, _, _ := call(t, "GET", p.base+"/readyz", "", "", "")
+		return code == 200
+	})
+	// Recovered without a restart; nothing refused was half-written.
+	code, g = postJSON(t, p.base+"/refresh", "", `{"refresh_token":"`+refresh+`"}`)
+	if code != 200 {
+		t.Fatalf("refresh after the outage: %d %v (the refused one must not have used the token)", code, g)
+	}
+	if code, _ := postJSON(t, p.base+"/posts", tok, `{"title":"after"}`); code != 201 {
+		t.Fatalf("post after the outage: %d", code)
+	}
+	_, _, list := call(t, "GET", p.base+"/posts", tok, "", "")
+	var titles []string
+	for _, x := range list["posts"].([]any) {
+		titles = append(titles, x.(map[string]any)["title"].(string))
+	}
+	if len(titles) != 2 || titles[0] != "after" || titles[1] != "before" {
+		t.Fatalf("posts after the outage: %v, want [after before]", titles)
+	}
+	if code, _ := postJSON(t, p.base+"/login", "", login); code != 200 {
+		t.Fatalf("login after the outage: %d", code)
+	}
+}
