@@ -40,6 +40,7 @@ type serveConfig struct {
 	VerifyKeyFiles  string
 	SecretFile      string
 	Alg             string
+	AlgSet          bool // --alg or $JWTGATE_ALG given, not the default
 	KeyReload       time.Duration
 	RevocationPoll  time.Duration
 	InsecureCookies bool
@@ -123,7 +124,7 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.dur(&c.Leeway, "leeway", "JWTGATE_LEEWAY", 30*time.Second, "clock-skew leeway when checking exp, nbf, iat")
 	e.dur(&c.RefreshTTL, "refresh-ttl", "JWTGATE_REFRESH_TTL", auth.DefaultRefreshTTL, "refresh token lifetime (each refresh makes a new one)")
 	e.dur(&c.SessionTTL, "session-ttl", "JWTGATE_SESSION_TTL", auth.DefaultSessionTTL, "absolute session lifetime, however often it is refreshed")
-	e.str(&c.Alg, "alg", "JWTGATE_ALG", "HS256", "algorithm of the key generated on first start when no key file is given: HS256, EdDSA, ES256, RS256, ...")
+	e.str(&c.Alg, "alg", "JWTGATE_ALG", "HS256", "algorithm of the key generated on first start; with --key-file, the key's algorithm when the key allows several (RS256 or PS256)")
 	e.str(&c.KeyFile, "key-file", "JWTGATE_KEY_FILE", "", "signing key: PEM or JWK private key (EdDSA, ES256, RS256, ...) or an oct JWK")
 	e.str(&c.VerifyKeyFiles, "verify-key-file", "JWTGATE_VERIFY_KEY_FILE", "", "comma-separated key files that still verify tokens but sign none (old keys after a manual rotation)")
 	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", 10*time.Second, "how often to look for rotated keys (SIGHUP reloads at once)")
@@ -163,6 +164,8 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	if !jwt.Algorithm(c.Alg).Valid() {
 		return nil, fmt.Errorf("--alg: unknown algorithm %q (want one of %s)", c.Alg, algList())
 	}
+	c.AlgSet = env("JWTGATE_ALG") != ""
+	fs.Visit(func(f *flag.Flag) { c.AlgSet = c.AlgSet || f.Name == "alg" })
 	return c, nil
 }
 
@@ -299,7 +302,11 @@ func configuredKey(c *serveConfig, env func(string) string) (*jwt.Key, string, e
 	var source string
 	switch {
 	case c.KeyFile != "":
-		k, err := readKeyFile(c.KeyFile, "", false)
+		var alg jwt.Algorithm
+		if c.AlgSet { // an RSA key can be RS256 or PS256: say which, or the key decides
+			alg = jwt.Algorithm(c.Alg)
+		}
+		k, err := readKeyFile(c.KeyFile, alg, false)
 		if err != nil {
 			return nil, "", fmt.Errorf("--key-file: %w", err)
 		}

@@ -309,3 +309,48 @@ func TestServeFlagsAndEnv(t *testing.T) {
 		}
 	}
 }
+
+// --alg picks among the algorithms a key file allows (an RSA key signs
+// RS256 or PS256); without it the key decides; a contradiction is refused.
+func TestServeKeyFileAlg(t *testing.T) {
+	k, err := jwt.GenerateKey(jwt.RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := jwt.MarshalPEMPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "rsa.pem")
+	if err := os.WriteFile(f, pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) string { return "" }
+	for _, tc := range []struct {
+		args []string
+		env  func(string) string
+		want jwt.Algorithm // "" means refused
+	}{
+		{[]string{"--key-file", f}, noEnv, jwt.RS256},
+		{[]string{"--key-file", f, "--alg", "PS256"}, noEnv, jwt.PS256},
+		{[]string{"--key-file", f}, func(k string) string {
+			if k == "JWTGATE_ALG" {
+				return "PS384"
+			}
+			return ""
+		}, jwt.PS384},
+		{[]string{"--key-file", f, "--alg", "ES256"}, noEnv, ""},
+	} {
+		c, err := parseServeFlags(tc.args, tc.env, io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		key, _, err := configuredKey(c, tc.env)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("%v: an RSA key accepted as %s", tc.args, key.Algorithm())
+		case tc.want != "" && (err != nil || key.Algorithm() != tc.want):
+			t.Errorf("%v: %v %v, want %s", tc.args, key, err, tc.want)
+		}
+	}
+}
