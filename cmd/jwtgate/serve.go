@@ -21,6 +21,7 @@ import (
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/httpapi"
 	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/web"
 )
 
 // serveConfig holds every setting of `jwtgate serve`. Each comes from a
@@ -247,7 +248,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		return fmt.Errorf("loading revocations: %w", err)
 	}
 	handler := httpapi.New(httpapi.Config{Service: svc, Tokens: tokens, Log: log, TrustProxyHeaders: c.TrustProxy,
-		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL})
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler()})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
 	go func() {
