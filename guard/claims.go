@@ -5,6 +5,10 @@ import "github.com/jwtgate/jwtgate/jwt"
 // Claims are the claims of a jwtgate access token. Subject is the user id
 // (a string), Name the user name, Role admin, editor or reader, and
 // SessionID the login session the token belongs to.
+//
+// It mirrors auth.AccessClaims on purpose rather than importing it: a
+// service that imports guard should not compile jwtgate's domain and its
+// password hashing. TestAgainstJwtgate checks that the two agree.
 type Claims struct {
 	jwt.Claims
 	Name      string `json:"name"`

@@ -149,6 +149,9 @@ func TestPostgresOutage(t *testing.T) {
 	if code, _, m := call(t, "GET", p.base+"/me", tok, "", ""); code != 200 || m["name"] != "olga" {
 		t.Errorf("/me needs no database, yet during the outage: %d %v", code, m)
 	}
+	if code, h, _ := call(t, "GET", p.base+"/auth/verify?role=editor", tok, "", ""); code != 200 || h.Get("X-Auth-User") != "olga" {
+		t.Errorf("forward auth needs no database, yet during the outage: %d %v", code, h)
+	}
 	if code, _, _ := call(t, "GET", p.base+"/healthz", "", "", ""); code != 200 {
 		t.Errorf("/healthz during the outage: %d", code)
 	}
