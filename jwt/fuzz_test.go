@@ -309,6 +309,33 @@ func FuzzDecodeUnverified(f *testing.F) {
 	})
 }
 
+// FuzzBase64 checks the hot-path decoder against encoding/base64: the
+// same bytes accepted (minus CR and LF, which JWS forbids and
+// encoding/base64 skips) and the same output.
+func FuzzBase64(f *testing.F) {
+	for _, s := range []string{"", "A", "AA", "AB", "AAA", "AAB", "AAAA", "eyJhbGciOiJIUzI1NiJ9", "-_-_", "+/+/", "AA==", "AA\n", "QUJDREVGR0g", "QUJDREVGR0gx", "QUJDREVGR0gxMg"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		want := make([]byte, base64.RawURLEncoding.DecodedLen(len(src)))
+		wn, err := base64.RawURLEncoding.Strict().Decode(want, src)
+		wantOK := err == nil && !bytes.ContainsAny(src, "\r\n")
+		got := make([]byte, max(decodedLen(len(src)), 0))
+		n, ok := decodeB64URL(got, src)
+		if ok != wantOK {
+			t.Fatalf("decodeB64URL(%q) ok = %v, encoding/base64 says %v (%v)", src, ok, wantOK, err)
+		}
+		if ok && !bytes.Equal(got[:n], want[:wn]) {
+			t.Fatalf("decodeB64URL(%q) = %x, encoding/base64 says %x", src, got[:n], want[:wn])
+		}
+		// decodeSeg agrees and keeps encoding/base64's error for the message.
+		out, _, err := decodeSeg(make([]byte, 0, len(src)), src)
+		if (err == nil) != ok || (ok && !bytes.Equal(out, got[:n])) {
+			t.Fatalf("decodeSeg(%q) = %x, %v; decodeB64URL says %v", src, out, err, ok)
+		}
+	})
+}
+
 func FuzzScanner(f *testing.F) {
 	for _, s := range jsnValues {
 		f.Add([]byte(s))
@@ -474,7 +501,7 @@ func FuzzNumericDate(f *testing.F) {
 // target and file name.
 func fzSeedFiles(t testing.TB) map[string]map[string]string {
 	t.Helper()
-	files := map[string]map[string]string{"FuzzVerify": {}, "FuzzDecodeUnverified": {}, "FuzzScanner": {}, "FuzzNumericDate": {}}
+	files := map[string]map[string]string{"FuzzVerify": {}, "FuzzDecodeUnverified": {}, "FuzzScanner": {}, "FuzzNumericDate": {}, "FuzzBase64": {}}
 	for i, tok := range fzAttackTokens(t) {
 		body := "go test fuzz v1\nstring(" + strconv.Quote(tok) + ")\n"
 		files["FuzzVerify"][fmt.Sprintf("attack-%03d", i)] = body
@@ -494,6 +521,15 @@ func fzSeedFiles(t testing.TB) map[string]map[string]string {
 		"2.53402300799e11", "2.534023008e11", "-0", "0e999999999999", "1e-999999999", "300000000000e-3",
 	} {
 		files["FuzzNumericDate"][fmt.Sprintf("seed-%03d", i)] = "go test fuzz v1\nstring(" + strconv.Quote(s) + ")\n"
+	}
+	// Every length class around the 8-byte fast loop, bad bytes in each
+	// position, and the trailing-bit cases.
+	for i, s := range []string{
+		"QUJDREVGR0g", "QUJDREVGR0gx", "QUJDREVGR0gxMg", "QUJDREVGR0gxMjM", "QUJDREVGR0gxMjM0",
+		"QUJD.EVGR0gx", "QUJDREVGR0g=", "QUJDREVGR0gxMg==", "QUJDREVG\r\nR0gx", "QUJDREV+R0gx", "QUJDREVGR0gx\x80",
+		"QR", "QUJ", "QUJDRR", "QUJDREF", "QUJDREVGR0gxR", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	} {
+		files["FuzzBase64"][fmt.Sprintf("seed-%03d", i)] = "go test fuzz v1\n[]byte(" + strconv.Quote(s) + ")\n"
 	}
 	return files
 }

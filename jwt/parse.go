@@ -75,24 +75,22 @@ func (s *segments) decodeHeader() (header, error) {
 	return parseHeader(s.header)
 }
 
-// errLineBreak: the base64 decoder rejects everything outside the URL
+// errLineBreak: encoding/base64 rejects everything outside the URL
 // alphabet, padding included, except CR and LF, which it skips.
 var errLineBreak = errors.New("line break in base64 data")
 
 // decodeSeg appends the decoding of src to b and returns it as its own slice.
 func decodeSeg(b, src []byte) (out, grown []byte, err error) {
 	n := len(b)
-	b = b[:n+b64.DecodedLen(len(src))]
-	m, err := b64strict.Decode(b[n:], src)
-	if err != nil {
+	need := decodedLen(len(src))
+	if m, ok := decodeB64URL(b[n:n+max(need, 0)], src); ok {
+		return b[n : n+m : n+m], b[:n+m], nil
+	}
+	// Invalid: let encoding/base64 say where, for the error message.
+	if _, err := b64strict.Decode(b[n:n+b64.DecodedLen(len(src))], src); err != nil {
 		return nil, b, err
 	}
-	// Over valid lengths (not 1 mod 4) the decoded size strictly grows
-	// with the input size, so any skipped CR/LF shows up as a short result.
-	if len(src)%4 == 1 || m != len(src)/4*3+max(len(src)%4-1, 0) {
-		return nil, b, errLineBreak
-	}
-	return b[n : n+m : n+m], b[:n+m], nil
+	return nil, b, errLineBreak // the one thing encoding/base64 accepts and JWS does not
 }
 
 // header is what the JOSE header says. alg and kid point into the decoded
