@@ -2,6 +2,7 @@ package jwt
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -28,13 +29,15 @@ const (
 	msb = 0x8080808080808080
 )
 
-// specialIn8 reports whether any of 8 bytes needs a closer look in a
-// string: a quote, a backslash, a control character or a non-ASCII byte
-// (SWAR: one comparison for eight bytes).
-func specialIn8(x uint64) bool {
+// specialIn8 returns, for 8 bytes read little-endian, a mask with the high
+// bit set in each byte that needs a closer look inside a string: a quote, a
+// backslash, a control character or a non-ASCII byte (SWAR: one test for
+// eight bytes). Bits above the first flagged byte may be spurious (borrows
+// propagate upwards), so only the lowest set bit is meaningful.
+func specialIn8(x uint64) uint64 {
 	q := x ^ (lsb * '"')
 	bs := x ^ (lsb * '\\')
-	return ((x-lsb*0x20)&^x|(q-lsb)&^q|(bs-lsb)&^bs|x)&msb != 0
+	return ((x-lsb*0x20)&^x | (q-lsb)&^q | (bs-lsb)&^bs | x) & msb
 }
 
 // plain marks the bytes that stand for themselves inside a JSON string.
@@ -60,18 +63,26 @@ func scanString(b []byte, i int) (int, span, bool) {
 	i++ // opening quote
 	start := i
 	esc, high := false, false
-	for i < len(b) {
-		for i+8 <= len(b) && !specialIn8(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
-		if i >= len(b) {
+	for {
+		// Jump to the next byte that is not plain text.
+		for {
+			if i+8 <= len(b) {
+				if m := specialIn8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+					i += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				i += 8
+				continue
+			}
+			for i < len(b) && plain[b[i]] {
+				i++
+			}
 			break
 		}
-		c := b[i]
-		switch {
+		if i >= len(b) {
+			return 0, span{}, false
+		}
+		switch c := b[i]; {
 		case c == '"':
 			if high && !utf8.Valid(b[start:i]) {
 				return 0, span{}, false
@@ -100,14 +111,11 @@ func scanString(b []byte, i int) (int, span, bool) {
 			}
 		case c < 0x20:
 			return 0, span{}, false
-		default:
-			if c >= 0x80 {
-				high = true
-			}
+		default: // non-ASCII: checked as UTF-8 at the end
+			high = true
 			i++
 		}
 	}
-	return 0, span{}, false
 }
 
 func unhex(c byte) int {
@@ -299,7 +307,10 @@ type objIter struct {
 // has escapes). more is false after the closing brace.
 func (it *objIter) next() (name, val span, more, ok bool) {
 	b := it.b
-	i := skipWS(b, it.i)
+	i := it.i
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	if i >= len(b) {
 		return
 	}
@@ -311,7 +322,9 @@ func (it *objIter) next() (name, val span, more, ok bool) {
 		if b[i] != ',' {
 			return
 		}
-		i = skipWS(b, i+1)
+		if i++; i < len(b) && b[i] <= ' ' {
+			i = skipWS(b, i)
+		}
 		if i >= len(b) || b[i] == '}' {
 			return // trailing comma
 		}
@@ -324,11 +337,15 @@ func (it *objIter) next() (name, val span, more, ok bool) {
 		return
 	}
 	ok = false
-	i = skipWS(b, i)
+	if i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	if i >= len(b) || b[i] != ':' {
 		return
 	}
-	i = skipWS(b, i+1)
+	if i++; i < len(b) && b[i] <= ' ' {
+		i = skipWS(b, i)
+	}
 	start := i
 	if i < len(b) && b[i] == '"' { // most values: keep the escape flag
 		var sv span

@@ -241,6 +241,7 @@ func scanClaims(p []byte, rc *scanned) error {
 	var small [16]span
 	names := small[:0]
 	var seen uint64 // a bloom filter of names: most members need no comparison
+	anySpecial := false
 	for {
 		name, val, more, ok := it.next()
 		if !ok {
@@ -256,12 +257,14 @@ func scanClaims(p []byte, rc *scanned) error {
 		// Unicode folding), so duplicates are judged the same way: else
 		// {"iss":"good","ISS":"evil"} would validate one value and hand the
 		// caller's struct the other.
-		special := name.esc || name.high
-		bit := uint64(1) << 63 // escaped or non-ASCII names: always compare
-		if !special && name.end > name.start {
-			bit = 1 << ((uint(name.end-name.start)*7 + uint(p[name.start]|0x20) + uint(p[name.end-1]|0x20)*3) % 63)
+		// Escaped, non-ASCII and empty names are always compared, and so
+		// is everything after one of them.
+		special := name.esc || name.high || name.end == name.start
+		var bit uint64
+		if !special {
+			bit = 1 << ((uint(name.end-name.start) + uint(p[name.start]|0x20)*3 + uint(p[name.end-1]|0x20)*5) & 63)
 		}
-		if special || seen&(bit|1<<63) != 0 {
+		if special || anySpecial || seen&bit != 0 {
 			for _, prev := range names {
 				if bytes.EqualFold(nameBytes(p, prev), nameBytes(p, name)) {
 					return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nameBytes(p, name)))
@@ -269,6 +272,7 @@ func scanClaims(p []byte, rc *scanned) error {
 			}
 		}
 		seen |= bit
+		anySpecial = anySpecial || special
 		names = append(names, name)
 		nm := p[name.start:name.end]
 		if name.esc {
@@ -350,6 +354,9 @@ func dateValue(p []byte, val span, name string) (NumericDate, error) {
 
 // checkAud requires a string or an array of strings.
 func checkAud(p []byte, val span) error {
+	if p[val.start] == '"' {
+		return nil // the scanner has already validated the string
+	}
 	ok := true
 	eachAud(p, val, func(sp span, isStr bool) { ok = ok && isStr })
 	if !ok {
