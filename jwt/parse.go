@@ -83,7 +83,8 @@ var errLineBreak = errors.New("line break in base64 data")
 func decodeSeg(b, src []byte) (out, grown []byte, err error) {
 	n := len(b)
 	need := decodedLen(len(src))
-	if m, ok := decodeB64URL(b[n:n+max(need, 0)], src); ok {
+	// Up to 8 bytes of slack past the result let the decoder use wide stores.
+	if m, ok := decodeB64URL(b[n:min(n+max(need, 0)+8, cap(b))], src); ok {
 		return b[n : n+m : n+m], b[:n+m], nil
 	}
 	// Invalid: let encoding/base64 say where, for the error message.
