@@ -2,6 +2,7 @@ package jwt
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -275,8 +276,38 @@ func parseNumericDate(b []byte) (NumericDate, bool) {
 // numericDate is parseNumericDate for a value the scanner has already
 // validated as some JSON value.
 func numericDate(b []byte) (NumericDate, bool) {
+	d, ok := scanDate(b)
+	return d.time(), ok
+}
+
+// date is a NumericDate as the claims scanner keeps it: plain integers,
+// so that validation compares numbers and only accepted tokens pay for
+// building a time.Time.
+type date struct {
+	sec  int64
+	nsec int64
+	set  bool
+}
+
+func (d date) time() NumericDate {
+	if !d.set {
+		return NumericDate{}
+	}
+	return NumericDate{time.Unix(d.sec, d.nsec).UTC()}
+}
+
+// cmp compares d with t: -1 if d is earlier, 0 if equal, +1 if later.
+func (d date) cmp(t time.Time) int {
+	if s := t.Unix(); d.sec != s {
+		return cmp.Compare(d.sec, s)
+	}
+	return cmp.Compare(d.nsec, int64(t.Nanosecond()))
+}
+
+// scanDate is numericDate without the time.Time.
+func scanDate(b []byte) (date, bool) {
 	if len(b) == 0 || b[0] < '0' || b[0] > '9' { // not a number, or negative
-		return NumericDate{}, false
+		return date{}, false
 	}
 	var sec, nsec int64
 	i, slow := 0, false
@@ -284,7 +315,7 @@ func numericDate(b []byte) (NumericDate, bool) {
 		sec = sec*10 + int64(b[i]-'0')
 		if sec > maxNumericDate {
 			if bytes.IndexAny(b, "eE") < 0 {
-				return NumericDate{}, false
+				return date{}, false
 			}
 			slow = true // an exponent may bring it back in range
 			break
@@ -301,15 +332,15 @@ func numericDate(b []byte) (NumericDate, bool) {
 	if slow || i < len(b) { // exponent: rare, take the slow path
 		f, err := strconv.ParseFloat(string(b), 64)
 		if err != nil || f < 0 || f > maxNumericDate || math.IsNaN(f) {
-			return NumericDate{}, false
+			return date{}, false
 		}
 		s, frac := math.Modf(f)
 		sec, nsec = int64(s), int64(math.Round(frac*1e9))
 	}
 	if sec == maxNumericDate && nsec > 0 {
-		return NumericDate{}, false
+		return date{}, false
 	}
-	return NumericDate{time.Unix(sec, nsec).UTC()}, true
+	return date{sec, nsec, true}, true
 }
 
 // AppendJSONString appends s as a JSON string literal, escaping as

@@ -189,18 +189,22 @@ func (v *Verifier) key(h header) (*Key, error) {
 // validate applies the time, issuer and audience rules.
 func (v *Verifier) validate(p []byte, rc *scanned) error {
 	now := v.now()
-	if !rc.exp.IsZero() {
-		if !now.Before(rc.exp.Add(v.leeway)) {
-			return fmt.Errorf("%w at %s", ErrExpired, rc.exp.UTC().Format(time.RFC3339))
+	if rc.exp.set {
+		// Valid while now < exp + leeway, that is while exp > now - leeway.
+		if rc.exp.cmp(now.Add(-v.leeway)) <= 0 {
+			return fmt.Errorf("%w at %s", ErrExpired, rc.exp.time().Format(time.RFC3339))
 		}
 	} else if v.requireExp {
 		return ErrMissingExp
 	}
-	if !rc.nbf.IsZero() && now.Add(v.leeway).Before(rc.nbf.Time) {
-		return fmt.Errorf("%w before %s", ErrNotYetValid, rc.nbf.UTC().Format(time.RFC3339))
-	}
-	if !rc.iat.IsZero() && now.Add(v.leeway).Before(rc.iat.Time) {
-		return fmt.Errorf("%w: iat %s", ErrIssuedInFuture, rc.iat.UTC().Format(time.RFC3339))
+	if rc.nbf.set || rc.iat.set {
+		late := now.Add(v.leeway)
+		if rc.nbf.set && rc.nbf.cmp(late) > 0 {
+			return fmt.Errorf("%w before %s", ErrNotYetValid, rc.nbf.time().Format(time.RFC3339))
+		}
+		if rc.iat.set && rc.iat.cmp(late) > 0 {
+			return fmt.Errorf("%w: iat %s", ErrIssuedInFuture, rc.iat.time().Format(time.RFC3339))
+		}
 	}
 	if v.issuer != "" && (!rc.hasIss || !spanEquals(p, rc.iss, v.issuer)) {
 		return ErrIssuer
@@ -214,7 +218,7 @@ func (v *Verifier) validate(p []byte, rc *scanned) error {
 // scanned holds the registered claims found by scanClaims, as spans into
 // the payload: nothing is copied until the token has been accepted.
 type scanned struct {
-	exp, nbf, iat          NumericDate
+	exp, nbf, iat          date
 	iss, sub, jti          span // string contents
 	aud                    span // raw value: a string (with quotes) or an array
 	hasIss, hasSub, hasJTI bool
@@ -392,8 +396,8 @@ func strSpan(p []byte, val span, name string) (span, bool, error) {
 	return span{start: val.start + 1, end: val.end - 1, esc: val.esc}, true, nil
 }
 
-func dateValue(p []byte, val span, name string) (NumericDate, error) {
-	d, ok := numericDate(p[val.start:val.end])
+func dateValue(p []byte, val span, name string) (date, error) {
+	d, ok := scanDate(p[val.start:val.end])
 	if !ok {
 		return d, fmt.Errorf("%w: %s must be a number of seconds between 0 and %d", ErrMalformed, name, maxNumericDate)
 	}
@@ -443,6 +447,9 @@ func (rc *scanned) audContains(p []byte, want string) bool {
 	if !rc.hasAud {
 		return false
 	}
+	if a := rc.aud; p[a.start] == '"' && !a.esc { // the usual single audience
+		return string(p[a.start+1:a.end-1]) == want
+	}
 	found := false
 	eachAud(p, rc.aud, func(sp span, _ bool) { found = found || spanEquals(p, sp, want) })
 	return found
@@ -467,7 +474,7 @@ func str(src string, p []byte, sp span) string {
 // fill writes the registered claims into c. src is the payload as one
 // string, so every claim string shares a single allocation.
 func (rc *scanned) fill(src string, pb []byte, c *Claims) {
-	*c = Claims{ExpiresAt: rc.exp, NotBefore: rc.nbf, IssuedAt: rc.iat}
+	*c = Claims{ExpiresAt: rc.exp.time(), NotBefore: rc.nbf.time(), IssuedAt: rc.iat.time()}
 	if rc.hasIss {
 		c.Issuer = str(src, pb, rc.iss)
 	}
