@@ -304,6 +304,34 @@ func (d date) cmp(t time.Time) int {
 	return cmp.Compare(d.nsec, int64(t.Nanosecond()))
 }
 
+// scanNumberDate scans a JSON number starting with a digit at b[i], like
+// scanNumber, and also returns it as a date when it is one (set is false
+// otherwise). Plain integers, what every peer writes, take one pass.
+func scanNumberDate(b []byte, i int) (int, date, bool) {
+	start := i
+	var sec int64
+	if b[i] == '0' {
+		i++
+	} else {
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' && sec <= maxNumericDate {
+			sec = sec*10 + int64(b[i]-'0')
+			i++
+		}
+	}
+	if i < len(b) && ('0' <= b[i] && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		end, ok := scanNumber(b, start) // fraction, exponent or a huge number
+		if !ok {
+			return 0, date{}, false
+		}
+		d, _ := scanDate(b[start:end])
+		return end, d, true
+	}
+	if sec > maxNumericDate {
+		return i, date{}, true
+	}
+	return i, date{sec: sec, set: true}, true
+}
+
 // scanDate is numericDate without the time.Time.
 func scanDate(b []byte) (date, bool) {
 	if len(b) == 0 || b[0] < '0' || b[0] > '9' { // not a number, or negative

@@ -446,6 +446,16 @@ func FuzzNumericDate(f *testing.F) {
 		b := []byte(s)
 		d, ok := parseNumericDate(b)
 		end, okN := scanNumber(b, 0)
+		if len(b) > 0 && '0' <= b[0] && b[0] <= '9' { // the claims scanner's one-pass path agrees
+			e2, d2, ok2 := scanNumberDate(b, 0)
+			want, wantOK := date{}, false
+			if okN {
+				want, wantOK = scanDate(b[:end])
+			}
+			if ok2 != okN || okN && (e2 != end || d2.set != wantOK || wantOK && d2 != want) {
+				t.Fatalf("scanNumberDate(%q) = %d, %+v, %v; scanNumber+scanDate say %d, %+v, %v", s, e2, d2, ok2, end, want, okN)
+			}
+		}
 		isNumber := okN && end == len(b)
 		if want := len(b) > 0 && (b[0] == '-' || ('0' <= b[0] && b[0] <= '9')) && !isWS(b[len(b)-1]) && json.Valid(b); isNumber != want {
 			t.Fatalf("scanNumber(%q) = %d, %v; encoding/json says number=%v", s, end, okN, want)

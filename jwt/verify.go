@@ -144,7 +144,12 @@ func (v *Verifier) check(token string, buf *[]byte) (segments, error) {
 	}
 	// A header byte-identical to one Sign makes for a key needs no
 	// parsing: it names exactly that key and its algorithm.
-	k := v.byHeader[string(seg.rawHdr)]
+	var k *Key
+	if s := v.single; s != nil && (string(seg.rawHdr) == s.hdrJWT || string(seg.rawHdr) == s.hdrJWS) {
+		k = s // cheaper than the map when there is one key
+	} else {
+		k = v.byHeader[string(seg.rawHdr)]
+	}
 	if k == nil {
 		h, err := seg.decodeHeader()
 		if err != nil {
@@ -225,7 +230,7 @@ type scanned struct {
 	hasAud                 bool
 	// extra records the other members for a ClaimDecoder, so the payload
 	// is walked once; nExtra > len(extra) means "walk it again".
-	extra  [12]member
+	extra  [8]member
 	nExtra int
 }
 
@@ -271,6 +276,7 @@ func scanClaims(p []byte, rc *scanned) error {
 		}
 		var name, val span
 		var ok bool
+		num := date{} // the value as a time claim, when it is a number in range
 		if i, name, ok = scanString(p, i); !ok {
 			return errPayloadJSON
 		}
@@ -292,7 +298,7 @@ func scanClaims(p []byte, rc *scanned) error {
 			i, sv, ok = scanString(p, i)
 			val.esc = sv.esc
 		case '0' <= p[i] && p[i] <= '9':
-			i, ok = scanNumber(p, i)
+			i, num, ok = scanNumberDate(p, i)
 		default:
 			i, ok = scanValue(p, i, 1)
 		}
@@ -339,11 +345,11 @@ func scanClaims(p []byte, rc *scanned) error {
 		case "aud":
 			rc.aud, rc.hasAud, err = val, true, checkAud(p, val)
 		case "exp":
-			rc.exp, err = dateValue(p, val, "exp")
+			rc.exp, err = dateValue(p, val, num, "exp")
 		case "nbf":
-			rc.nbf, err = dateValue(p, val, "nbf")
+			rc.nbf, err = dateValue(p, val, num, "nbf")
 		case "iat":
-			rc.iat, err = dateValue(p, val, "iat")
+			rc.iat, err = dateValue(p, val, num, "iat")
 		default:
 			if registeredFold(nm, name.high || name.esc) {
 				return fmt.Errorf("%w: claim %q must be spelled in lower case", ErrMalformed, short(nm))
@@ -396,7 +402,12 @@ func strSpan(p []byte, val span, name string) (span, bool, error) {
 	return span{start: val.start + 1, end: val.end - 1, esc: val.esc}, true, nil
 }
 
-func dateValue(p []byte, val span, name string) (date, error) {
+// dateValue returns a time claim: num when the scanner already read the
+// value as a date, else the value parsed now (or the reason it is not one).
+func dateValue(p []byte, val span, num date, name string) (date, error) {
+	if num.set {
+		return num, nil
+	}
 	d, ok := scanDate(p[val.start:val.end])
 	if !ok {
 		return d, fmt.Errorf("%w: %s must be a number of seconds between 0 and %d", ErrMalformed, name, maxNumericDate)
