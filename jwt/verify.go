@@ -485,29 +485,32 @@ func str(src string, p []byte, sp span) string {
 // fill writes the registered claims into c. src is the payload as one
 // string, so every claim string shares a single allocation.
 func (rc *scanned) fill(src string, pb []byte, c *Claims) {
-	*c = Claims{ExpiresAt: rc.exp.time(), NotBefore: rc.nbf.time(), IssuedAt: rc.iat.time()}
+	// Built on the stack and copied once: c is usually on the heap, where
+	// every pointer written costs a write barrier check.
+	cl := Claims{ExpiresAt: rc.exp.time(), NotBefore: rc.nbf.time(), IssuedAt: rc.iat.time()}
 	if rc.hasIss {
-		c.Issuer = str(src, pb, rc.iss)
+		cl.Issuer = str(src, pb, rc.iss)
 	}
 	if rc.hasSub {
-		c.Subject = str(src, pb, rc.sub)
+		cl.Subject = str(src, pb, rc.sub)
 	}
 	if rc.hasJTI {
-		c.ID = str(src, pb, rc.jti)
+		cl.ID = str(src, pb, rc.jti)
 	}
-	if rc.hasAud {
-		if src[rc.aud.start] == '"' {
-			_, sp, _ := scanString(pb, rc.aud.start)
-			c.aud1[0] = str(src, pb, sp)
-			c.Audience = c.aud1[:1:1]
-		} else {
-			var list []string
-			eachAud(pb, rc.aud, func(sp span, _ bool) { list = append(list, str(src, pb, sp)) })
-			if list == nil {
-				list = []string{}
-			}
-			c.Audience = list
+	one := rc.hasAud && pb[rc.aud.start] == '"'
+	if one {
+		cl.aud1[0] = str(src, pb, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
+	} else if rc.hasAud {
+		var list []string
+		eachAud(pb, rc.aud, func(sp span, _ bool) { list = append(list, str(src, pb, sp)) })
+		if list == nil {
+			list = []string{}
 		}
+		cl.Audience = list
+	}
+	*c = cl
+	if one {
+		c.Audience = c.aud1[:1:1] // the backing array inside c: no allocation
 	}
 }
 
