@@ -12,6 +12,7 @@
 package httpapi
 
 import (
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -63,6 +64,7 @@ type server struct {
 	insecureCookies bool
 	publicURL       string
 	mux             *http.ServeMux
+	meBodies        meCache
 }
 
 // route is one registered pattern. role is the least role the route
@@ -128,6 +130,7 @@ func New(cfg Config) http.Handler {
 		publicURL:       strings.TrimSuffix(cfg.PublicURL, "/"),
 		mux:             http.NewServeMux(),
 	}
+	s.meBodies.seed = maphash.MakeSeed()
 	if s.log == nil {
 		s.log = slog.Default()
 	}
