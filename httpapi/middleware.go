@@ -165,12 +165,18 @@ func (s *server) finish(st *reqState, r *http.Request, start time.Time) {
 	if p != nil {
 		status = 0 // the connection is aborted: no status reached the client
 	}
-	if s.log.Enabled(r.Context(), slog.LevelInfo) {
+	if h := s.log.Handler(); h.Enabled(r.Context(), slog.LevelInfo) {
+		// The record is made here rather than by Logger.LogAttrs, which
+		// walks the stack (runtime.Callers) for a source location that
+		// would always be this function: skipping that and a second
+		// time.Now saves about a sixth of the line's cost.
+		now := time.Now()
+		rec := slog.NewRecord(now, slog.LevelInfo, "request", 0)
 		attrs := [8]slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", logPath(r)),
 			slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", now.Sub(start)),
 			slog.Int64("bytes", st.written),
 			slog.String("request_id", st.id),
 			slog.String("client_ip", st.ip),
@@ -180,7 +186,8 @@ func (s *server) finish(st *reqState, r *http.Request, start time.Time) {
 			attrs[n] = slog.String("problem", st.problem)
 			n++
 		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs[:n]...)
+		rec.AddAttrs(attrs[:n]...)
+		_ = h.Handle(r.Context(), rec) // as Logger does: a failed log write is not the client's problem
 	}
 	if p != nil {
 		// Headers (maybe part of a body) are out: abort the response so the
