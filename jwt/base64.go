@@ -53,21 +53,11 @@ func decodeB64URL(dst, src []byte) (int, bool) {
 		bad |= x | y
 		binary.BigEndian.PutUint64(dst[di:], uint64(x)<<40|uint64(y)<<16)
 	}
-	for ; len(src)-si >= 8; si, di = si+8, di+6 {
-		s, d := src[si:si+8], dst[di:di+6]
-		x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
-		y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
-		bad |= x | y
-		d[0], d[1], d[2] = byte(x>>16), byte(x>>8), byte(x)
-		d[3], d[4], d[5] = byte(y>>16), byte(y>>8), byte(y)
-	}
-	switch s := src[si:]; len(s) {
-	case 7, 6, 5, 4:
+	for ; len(src)-si >= 4; si, di = si+4, di+3 { // the rest, a quantum at a time
+		s, d := src[si:si+4], dst[di:di+3]
 		x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
 		bad |= x
-		d := dst[di : di+3]
 		d[0], d[1], d[2] = byte(x>>16), byte(x>>8), byte(x)
-		si, di = si+4, di+3
 	}
 	switch s := src[si:]; len(s) {
 	case 2:
