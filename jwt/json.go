@@ -300,6 +300,7 @@ type objIter struct {
 	i     int
 	n     int
 	depth int
+	num   date // the last value as a time claim, when it was a number in range
 }
 
 // next returns the next member's name span and the raw value span (value
@@ -347,14 +348,24 @@ func (it *objIter) next() (name, val span, more, ok bool) {
 		i = skipWS(b, i)
 	}
 	start := i
-	if i < len(b) && b[i] == '"' { // most values: keep the escape flag
+	it.num = date{}
+	switch {
+	case i >= len(b):
+		return
+	case b[i] == '"': // most values: keep the escape flag
 		var sv span
 		if i, sv, ok = scanString(b, i); !ok {
 			return
 		}
 		val.esc = sv.esc
-	} else if i, ok = scanValue(b, i, it.depth); !ok {
-		return
+	case '0' <= b[i] && b[i] <= '9': // read time claims in the same pass
+		if i, it.num, ok = scanNumberDate(b, i); !ok {
+			return
+		}
+	default:
+		if i, ok = scanValue(b, i, it.depth); !ok {
+			return
+		}
 	}
 	it.i = i
 	it.n++
