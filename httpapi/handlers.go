@@ -4,12 +4,11 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/jwtgate/jwtgate/auth"
@@ -147,39 +146,17 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnauthorized, codeTokenMissing, "no access token")
 		return
 	}
-	writeRawJSON(w, http.StatusOK, s.meBodies.body(p))
-}
-
-// meCache remembers encoded /me bodies by principal: Tokens.Verify hands
-// out the same *auth.Principal for every request that carries a token it
-// has cached, so a client calling /me again with its token gets bytes
-// encoded once. An entry holds its principal, so its address cannot be
-// reused while the entry exists, and it is only looked up with a principal
-// that Verify has just accepted for this request (signature or
-// verified-token cache, expiry and revocation checked there); since a
-// principal's claims never change, its body cannot go stale. Direct-mapped
-// and fixed-size, like the token cache: a miss just encodes again.
-type meCache struct {
-	seed  maphash.Seed
-	slots [meCacheSlots]atomic.Pointer[meEntry]
-}
-
-const meCacheSlots = 4096 // as many as auth's verified-token cache
-
-type meEntry struct {
-	p    *auth.Principal
-	body []byte // never modified once stored
-}
-
-func (c *meCache) body(p *auth.Principal) []byte {
-	slot := &c.slots[maphash.Comparable(c.seed, p)%meCacheSlots]
-	if e := slot.Load(); e != nil && e.p == p {
-		return e.body
+	bp := meBufs.Get().(*[]byte)
+	b := appendMe((*bp)[:0], &p.Claims)
+	writeRawJSON(w, http.StatusOK, b) // Write copies: the buffer can go back
+	if cap(b) <= 1<<10 {
+		*bp = b
+		meBufs.Put(bp)
 	}
-	b := appendMe(make([]byte, 0, 256), &p.Claims)
-	slot.Store(&meEntry{p: p, body: b})
-	return b
 }
+
+// meBufs recycles /me response buffers: the route is on the hot path.
+var meBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // appendMe encodes {"sub","name","role","exp","iat","iss","aud"}; iat, iss
 // and aud only when the token has them; aud is always an array.

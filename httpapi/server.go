@@ -12,7 +12,6 @@
 package httpapi
 
 import (
-	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -64,7 +63,6 @@ type server struct {
 	insecureCookies bool
 	publicURL       string
 	mux             *http.ServeMux
-	meBodies        meCache
 }
 
 // route is one registered pattern. role is the least role the route
@@ -130,7 +128,6 @@ func New(cfg Config) http.Handler {
 		publicURL:       strings.TrimSuffix(cfg.PublicURL, "/"),
 		mux:             http.NewServeMux(),
 	}
-	s.meBodies.seed = maphash.MakeSeed()
 	if s.log == nil {
 		s.log = slog.Default()
 	}

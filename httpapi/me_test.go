@@ -2,18 +2,14 @@ package httpapi
 
 import (
 	"bytes"
-	"strconv"
 	"testing"
 	"time"
-
-	"github.com/jwtgate/jwtgate/auth"
-	"github.com/jwtgate/jwtgate/jwt"
 )
 
-// A /me body encoded once is never served once its token stops being
-// valid: after logout, a role change, a dropped key or expiry, /me with a
-// token whose body is cached answers 401 like any other route.
-func TestMeBodyCacheNeverOutlivesToken(t *testing.T) {
+// /me answers from a token the verified-token cache has already seen, yet
+// never once that token stops being valid: after logout, a role change, a
+// dropped key or expiry it answers 401 like any other route.
+func TestMeNeverOutlivesToken(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	admin := e.login("alice")
 	warm := func(token string) []byte {
@@ -56,29 +52,4 @@ func TestMeBodyCacheNeverOutlivesToken(t *testing.T) {
 	warm(fresh)
 	e.clock.Advance(16 * time.Minute)
 	wantProblem(t, e.get("/me", fresh), 401, codeTokenExpired)
-}
-
-// Each principal gets its own body, also when far more principals than
-// slots compete and when two principals have identical claims.
-func TestMeCacheBodies(t *testing.T) {
-	var c meCache
-	ps := make([]*auth.Principal, 3*meCacheSlots)
-	for i := range ps {
-		p := &auth.Principal{}
-		p.Claims.Subject = strconv.Itoa(i/2 + 1) // pairs of identical claims
-		p.Claims.Name, p.Claims.Role = "u"+p.Claims.Subject, auth.RoleReader
-		p.Claims.ExpiresAt = jwt.NewNumericDate(time.Unix(1_700_000_000, 0))
-		ps[i] = p
-	}
-	for round := range 2 {
-		for i, p := range ps {
-			if got, want := c.body(p), appendMe(nil, &p.Claims); !bytes.Equal(got, want) {
-				t.Fatalf("round %d principal %d: %s, want %s", round, i, got, want)
-			}
-		}
-	}
-	p := ps[0]
-	if a, b := c.body(p), c.body(p); &a[0] != &b[0] {
-		t.Fatal("the body of a principal just asked for was encoded again")
-	}
 }
