@@ -31,8 +31,6 @@ var contentTypes = map[string]string{
 	".js":   "text/javascript; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
 	".svg":  "image/svg+xml",
-	".png":  "image/png",
-	".ico":  "image/x-icon",
 }
 
 type file struct {

@@ -71,7 +71,6 @@ export function startSession({ onIn, onOut }) {
     if (grant && grant.expires_in > 0) {
       setTiming(receivedAt + grant.expires_in * 1000, grant.expires_in * 1000);
     }
-    loadMe(false).catch(() => {}); // the role may have changed
   });
 
   onSessionEnd(() => showLogin('Your session has ended. Please log in again.'));
