@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -65,16 +66,6 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
-}
-
-// Migrate connects, applies the migrations and closes: `jwtgate migrate`.
-func Migrate(ctx context.Context, url string) ([]string, error) {
-	d, err := Open(ctx, url, 1)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	return d.AppliedMigrations(ctx)
 }
 
 // migrationLock names the advisory lock, per schema, that serialises
@@ -186,18 +177,12 @@ func (d *DB) wrap(op string, err error) error {
 
 // Ping checks that the server answers.
 func (d *DB) Ping(ctx context.Context) error {
-	if d.closed.Load() {
-		return fmt.Errorf("postgres: ping: %w: store closed", auth.ErrUnavailable)
-	}
 	var one int
 	return d.wrap("ping", d.pool.QueryRow(ctx, `SELECT 1`).Scan(&one))
 }
 
 // now is the time stored for new rows, at the database's precision.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// nameKey is auth.NameKey: the unique index holds it and lookups compare it.
-func nameKey(name string) string { return auth.NameKey(name) }
 
 const userCols = `id, name, role, password_hash, disabled, created_at, updated_at`
 
@@ -219,7 +204,7 @@ func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	err := d.pool.QueryRow(ctx,
 		`INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
 		 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-		u.Name, nameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, t).Scan(&id)
+		u.Name, auth.NameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, t).Scan(&id)
 	if err != nil {
 		return d.wrap("create user", err)
 	}
@@ -228,9 +213,10 @@ func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
 }
 
 // noSuchName reports a name no user can have: PostgreSQL text cannot hold
-// NUL, so asking the server would be an error rather than "not found".
+// NUL or invalid UTF-8, so asking the server would be an error rather than
+// "not found".
 func noSuchName(op, name string) error {
-	if strings.IndexByte(name, 0) >= 0 {
+	if strings.IndexByte(name, 0) >= 0 || !utf8.ValidString(name) {
 		return fmt.Errorf("postgres: %s: %w", op, auth.ErrNotFound)
 	}
 	return nil
@@ -241,7 +227,7 @@ func (d *DB) UserByName(ctx context.Context, name string) (*auth.User, error) {
 	if err := noSuchName("user by name", name); err != nil {
 		return nil, err
 	}
-	u, err := scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, nameKey(name)))
+	u, err := scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, auth.NameKey(name)))
 	return u, d.wrap("user by name", err)
 }
 
@@ -298,7 +284,7 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 		return nil, err
 	}
 	sets = append(sets, "updated_at = GREATEST(updated_at, "+arg(now())+")")
-	where := arg(nameKey(name))
+	where := arg(auth.NameKey(name))
 	var u *auth.User
 	err := d.tx(ctx, "update user", func(tx pgx.Tx) error {
 		var err error
@@ -325,7 +311,7 @@ func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) erro
 	}
 	return d.tx(ctx, "delete user", func(tx pgx.Tx) error {
 		var id int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE name_key = $1 FOR UPDATE`, nameKey(name)).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE name_key = $1 FOR UPDATE`, auth.NameKey(name)).Scan(&id); err != nil {
 			return err
 		}
 		if end != nil {
@@ -415,23 +401,7 @@ func (d *DB) DeletePost(ctx context.Context, id int64) error {
 	return nil
 }
 
-// CountRows returns the number of rows of one of jwtgate's tables, for
-// tests and diagnostics.
-func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
-	switch table {
-	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys":
-	default:
-		return 0, fmt.Errorf("%w: unknown table %q", auth.ErrInvalid, table)
-	}
-	var n int
-	err := d.pool.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n)
-	return n, d.wrap("count "+table, err)
-}
-
 // tx runs fn in a transaction and commits it, or rolls it back on error.
 func (d *DB) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
-	if d.closed.Load() {
-		return fmt.Errorf("postgres: %s: %w: store closed", op, auth.ErrUnavailable)
-	}
 	return d.wrap(op, pgx.BeginFunc(ctx, d.pool, fn))
 }

@@ -66,7 +66,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 			t.Fatalf("concurrent Open: %v", err)
 		}
 	}
-	applied, err := postgres.Migrate(context.Background(), url)
+	applied, err := open(t, url).AppliedMigrations(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -285,7 +285,7 @@ func testLookupsAreExact(t *testing.T, s auth.Store) {
 	mkUser(t, s, "a_b", auth.RoleReader)
 	mkUser(t, s, "c%", auth.RoleReader)
 	mkUser(t, s, "dave", auth.RoleReader)
-	for _, name := range []string{"axb", "a%", "c", "cx", "dave ", " dave", "dav", "dave\x00", "", "%", "_"} {
+	for _, name := range []string{"axb", "a%", "c", "cx", "dave ", " dave", "dav", "dave\x00", "da\xffve", "", "%", "_"} {
 		if u, err := s.UserByName(ctx, name); !errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("UserByName(%q) = %+v, %v; want ErrNotFound", name, u, err)
 		}
