@@ -90,7 +90,6 @@ func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks
 // it there; an existing hs256.jwk from an older version is adopted.
 func firstKey(c *serveConfig) (auth.StoredKey, error) {
 	if jwt.Algorithm(c.Alg) != jwt.HS256 || c.storage().postgres() { // PostgreSQL: instances share no folder
-
 		return auth.NewStoredKey(jwt.Algorithm(c.Alg), time.Now())
 	}
 	k, _, err := dataFolderSecret(filepath.Join(c.Data, "hs256.jwk"))

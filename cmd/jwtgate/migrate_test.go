@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -21,6 +22,16 @@ func TestMigrateCommand(t *testing.T) {
 				t.Fatal(err)
 			}
 			last := ms[len(ms)-1].Version
+			var password string // of the --db URL, if any
+			for i, a := range args {
+				if a == "--db" && i+1 < len(args) {
+					u, err := url.Parse(args[i+1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					password, _ = u.User.Password()
+				}
+			}
 			for range 2 {
 				out, err := runBinary(t, "", append([]string{"migrate"}, args...)...)
 				if err != nil {
@@ -29,7 +40,7 @@ func TestMigrateCommand(t *testing.T) {
 				if !strings.Contains(out, "at schema "+last) || !strings.Contains(out, "migrations applied") {
 					t.Fatalf("migrate said %q, want schema %s", out, last)
 				}
-				if strings.Contains(out, "jwtgate:jwtgate@") {
+				if password != "" && strings.Contains(out, password) {
 					t.Fatalf("migrate printed the database password: %q", out)
 				}
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/httpapi"
 	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/postgres"
 	"github.com/jwtgate/jwtgate/web"
 )
 
@@ -118,7 +119,7 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.str(&c.Addr, "addr", "JWTGATE_ADDR", "127.0.0.1:8080", "listen address")
 	e.str(&c.Data, "data", "JWTGATE_DATA", "./jwtgate-data", "data folder: SQLite database and generated keys")
 	e.str(&c.DB, "db", "JWTGATE_DB", "", "PostgreSQL URL (postgres://user:pass@host/db) instead of SQLite in the data folder; share it between instances")
-	e.int(&c.DBMaxConns, "db-max-conns", "JWTGATE_DB_MAX_CONNS", 10, "PostgreSQL connection pool size")
+	e.int(&c.DBMaxConns, "db-max-conns", "JWTGATE_DB_MAX_CONNS", postgres.DefaultMaxConns, "PostgreSQL connection pool size")
 	e.str(&c.Issuer, "issuer", "JWTGATE_ISSUER", "jwtgate", "iss claim of issued tokens, required on verification")
 	e.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", "jwtgate", "aud claim of issued tokens, required on verification")
 	e.dur(&c.AccessTTL, "access-ttl", "JWTGATE_ACCESS_TTL", 15*time.Minute, "access token lifetime")
@@ -270,9 +271,9 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "storage", c.storage().where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
+	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
-		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + c.storage().flag())
+		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + st.flag())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

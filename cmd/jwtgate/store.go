@@ -17,7 +17,6 @@ import (
 // store is what the commands need of a backend.
 type store interface {
 	auth.Store
-	CountRows(ctx context.Context, table string) (int, error)
 	AppliedMigrations(ctx context.Context) ([]string, error)
 }
 
