@@ -137,7 +137,11 @@ func TestPostgresOutage(t *testing.T) {
 		{"POST", "/refresh", "", `{"refresh_token":"` + refresh + `"}`},
 		{"GET", "/users", "", ""}, // 401 first: no token needs no database
 	} {
+		began := time.Now()
 		code, _, m := call(t, rq.method, p.base+rq.path, rq.token, "application/json", rq.body)
+		if d := time.Since(began); d > 3*time.Second { // README: 503 at once, not after a hang
+			t.Errorf("%s %s during the outage took %v", rq.method, rq.path, d)
+		}
 		want := 503
 		if rq.path == "/users" {
 			want = 401
