@@ -11,7 +11,8 @@
 //
 // Keys come either from the jwtgate server's JWKS document (asymmetric
 // keys: EdDSA, ES256, RS256), fetched on first use, re-read every few
-// minutes and at once when a token names a key id the set does not hold
+// minutes (in the background: requests go on with the keys at hand) and
+// at once when a token names a key id the set does not hold
 // (key rotation), at most once per MinRefreshInterval so forged key ids
 // cannot turn the service into a request amplifier; or from keys given
 // in Config.Keys (a public key, or the server's HS256 secret when both
@@ -22,8 +23,10 @@
 // Tokens are read from the Authorization: Bearer header, else from the
 // access_token cookie that jwtgate sets in cookie mode. A request
 // authenticated by cookie that changes state (anything but GET, HEAD,
-// OPTIONS, TRACE) must repeat the csrf_token cookie in X-CSRF-Token
-// (double-submit), exactly as on jwtgate itself.
+// OPTIONS) must repeat the csrf_token cookie in exactly one X-CSRF-Token
+// header (double-submit), exactly as on jwtgate itself. As there, an
+// empty Authorization header or another scheme (Basic, ...) counts as no
+// token, so the cookie is tried next.
 //
 // Refusals are RFC 9457 problems with the same codes jwtgate uses:
 // 401 token_missing, token_invalid or token_expired (with an RFC 6750

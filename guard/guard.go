@@ -101,6 +101,18 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: DefaultFetchTimeout}
+	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = DefaultRefreshInterval
+	}
+	if cfg.MinRefreshInterval <= 0 {
+		cfg.MinRefreshInterval = DefaultMinRefreshInterval
+	}
+	if cfg.MaxJWKSBytes <= 0 {
+		cfg.MaxJWKSBytes = DefaultMaxJWKSBytes
+	}
 	g := &Guard{cfg: cfg, opts: []jwt.Option{
 		jwt.WithIssuer(cfg.Issuer), jwt.WithAudience(cfg.Audience),
 		jwt.WithLeeway(cfg.Leeway), jwt.WithClock(cfg.Now),
@@ -113,7 +125,7 @@ func New(cfg Config) (*Guard, error) {
 		g.fixed = v
 		return g, nil
 	}
-	src, err := newJWKSSource(cfg, g.opts)
+	src, err := newJWKSSource(&g.cfg, g.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -171,14 +183,14 @@ func (g *Guard) RequireRole(role string, next http.Handler) http.Handler {
 
 func (g *Guard) handler(role string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, byCookie, err := g.credentials(r)
-		if err != nil {
-			unauthorized(w, "token_invalid", err.Error())
-			return
-		}
-		if token == "" {
+		token, byCookie, present, ok := g.credentials(r)
+		if !present {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate"`)
 			writeProblem(w, http.StatusUnauthorized, "token_missing", "send an access token: Authorization: Bearer <token>")
+			return
+		}
+		if !ok {
+			unauthorized(w, "token_invalid", "the access token is malformed")
 			return
 		}
 		c, err := g.Verify(r.Context(), token)
@@ -206,42 +218,68 @@ func (g *Guard) handler(role string, next http.Handler) http.Handler {
 	})
 }
 
-// credentials finds the token: the Authorization header first (which must
-// then be a Bearer one), else the cookie.
-func (g *Guard) credentials(r *http.Request) (token string, byCookie bool, err error) {
-	if hs := r.Header.Values("Authorization"); len(hs) > 0 {
-		if len(hs) > 1 {
-			return "", false, errors.New("send one Authorization header")
-		}
-		scheme, tok, ok := strings.Cut(hs[0], " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-			return "", false, errors.New("the Authorization header must be Bearer <token>")
-		}
-		return tok, false, nil
+// credentials finds the token as jwtgate's httpapi does (findCredentials,
+// bearerToken, csrfOK there), so that a request gets the same answer here
+// and on jwtgate: the Authorization header first, else the cookie. An
+// empty header or another scheme (Basic, ...) is no Bearer token at all,
+// not a bad one; present && !ok is a malformed Bearer header.
+func (g *Guard) credentials(r *http.Request) (token string, byCookie, present, ok bool) {
+	if token, present, ok = bearerToken(r.Header); present {
+		return token, false, true, ok
 	}
 	if g.cfg.Cookie == "-" {
-		return "", false, nil
+		return "", false, false, false
 	}
 	if c, err := r.Cookie(g.cfg.Cookie); err == nil && c.Value != "" {
-		return c.Value, true, nil
+		return c.Value, true, true, true
 	}
-	return "", false, nil
+	return "", false, false, false
 }
 
+// bearerToken parses "Authorization: Bearer <token>": scheme
+// case-insensitive, one space, one token, one header.
+func bearerToken(h http.Header) (token string, present, ok bool) {
+	v := h["Authorization"]
+	if len(v) == 0 || (len(v) == 1 && v[0] == "") {
+		return "", false, false
+	}
+	if len(v) > 1 {
+		return "", true, false
+	}
+	a := v[0]
+	scheme, sp := a, strings.IndexAny(a, " \t")
+	if sp >= 0 {
+		scheme = a[:sp]
+	}
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false, false
+	}
+	if sp < 0 || a[sp] != ' ' {
+		return "", true, false
+	}
+	token = a[sp+1:]
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", true, false
+	}
+	return token, true, true
+}
+
+// changesState lists the methods jwtgate exempts from the CSRF check;
+// TRACE is not one of them there, so it is not here.
 func changesState(method string) bool {
 	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return false
 	}
 	return true
 }
 
-// csrfOK is the double-submit check: the header equals the cookie, both
-// present, compared in constant time.
+// csrfOK is the double-submit check: exactly one X-CSRF-Token header (as
+// jwtgate requires), equal to the cookie, compared in constant time.
 func csrfOK(r *http.Request) bool {
 	c, err := r.Cookie(csrfCookie)
-	h := r.Header.Get(csrfHeader)
-	return err == nil && c.Value != "" && h != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(h)) == 1
+	h := r.Header.Values(csrfHeader)
+	return err == nil && c.Value != "" && len(h) == 1 && subtle.ConstantTimeCompare([]byte(c.Value), []byte(h[0])) == 1
 }
 
 func rank(role string) int {

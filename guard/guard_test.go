@@ -232,16 +232,27 @@ func TestRequireWithJWKS(t *testing.T) {
 			t.Errorf("%s: the token is echoed in the response", name)
 		}
 	}
-	r = do(t, h, "GET", good, func(r *http.Request) { r.Header.Set("Authorization", "Basic Zm9vOmJhcg==") })
-	r.wantCode(t, 401, "token_invalid")
-
 	if n := ks.fetches.Load(); n != 1 {
 		t.Errorf("%d JWKS fetches, want 1: only unknown kids and age cause a re-fetch", n)
 	}
 	clk.add(15*time.Minute + 31*time.Second) // past exp and the 30 s leeway
 	do(t, h, "GET", good).wantCode(t, 401, "token_expired")
+	// The set is re-read once it is older than RefreshInterval, in the
+	// background.
+	eventually(t, "a second JWKS fetch", func() bool { return ks.fetches.Load() == 2 })
+	do(t, h, "GET", good).wantCode(t, 401, "token_expired")
 	if n := ks.fetches.Load(); n != 2 {
-		t.Errorf("%d JWKS fetches, want 2: the set is re-read once it is older than RefreshInterval", n)
+		t.Errorf("%d JWKS fetches, want 2", n)
+	}
+}
+
+// eventually polls cond, for work the guard does in the background.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 5 s for %s", what)
+		}
 	}
 }
 
@@ -360,10 +371,16 @@ func TestRotationRefetchesOnUnknownKid(t *testing.T) {
 	if r := do(t, h, "GET", token(t, old, clk.Now(), "reader")); r.code != 200 {
 		t.Fatalf("old key in its grace period: %d", r.code)
 	}
-	// Grace over: the old key leaves the set; the periodic re-read drops it.
+	// Grace over: the old key leaves the set; the periodic re-read, in
+	// the background, drops it.
 	ks.setKeys(next)
 	clk.add(guard.DefaultRefreshInterval)
-	do(t, h, "GET", token(t, old, clk.Now(), "reader")).wantCode(t, 401, "token_invalid")
+	oldTok := token(t, old, clk.Now(), "reader")
+	if r := do(t, h, "GET", oldTok); r.code != 200 {
+		t.Fatalf("old key while the re-read runs: %d", r.code)
+	}
+	eventually(t, "the old key to be dropped", func() bool { return do(t, h, "GET", oldTok).code == 401 })
+	do(t, h, "GET", oldTok).wantCode(t, 401, "token_invalid")
 	if r := do(t, h, "GET", token(t, next, clk.Now(), "reader")); r.code != 200 {
 		t.Fatalf("new key: %d", r.code)
 	}
@@ -503,9 +520,12 @@ func TestJWKSOutage(t *testing.T) {
 	ks.status = 503
 	ks.mu.Unlock()
 	clk.add(guard.DefaultRefreshInterval + time.Second)
-	for range 5 {
+	for i := range 5 {
 		if r := do(t, h, "GET", token(t, k, clk.Now(), "reader")); r.code != 200 {
 			t.Fatalf("known key during a JWKS outage: %d %s", r.code, r.body)
+		}
+		if i == 0 {
+			eventually(t, "the failed re-read", func() bool { return ks.fetches.Load() == 2 })
 		}
 	}
 	if n := ks.fetches.Load(); n != 2 {
@@ -530,5 +550,123 @@ func TestVerifyErrors(t *testing.T) {
 	}
 	if _, err := g.Verify(t.Context(), "a.b.c"); !errors.Is(err, jwt.ErrMalformed) {
 		t.Fatalf("Verify(a.b.c): %v", err)
+	}
+}
+
+// A key set past RefreshInterval is re-read in the background: requests
+// keep being answered with the keys at hand while the JWKS endpoint
+// hangs, and pick up the new set once it arrives.
+func TestRefreshDoesNotBlockRequests(t *testing.T) {
+	clk := newClock()
+	k, k2 := genKey(t, jwt.EdDSA), genKey(t, jwt.EdDSA)
+	before, err := jwt.MarshalJWKS(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := jwt.MarshalJWKS(k, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var fetches atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc := before
+		if fetches.Add(1) > 1 {
+			<-release // every fetch after the first hangs until released
+			doc = after
+		}
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Write(doc)
+	}))
+	t.Cleanup(srv.Close)
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // runs before srv.Close, which waits for handlers
+
+	h := newGuard(t, guard.Config{JWKSURL: srv.URL, Now: clk.Now}).Require(echo)
+	if r := do(t, h, "GET", token(t, k, clk.Now(), "reader")); r.code != 200 {
+		t.Fatalf("first request: %d %s", r.code, r.body)
+	}
+	clk.add(guard.DefaultRefreshInterval + time.Second)
+
+	// All requests are answered at once, and they start one fetch between them.
+	answered := make(chan int, 20)
+	for range cap(answered) {
+		go func() { answered <- do(t, h, "GET", token(t, k, clk.Now(), "reader")).code }()
+	}
+	timeout := time.After(2 * time.Second)
+	for range cap(answered) {
+		select {
+		case code := <-answered:
+			if code != 200 {
+				t.Fatalf("request during the refresh: %d", code)
+			}
+		case <-timeout:
+			t.Fatal("a request waited for the JWKS refresh although the guard held good keys")
+		}
+	}
+	eventually(t, "the background fetch", func() bool { return fetches.Load() == 2 })
+
+	unblock()
+	if r := do(t, h, "GET", token(t, k2, clk.Now(), "reader")); r.code != 200 {
+		t.Fatalf("key from the refreshed set: %d %s", r.code, r.body)
+	}
+	if n := fetches.Load(); n != 2 {
+		t.Fatalf("%d fetches, want 2: the refresh is single-flight", n)
+	}
+}
+
+// The guard finds credentials and applies the CSRF check exactly as
+// jwtgate's httpapi does (findCredentials, bearerToken, changesState,
+// csrfOK there); TestAgainstJwtgate checks the header cases against a
+// real server.
+func TestCredentialsLikeJwtgate(t *testing.T) {
+	clk := newClock()
+	k := genKey(t, jwt.EdDSA)
+	h := newGuard(t, guard.Config{Keys: []*jwt.Key{k.Public()}, Now: clk.Now}).Require(echo)
+	tok := token(t, k, clk.Now(), "editor")
+	header := func(name string, vals ...string) func(*http.Request) {
+		return func(r *http.Request) { r.Header[http.CanonicalHeaderKey(name)] = vals }
+	}
+	cookie := func(name, val string) func(*http.Request) {
+		return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: val}) }
+	}
+	access, csrf := cookie("access_token", tok), cookie("csrf_token", "abc")
+	for _, tc := range []struct {
+		name   string
+		method string
+		edit   []func(*http.Request)
+		status int
+		code   string
+	}{
+		// Another scheme is no Bearer token: token_missing, or the cookie.
+		{"Basic", "GET", []func(*http.Request){header("Authorization", "Basic Zm9vOmJhcg==")}, 401, "token_missing"},
+		{"Basic with cookie", "GET", []func(*http.Request){header("Authorization", "Basic Zm9vOmJhcg=="), access}, 200, ""},
+		{"Basic with cookie, POST needs CSRF", "POST", []func(*http.Request){header("Authorization", "Basic Zm9vOmJhcg=="), access}, 403, "csrf_failed"},
+		// An empty Authorization header is as good as none.
+		{"empty Authorization", "GET", []func(*http.Request){header("Authorization", "")}, 401, "token_missing"},
+		{"empty Authorization with cookie", "GET", []func(*http.Request){header("Authorization", ""), access}, 200, ""},
+		// Malformed Bearer headers are token_invalid.
+		{"Bearer without token", "GET", []func(*http.Request){header("Authorization", "Bearer")}, 401, "token_invalid"},
+		{"Bearer and tab", "GET", []func(*http.Request){header("Authorization", "Bearer\t"+tok)}, 401, "token_invalid"},
+		{"two Authorization headers", "GET", []func(*http.Request){header("Authorization", "Bearer "+tok, "Basic x")}, 401, "token_invalid"},
+		{"lower-case bearer", "GET", []func(*http.Request){header("Authorization", "bearer "+tok)}, 200, ""},
+		// TRACE changes state as far as jwtgate is concerned.
+		{"TRACE by cookie without CSRF", "TRACE", []func(*http.Request){access}, 403, "csrf_failed"},
+		{"TRACE by cookie with CSRF", "TRACE", []func(*http.Request){access, csrf, header("X-CSRF-Token", "abc")}, 200, ""},
+		// Exactly one X-CSRF-Token header.
+		{"two X-CSRF-Token headers", "POST", []func(*http.Request){access, csrf, header("X-CSRF-Token", "abc", "abc")}, 403, "csrf_failed"},
+		{"one X-CSRF-Token header", "POST", []func(*http.Request){access, csrf, header("X-CSRF-Token", "abc")}, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, h, tc.method, "", tc.edit...)
+			if tc.status == 200 {
+				if r.code != 200 {
+					t.Fatalf("%d %s", r.code, r.body)
+				}
+				return
+			}
+			r.wantCode(t, tc.status, tc.code)
+		})
 	}
 }

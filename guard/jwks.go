@@ -16,15 +16,10 @@ import (
 // jwksSource holds the verifier built from the last good JWKS and fetches
 // a new one when it is old or a token names an unknown key id. Fetches
 // are single-flight (concurrent requests share one) and spaced at least
-// minInterval apart, whatever the tokens say.
+// MinRefreshInterval apart, whatever the tokens say.
 type jwksSource struct {
-	url         string
-	client      *http.Client
-	opts        []jwt.Option
-	maxBytes    int64
-	every       time.Duration
-	minInterval time.Duration
-	cfg         *Config
+	cfg  *Config // the Guard's, defaults applied; read-only
+	opts []jwt.Option
 
 	mu        sync.Mutex
 	cur       *jwt.Verifier // nil until the first good fetch
@@ -34,14 +29,14 @@ type jwksSource struct {
 	lastErr   error // of the last failed fetch
 }
 
-// backoff is the wait after a failed fetch: minInterval while old keys
-// still serve, at most a second before the first keys arrive (a service
-// started just before jwtgate should not wait long).
-func (s *jwksSource) backoff(cur *jwt.Verifier) time.Duration {
-	if cur == nil {
-		return min(s.minInterval, time.Second)
+// backoff is the wait after a fetch before the next: MinRefreshInterval
+// while keys are held, at most a second before the first keys arrive (a
+// service started just before jwtgate should not wait long).
+func (s *jwksSource) backoff() time.Duration {
+	if s.cur == nil {
+		return min(s.cfg.MinRefreshInterval, time.Second)
 	}
-	return s.minInterval
+	return s.cfg.MinRefreshInterval
 }
 
 type fetch struct {
@@ -50,50 +45,35 @@ type fetch struct {
 	err  error
 }
 
-func newJWKSSource(cfg Config, opts []jwt.Option) (*jwksSource, error) {
+func newJWKSSource(cfg *Config, opts []jwt.Option) (*jwksSource, error) {
 	u, err := url.Parse(cfg.JWKSURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("guard: JWKSURL %q is not an http(s) URL", cfg.JWKSURL)
 	}
-	s := &jwksSource{
-		url: cfg.JWKSURL, client: cfg.Client, opts: opts, maxBytes: cfg.MaxJWKSBytes,
-		every: cfg.RefreshInterval, minInterval: cfg.MinRefreshInterval, cfg: &cfg,
-	}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: DefaultFetchTimeout}
-	}
-	if s.maxBytes <= 0 {
-		s.maxBytes = DefaultMaxJWKSBytes
-	}
-	if s.every <= 0 {
-		s.every = DefaultRefreshInterval
-	}
-	if s.minInterval <= 0 {
-		s.minInterval = DefaultMinRefreshInterval
-	}
-	return s, nil
+	return &jwksSource{cfg: cfg, opts: opts}, nil
 }
 
-// verifier returns the current verifier, fetching the JWKS first when
-// there is none or it is older than the refresh interval. A failed
-// re-fetch keeps the old keys in use: a JWKS outage must not lock every
-// user out while their tokens are still good.
+// verifier returns the current verifier. Only the first request, with no
+// keys yet, waits for the JWKS; once keys are held, an old set is
+// re-read in the background and requests go on with the keys at hand, so
+// a slow JWKS endpoint never delays them. A failed re-read keeps the old
+// keys in use: a JWKS outage must not lock every user out while their
+// tokens are still good.
 func (s *jwksSource) verifier(ctx context.Context) (*jwt.Verifier, error) {
 	s.mu.Lock()
 	cur, now := s.cur, s.cfg.Now()
-	due := cur == nil || now.Sub(s.fetchedAt) >= s.every
-	if !due {
+	if cur != nil {
+		if now.Sub(s.fetchedAt) >= s.cfg.RefreshInterval && s.inflight == nil && now.Sub(s.attempt) >= s.backoff() {
+			s.start(now)
+		}
 		s.mu.Unlock()
 		return cur, nil
 	}
-	if s.inflight == nil && now.Sub(s.attempt) < s.backoff(cur) {
-		// The last fetch just failed: keep the old keys, or, with none,
-		// refuse at once rather than hammer a server that is down.
+	if s.inflight == nil && now.Sub(s.attempt) < s.backoff() {
+		// The last fetch just failed: refuse at once rather than hammer
+		// a server that is down.
 		err := s.lastErr
 		s.mu.Unlock()
-		if cur != nil {
-			return cur, nil
-		}
 		if err == nil {
 			err = ErrNoKeys
 		}
@@ -101,14 +81,7 @@ func (s *jwksSource) verifier(ctx context.Context) (*jwt.Verifier, error) {
 	}
 	f := s.start(now)
 	s.mu.Unlock()
-	v, err := f.wait(ctx)
-	if err != nil {
-		if cur != nil {
-			return cur, nil
-		}
-		return nil, err
-	}
-	return v, nil
+	return f.wait(ctx)
 }
 
 // refreshFor fetches the JWKS again because a token's kid is not in seen,
@@ -122,7 +95,7 @@ func (s *jwksSource) refreshFor(ctx context.Context, seen *jwt.Verifier) (*jwt.V
 		return v, true
 	}
 	now := s.cfg.Now()
-	if s.inflight == nil && now.Sub(s.attempt) < s.minInterval {
+	if s.inflight == nil && now.Sub(s.attempt) < s.cfg.MinRefreshInterval {
 		s.mu.Unlock()
 		return nil, false
 	}
@@ -149,7 +122,7 @@ func (s *jwksSource) start(now time.Time) *fetch {
 			s.cur, s.fetchedAt, s.lastErr = v, s.cfg.Now(), nil
 		} else {
 			s.lastErr = err
-			s.cfg.Log.Warn("guard: JWKS fetch failed", "url", s.url, "err", err)
+			s.cfg.Log.Warn("guard: JWKS fetch failed", "url", s.cfg.JWKSURL, "err", err)
 		}
 		s.inflight = nil
 		s.mu.Unlock()
@@ -171,28 +144,29 @@ func (f *fetch) wait(ctx context.Context) (*jwt.Verifier, error) {
 // load fetches and parses the JWKS. It runs detached from any one
 // request, so a client that goes away does not fail the others waiting.
 func (s *jwksSource) load() (*jwt.Verifier, error) {
-	req, err := http.NewRequest(http.MethodGet, s.url, nil)
+	jwksURL, maxBytes := s.cfg.JWKSURL, s.cfg.MaxJWKSBytes
+	req, err := http.NewRequest(http.MethodGet, jwksURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoKeys, err)
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := s.client.Do(req)
+	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoKeys, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: GET %s: %s", ErrNoKeys, s.url, resp.Status)
+		return nil, fmt.Errorf("%w: GET %s: %s", ErrNoKeys, jwksURL, resp.Status)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && mt != "application/jwk-set+json" {
-		return nil, fmt.Errorf("%w: GET %s: Content-Type %q is not JSON", ErrNoKeys, s.url, mt)
+		return nil, fmt.Errorf("%w: GET %s: Content-Type %q is not JSON", ErrNoKeys, jwksURL, mt)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, s.maxBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading %s: %w", ErrNoKeys, s.url, err)
+		return nil, fmt.Errorf("%w: reading %s: %w", ErrNoKeys, jwksURL, err)
 	}
-	if int64(len(body)) > s.maxBytes {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrNoKeys, s.url, s.maxBytes)
+	if int64(len(body)) > maxBytes {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrNoKeys, jwksURL, maxBytes)
 	}
 	return verifierFromJWKS(body, s.opts)
 }

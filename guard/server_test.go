@@ -78,6 +78,39 @@ func TestAgainstJwtgate(t *testing.T) {
 		t.Fatalf("forged signature: %d", code)
 	}
 
+	// Credentials are found as on jwtgate: the same request gets the same
+	// status and problem code from jwtgate's GET /me and from the guard.
+	answer := func(url string, edit func(*http.Request)) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		edit(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var p struct{ Code string }
+		json.NewDecoder(resp.Body).Decode(&p)
+		return resp.StatusCode, p.Code
+	}
+	for name, edit := range map[string]func(*http.Request){
+		"Basic":               func(r *http.Request) { r.Header.Set("Authorization", "Basic Zm9vOmJhcg==") },
+		"empty Authorization": func(r *http.Request) { r.Header["Authorization"] = []string{""} },
+		"Basic with cookie": func(r *http.Request) {
+			r.Header.Set("Authorization", "Basic x")
+			r.AddCookie(&http.Cookie{Name: "access_token", Value: tok})
+		},
+		"Bearer without token":  func(r *http.Request) { r.Header.Set("Authorization", "Bearer") },
+		"two Authorization":     func(r *http.Request) { r.Header["Authorization"] = []string{"Bearer " + tok, "Basic x"} },
+		"lower-case bearer":     func(r *http.Request) { r.Header.Set("Authorization", "bearer "+tok) },
+		"Bearer, tab and token": func(r *http.Request) { r.Header.Set("Authorization", "Bearer\t"+tok) },
+	} {
+		ws, wc := answer(api.URL+"/me", edit)
+		gs, gc := answer(service.URL, edit)
+		if gs != ws || gc != wc {
+			t.Errorf("%s: guard answers %d %q, jwtgate %d %q", name, gs, gc, ws, wc)
+		}
+	}
+
 	second := genKey(t, jwt.ES256)
 	if err := tokens.SetKeys(second, []*jwt.Key{second, first}); err != nil {
 		t.Fatal(err)
