@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,10 +141,26 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 	p := startProcess(t, data)
 	const n = 4
 	codes := make(chan int, n)
+	// In flight means inside the handler: with Expect: 100-continue the
+	// server answers "100 Continue" only when the login handler starts
+	// reading the body, so SIGTERM goes out once every login is there. (A
+	// connection the server has not accepted yet is refused on shutdown;
+	// a guessed sleep was too short under load.)
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	var inHandler sync.WaitGroup
+	inHandler.Add(n)
 	for range n {
 		go func() {
-			r, err := http.Post(p.base+"/login", "application/json", strings.NewReader(`{"username":"sam","password":"sigterm-password-1"}`))
+			var once sync.Once
+			trace := &httptrace.ClientTrace{Got100Continue: func() { once.Do(inHandler.Done) }}
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+				"POST", p.base+"/login", strings.NewReader(`{"username":"sam","password":"sigterm-password-1"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Expect", "100-continue")
+			r, err := client.Do(req)
+			once.Do(inHandler.Done)
 			if err != nil {
+				t.Logf("login: %v", err)
 				codes <- -1
 				return
 			}
@@ -152,7 +169,7 @@ func TestBinaryGracefulShutdown(t *testing.T) {
 			codes <- r.StatusCode
 		}()
 	}
-	time.Sleep(20 * time.Millisecond) // let the requests reach the server
+	inHandler.Wait()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
