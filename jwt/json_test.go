@@ -315,7 +315,11 @@ var jsnStrings = []string{
 }
 
 func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range jsnStrings {
+	all := jsnStrings
+	for c := range 256 { // every byte, alone and between plain text
+		all = append(all, string([]byte{byte(c)}), "ab"+string([]byte{byte(c)})+"cd")
+	}
+	for _, s := range all {
 		want, err := json.Marshal(s)
 		if err != nil {
 			t.Fatal(err)
