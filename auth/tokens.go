@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -234,7 +235,7 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 	}
 	p.UserID, p.Name, p.Role = id, p.Claims.Name, p.Claims.Role
 	if !p.Claims.ExpiresAt.IsZero() {
-		e := &cacheEntry{token: token, keys: ks, p: p, expires: p.Claims.ExpiresAt.Add(t.leeway)}
+		e := &cacheEntry{token: token, sigAt: strings.LastIndexByte(token, '.') + 1, keys: ks, p: p, expires: p.Claims.ExpiresAt.Add(t.leeway)}
 		for _, d := range []jwt.NumericDate{p.Claims.NotBefore, p.Claims.IssuedAt} {
 			if !d.IsZero() && d.Add(-t.leeway).After(e.notBefore) {
 				e.notBefore = d.Add(-t.leeway)
@@ -266,6 +267,7 @@ const cacheSlots = 4096 // ~2.5 MB at most with jwtgate-sized tokens
 
 type cacheEntry struct {
 	token     string
+	sigAt     int // where the signature starts in token
 	keys      *keyState
 	p         *Principal
 	expires   time.Time // exp + leeway
@@ -276,8 +278,15 @@ func (c *verifiedCache) slot(token string) *atomic.Pointer[cacheEntry] {
 	return &c.slots[maphash.String(c.seed, token)%cacheSlots]
 }
 
+// matches compares the signature, the part of a token that makes it
+// valid, in constant time. The signing input before it is header and
+// claims that anyone holding the token can read, so a plain comparison
+// (several times cheaper on a 380-byte token) reveals nothing secret.
 func (e *cacheEntry) matches(token string) bool {
-	return len(e.token) == len(token) && subtle.ConstantTimeCompare(bytesOf(e.token), bytesOf(token)) == 1
+	if len(e.token) != len(token) || e.token[:e.sigAt] != token[:e.sigAt] {
+		return false
+	}
+	return subtle.ConstantTimeCompare(bytesOf(e.token[e.sigAt:]), bytesOf(token[e.sigAt:])) == 1
 }
 
 // bytesOf views s as bytes without copying; the bytes are only read.

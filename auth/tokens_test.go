@@ -192,3 +192,26 @@ func TestRevocationsExpire(t *testing.T) {
 		t.Fatalf("after expiry: a=%v b=%v len=%d", r.Has("a"), r.Has("b"), r.Len())
 	}
 }
+
+// matches is what stands between a cached verification and a forged
+// token that lands in the same slot: any difference, in the claims or in
+// the signature, must fail it.
+func TestCacheEntryMatches(t *testing.T) {
+	tok := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLWJ5dGVz"
+	e := &cacheEntry{token: tok, sigAt: strings.LastIndexByte(tok, '.') + 1}
+	if !e.matches(tok) {
+		t.Fatal("the cached token itself does not match")
+	}
+	for i := range tok {
+		forged := []byte(tok)
+		forged[i] ^= 1
+		if e.matches(string(forged)) {
+			t.Errorf("token changed at byte %d matches", i)
+		}
+	}
+	for _, other := range []string{"", tok[:len(tok)-1], tok + "A", "A" + tok[1:] + "A"} {
+		if e.matches(other) {
+			t.Errorf("%q matches", other)
+		}
+	}
+}
