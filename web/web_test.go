@@ -200,3 +200,25 @@ func checkLabels(t *testing.T, name, src string) {
 		t.Errorf("%s: %s has no label", name, src[m[0]:m[1]])
 	}
 }
+
+// The posts and users pages carry the same login form, which session.js
+// drives by its ids; a change to one copy alone would break the other page.
+func TestLoginFormSameOnEveryPage(t *testing.T) {
+	section := regexp.MustCompile(`(?s)<section id="login-section".*?</section>`)
+	var first string
+	for _, page := range []string{"index.html", "admin.html"} {
+		b, err := fs.ReadFile(web.FS(), page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := section.Find(b)
+		if got == nil {
+			t.Fatalf("%s has no login section", page)
+		}
+		if first == "" {
+			first = string(got)
+		} else if string(got) != first {
+			t.Errorf("the login section of %s differs from index.html's", page)
+		}
+	}
+}
