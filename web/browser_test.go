@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -638,6 +641,26 @@ func TestBrowserInspector(t *testing.T) {
 			t.Errorf("%s tampered: verdict = %q", alg, v)
 		}
 	}
+	// A JWKS URL on another origin is refused before any request: the
+	// page must not become a way to make the browser call other sites.
+	var foreign atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		foreign.Add(1)
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Write([]byte(`{"keys":[]}`))
+	}))
+	defer other.Close()
+	tb.do(chromedp.Click(chromedp.CSS("#mode-url")))
+	setField(tb, "jwks-url", other.URL+"/jwks.json")
+	tb.do(chromedp.Click(chromedp.CSS("#fetch-jwks")))
+	tb.waitJS(`document.getElementById('url-status').textContent.startsWith('Not fetched')`, 10*time.Second)
+	if st := tb.text("url-status"); !strings.Contains(st, "another site") {
+		t.Errorf("status for a foreign JWKS URL = %q", st)
+	}
+	if n := foreign.Load(); n != 0 {
+		t.Errorf("the other origin received %d requests", n)
+	}
+
 	// Finish on the teaching token for the screenshot.
 	tb.do(chromedp.Click(chromedp.CSS("#example")))
 	verdict(tb, "valid")
