@@ -37,8 +37,13 @@ func (s *Service) Login(ctx context.Context, clientIP, username, password string
 	if ok, wait := s.IPLimit.Allow(clientIP); !ok {
 		return nil, &RetryError{Err: ErrRateLimited, After: wait}
 	}
-	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen || username == "" || password == "" {
-		return nil, ErrUnauthorized
+	// A request without both fields, or with one no account can have, is
+	// the client's mistake, not a guess: say so instead of "wrong password".
+	if username == "" || password == "" {
+		return nil, fmt.Errorf("%w: username and password are required", ErrInvalid)
+	}
+	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen {
+		return nil, fmt.Errorf("%w: username is at most %d bytes and password at most %d", ErrInvalid, MaxUsernameLen, MaxPasswordLen)
 	}
 	if ok, wait := s.UserLimit.Allow(NameKey(username)); !ok {
 		return nil, &RetryError{Err: ErrRateLimited, After: wait}

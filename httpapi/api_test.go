@@ -91,13 +91,11 @@ func TestWorkflow(t *testing.T) {
 func TestLoginFailuresLookAlike(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	attempts := map[string]req{
-		"unknown user":    {ctype: "application/json", body: `{"username":"nobody","password":"` + pw("eddie") + `"}`},
-		"wrong password":  {ctype: "application/json", body: `{"username":"eddie","password":"` + pw("edna") + `"}`},
-		"disabled":        {ctype: "application/json", body: `{"username":"dora","password":"` + pw("dora") + `"}`},
-		"empty password":  {ctype: "application/json", body: `{"username":"eddie","password":""}`},
-		"form, wrong pw":  {ctype: "application/x-www-form-urlencoded", body: loginForm("eddie", "nope-nope-nope")},
-		"form, no user":   {ctype: "application/x-www-form-urlencoded", body: loginForm("nobody", pw("eddie"))},
-		"missing members": {ctype: "application/json", body: `{}`},
+		"unknown user":   {ctype: "application/json", body: `{"username":"nobody","password":"` + pw("eddie") + `"}`},
+		"wrong password": {ctype: "application/json", body: `{"username":"eddie","password":"` + pw("edna") + `"}`},
+		"disabled":       {ctype: "application/json", body: `{"username":"dora","password":"` + pw("dora") + `"}`},
+		"form, wrong pw": {ctype: "application/x-www-form-urlencoded", body: loginForm("eddie", "nope-nope-nope")},
+		"form, no user":  {ctype: "application/x-www-form-urlencoded", body: loginForm("nobody", pw("eddie"))},
 	}
 	var first []byte
 	for name, q := range attempts {
@@ -132,6 +130,13 @@ func TestLoginRequestErrors(t *testing.T) {
 		{"malformed JSON", req{ctype: "application/json", body: `{"username":"eddie",`}, 400, codeInvalidJSON},
 		{"empty JSON body", req{ctype: "application/json"}, 400, codeInvalidJSON},
 		{"oversized form", req{ctype: form, body: loginForm("eddie", strings.Repeat("x", 65<<10))}, 413, codeBodyTooLarge},
+		// Missing or impossible fields are the client's mistake (RFC 6749
+		// 5.2 invalid_request), not a wrong password.
+		{"empty password", req{ctype: "application/json", body: `{"username":"eddie","password":""}`}, 400, codeInvalidRequest},
+		{"missing members", req{ctype: "application/json", body: `{}`}, 400, codeInvalidRequest},
+		{"form without password", req{ctype: form, body: "grant_type=password&username=eddie"}, 400, codeInvalidRequest},
+		{"username too long", req{ctype: "application/json", body: `{"username":"` + strings.Repeat("e", 65) + `","password":"x"}`}, 400, codeInvalidRequest},
+		{"password too long", req{ctype: "application/json", body: `{"username":"eddie","password":"` + strings.Repeat("x", 1025) + `"}`}, 400, codeInvalidRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.q.method, tc.q.path = "POST", "/login"
@@ -140,7 +145,7 @@ func TestLoginRequestErrors(t *testing.T) {
 	}
 	// Credentials in the query string are not read.
 	r := e.send(req{method: "POST", path: "/login?" + loginForm("eddie", pw("eddie")), ctype: form, body: "grant_type=password"})
-	wantProblem(t, r, 401, codeInvalidCredentials)
+	wantProblem(t, r, 400, codeInvalidRequest)
 }
 
 func TestMe(t *testing.T) {
