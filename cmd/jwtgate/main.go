@@ -12,13 +12,16 @@ const usage = `jwtgate: JSON Web Tokens from the command line, and a login serve
 
 Usage:
   jwtgate serve [flags]                             run the login server (see serve -h)
-  jwtgate user add NAME --role admin                manage accounts (see user -h)
+  jwtgate user add NAME --role admin                make an account (password from stdin or a prompt)
+  jwtgate user list|passwd|disable|role|delete      manage accounts (see user -h)
   jwtgate migrate [--db URL]                        apply database migrations and exit
   jwtgate token decode [--json] [TOKEN|-]           show a token WITHOUT verifying it
   jwtgate token sign --alg ALG KEY [flags]          make a token
   jwtgate token verify KEY [flags] [TOKEN|-]        check a token, print its claims
   jwtgate key generate --alg ALG [--out F]          make a key (files are written 0600)
   jwtgate key jwks FILE...                          public JWKS of key files
+  jwtgate key rotate [--alg ALG]                    new active server key; old ones verify for --grace
+  jwtgate key list                                  the server's keys
   jwtgate help [COMMAND]                            this text, or a command's flags
 
 KEY is one of --secret-env NAME, --secret-file F, --key-file F (PEM or JWK),
