@@ -43,21 +43,27 @@ rps() { $pin_client wrk -t"$wrk_threads" -c"$CONNS" -d"$DURATION" "$@" | awk '/R
 wrk -t2 -c"$CONNS" -d2s -H "Authorization: Bearer $token" http://$addr/me >/dev/null # warm up
 # Alternate short rounds so that drift in the machine's load hits both
 # endpoints alike; report each round and the median ratio.
-echo "| round | /healthz req/s | /me req/s | gin-jwt /me req/s | /me ÷ /healthz | /me ÷ gin-jwt |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
-ratios=()
+# "/healthz + bearer" sends /me's Authorization header to /healthz, which
+# ignores it: what net/http alone spends reading the token, a ceiling for
+# /me ÷ /healthz that no handler can pass.
+echo "| round | /healthz req/s | /healthz + bearer req/s | /me req/s | gin-jwt /me req/s | /me ÷ /healthz | (/healthz + bearer) ÷ /healthz | /me ÷ gin-jwt |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+ratios=() ceilings=()
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for round in $(seq "${ROUNDS:-5}"); do
   health=$(rps http://$addr/healthz)
+  hb=$(rps -H "Authorization: Bearer $token" http://$addr/healthz)
   me=$(rps -H "Authorization: Bearer $token" http://$addr/me)
   gin=$(rps -H "Authorization: Bearer $gtoken" http://127.0.0.1:18182/me)
   r=$(awk -v h="$health" -v m="$me" 'BEGIN { printf "%.3f", m/h }')
+  c=$(awk -v h="$health" -v m="$hb" 'BEGIN { printf "%.3f", m/h }')
   g=$(awk -v g="$gin" -v m="$me" 'BEGIN { printf "%.2f", m/g }')
-  ratios+=("$r")
-  echo "| $round | $health | $me | $gin | $r | $g |"
+  ratios+=("$r") ceilings+=("$c")
+  echo "| $round | $health | $hb | $me | $gin | $r | $c | $g |"
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo
-echo "median /me ÷ /healthz: $median (target >= 0.95)"
+echo "median /me ÷ /healthz: $(printf '%s\n' "${ratios[@]}" | median) (target >= 0.95)"
+echo "median (/healthz + bearer) ÷ /healthz: $(printf '%s\n' "${ceilings[@]}" | median) (the ceiling net/http sets)"
 echo
 
 (cd . && go run ./loadtest -url http://$addr -user bench -pid $pid)
