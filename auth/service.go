@@ -33,6 +33,8 @@ type Service struct {
 // Login checks a username and password. Unknown users, wrong passwords and
 // disabled users all fail with the same ErrUnauthorized after the same
 // amount of hashing work, so responses reveal nothing about which it was.
+// Missing or over-long fields fail at once with ErrInvalid: they reveal
+// nothing about accounts.
 func (s *Service) Login(ctx context.Context, clientIP, username, password string) (*User, error) {
 	if ok, wait := s.IPLimit.Allow(clientIP); !ok {
 		return nil, &RetryError{Err: ErrRateLimited, After: wait}
