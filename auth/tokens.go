@@ -255,9 +255,9 @@ func (t *Tokens) checkRevoked(p *Principal) (*Principal, error) {
 
 // verifiedCache is a direct-mapped cache of verified tokens: fixed size,
 // lock-free, a newer token simply replaces an older one in its slot. The
-// slot comes from a per-process random hash seed and the stored token is
-// compared in constant time, so lookups reveal nothing about other
-// callers' tokens.
+// slot comes from a per-process random hash seed and the stored token's
+// signature is compared in constant time, so lookups reveal nothing secret
+// about other callers' tokens.
 type verifiedCache struct {
 	seed  maphash.Seed
 	slots [cacheSlots]atomic.Pointer[cacheEntry]

@@ -45,9 +45,9 @@ func decodeB64URL(dst, src []byte) (int, bool) {
 	var bad uint32
 	si, di := 0, 0
 	// Eight characters make six bytes, written as one 8-byte store while
-	// dst has room for the two bytes of slack (the next round overwrites them).
-	// Sixteen at a time first: half the loop overhead, two independent
-	// chains of lookups for the CPU to overlap.
+	// dst has room for the two bytes of slack (the next store overwrites
+	// them). Sixteen at a time first: half the loop overhead, and two
+	// independent chains of lookups for the CPU to overlap.
 	for ; len(src)-si >= 16 && len(dst)-di >= 14; si, di = si+16, di+12 {
 		s, d := src[si:si+16], dst[di:di+14]
 		x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
