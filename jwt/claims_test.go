@@ -1,8 +1,10 @@
 package jwt
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -239,6 +241,38 @@ func TestSignRawMessageKeptAsGiven(t *testing.T) {
 	for _, bad := range []string{`[1]`, `{"a":1} x`, `{`} {
 		if _, err := Sign(k, json.RawMessage(bad)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("Sign(%s): %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+// TestEightDigits checks the SWAR digit test against a byte loop for every
+// byte value in every position, and the parse against strconv.
+func TestEightDigits(t *testing.T) {
+	base := []byte("12345678")
+	for pos := range 8 {
+		for c := range 256 {
+			b := append([]byte(nil), base...)
+			b[pos] = byte(c)
+			want := true
+			for _, d := range b {
+				want = want && '0' <= d && d <= '9'
+			}
+			x := binary.LittleEndian.Uint64(b)
+			if got := allDigits8(x); got != want {
+				t.Fatalf("allDigits8(%q) = %v", b, got)
+			}
+			if want {
+				n, _ := strconv.ParseInt(string(b), 10, 64)
+				if got := parse8Digits(x); got != n {
+					t.Fatalf("parse8Digits(%q) = %d", b, got)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"00000000", "99999999", "17000000", "90000009"} {
+		n, _ := strconv.ParseInt(s, 10, 64)
+		if got := parse8Digits(binary.LittleEndian.Uint64([]byte(s))); got != n {
+			t.Fatalf("parse8Digits(%q) = %d", s, got)
 		}
 	}
 }
