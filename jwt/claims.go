@@ -297,12 +297,28 @@ func (d date) time() NumericDate {
 	return NumericDate{time.Unix(d.sec, d.nsec).UTC()}
 }
 
-// cmp compares d with t: -1 if d is earlier, 0 if equal, +1 if later.
-func (d date) cmp(t time.Time) int {
-	if s := t.Unix(); d.sec != s {
-		return cmp.Compare(d.sec, s)
+// instant is a time as whole Unix seconds and nanoseconds, the form
+// validation compares dates in.
+type instant struct{ sec, nsec int64 }
+
+// instantOf returns t moved by d.
+func instantOf(t time.Time, d time.Duration) instant {
+	sec := t.Unix() + int64(d/time.Second)
+	nsec := int64(t.Nanosecond()) + int64(d%time.Second)
+	if nsec < 0 {
+		sec, nsec = sec-1, nsec+1e9
+	} else if nsec >= 1e9 {
+		sec, nsec = sec+1, nsec-1e9
 	}
-	return cmp.Compare(d.nsec, int64(t.Nanosecond()))
+	return instant{sec, nsec}
+}
+
+// cmp compares d with t: -1 if d is earlier, 0 if equal, +1 if later.
+func (d date) cmp(t instant) int {
+	if d.sec != t.sec {
+		return cmp.Compare(d.sec, t.sec)
+	}
+	return cmp.Compare(d.nsec, t.nsec)
 }
 
 // scanNumberDate scans a JSON number starting with a digit at b[i], like

@@ -196,14 +196,14 @@ func (v *Verifier) validate(p []byte, rc *scanned) error {
 	now := v.now()
 	if rc.exp.set {
 		// Valid while now < exp + leeway, that is while exp > now - leeway.
-		if rc.exp.cmp(now.Add(-v.leeway)) <= 0 {
+		if rc.exp.cmp(instantOf(now, -v.leeway)) <= 0 {
 			return fmt.Errorf("%w at %s", ErrExpired, rc.exp.time().Format(time.RFC3339))
 		}
 	} else if v.requireExp {
 		return ErrMissingExp
 	}
 	if rc.nbf.set || rc.iat.set {
-		late := now.Add(v.leeway)
+		late := instantOf(now, v.leeway)
 		if rc.nbf.set && rc.nbf.cmp(late) > 0 {
 			return fmt.Errorf("%w before %s", ErrNotYetValid, rc.nbf.time().Format(time.RFC3339))
 		}
