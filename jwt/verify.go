@@ -247,9 +247,17 @@ func scanClaims(p []byte, rc *scanned) error {
 	if !ok {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
-	var small [16]span
-	names := small[:0]
-	var seen uint64 // a bloom filter of names: most members need no comparison
+	// Duplicates are judged as encoding/json matches member names: case-
+	// insensitively, with Unicode folding. Else {"iss":"good","ISS":"evil"}
+	// would validate one value and hand the caller's struct the other.
+	// A registered claim must be spelled exactly in lower case, and any
+	// other name that folds to one is refused, so registered claims can
+	// only repeat themselves (one bit each in reg) and the other members
+	// are compared only with each other.
+	var reg uint8
+	var small [8]span
+	extras := small[:0]
+	var seen uint64 // a bloom filter of the other names: most need no comparison
 	anySpecial := false
 	for {
 		name, val, more, ok := it.next()
@@ -263,51 +271,55 @@ func scanClaims(p []byte, rc *scanned) error {
 		if it.n > maxClaims {
 			return fmt.Errorf("%w: payload has more than %d members", ErrMalformed, maxClaims)
 		}
-		// encoding/json matches member names case-insensitively (with
-		// Unicode folding), so duplicates are judged the same way: else
-		// {"iss":"good","ISS":"evil"} would validate one value and hand the
-		// caller's struct the other.
-		// Escaped, non-ASCII and empty names are always compared, and so
-		// is everything after one of them.
-		special := name.esc || name.high || name.end == name.start
-		var bit uint64
-		if !special {
-			bit = 1 << ((uint(name.end-name.start) + uint(p[name.start]|0x20)*3 + uint(p[name.end-1]|0x20)*5) & 63)
-		}
-		if special || anySpecial || seen&bit != 0 {
-			for _, prev := range names {
-				if bytes.EqualFold(nameBytes(p, prev), nameBytes(p, name)) {
-					return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nameBytes(p, name)))
-				}
-			}
-		}
-		seen |= bit
-		anySpecial = anySpecial || special
-		names = append(names, name)
 		nm := p[name.start:name.end]
 		if name.esc {
 			nm = unescape(nm)
 		}
+		var bit uint8
 		var err error
 		switch string(nm) {
 		case "iss":
+			bit = 1 << 0
 			rc.iss, rc.hasIss, err = strSpan(p, val, "iss")
 		case "sub":
+			bit = 1 << 1
 			rc.sub, rc.hasSub, err = strSpan(p, val, "sub")
 		case "jti":
+			bit = 1 << 2
 			rc.jti, rc.hasJTI, err = strSpan(p, val, "jti")
 		case "aud":
+			bit = 1 << 3
 			rc.aud, rc.hasAud, err = val, true, checkAud(p, val)
 		case "exp":
+			bit = 1 << 4
 			rc.exp, err = dateValue(p, val, num, "exp")
 		case "nbf":
+			bit = 1 << 5
 			rc.nbf, err = dateValue(p, val, num, "nbf")
 		case "iat":
+			bit = 1 << 6
 			rc.iat, err = dateValue(p, val, num, "iat")
 		default:
 			if registeredFold(nm, name.high || name.esc) {
 				return fmt.Errorf("%w: claim %q must be spelled in lower case", ErrMalformed, short(nm))
 			}
+			// Escaped, non-ASCII and empty names are always compared, and
+			// so is everything after one of them.
+			special := name.esc || name.high || len(nm) == 0
+			var h uint64
+			if !special {
+				h = 1 << ((uint(len(nm)) + uint(nm[0]|0x20)*3 + uint(nm[len(nm)-1]|0x20)*5) & 63)
+			}
+			if special || anySpecial || seen&h != 0 {
+				for _, prev := range extras {
+					if bytes.EqualFold(nameBytes(p, prev), nm) {
+						return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nm))
+					}
+				}
+			}
+			seen |= h
+			anySpecial = anySpecial || special
+			extras = append(extras, name)
 			if rc.nExtra < len(rc.extra) {
 				rc.extra[rc.nExtra] = member{name, val}
 			}
@@ -316,6 +328,10 @@ func scanClaims(p []byte, rc *scanned) error {
 		if err != nil {
 			return err
 		}
+		if reg&bit != 0 {
+			return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, nm)
+		}
+		reg |= bit
 	}
 	if skipWS(p, it.i) != len(p) {
 		return fmt.Errorf("%w: data after the payload object", ErrMalformed)
