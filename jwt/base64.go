@@ -48,15 +48,19 @@ func decodeB64URL(dst, src []byte) (int, bool) {
 	// dst has room for the two bytes of slack (the next store overwrites
 	// them). Sixteen at a time first: half the loop overhead, and two
 	// independent chains of lookups for the CPU to overlap.
-	for ; len(src)-si >= 16 && len(dst)-di >= 14; si, di = si+16, di+12 {
-		s, d := src[si:si+16], dst[di:di+14]
-		x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
-		y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
-		z := t0[s[8]] | t1[s[9]] | t2[s[10]] | t3[s[11]]
-		w := t0[s[12]] | t1[s[13]] | t2[s[14]] | t3[s[15]]
-		bad |= x | y | z | w
-		binary.BigEndian.PutUint64(d, uint64(x)<<40|uint64(y)<<16)
-		binary.BigEndian.PutUint64(d[6:], uint64(z)<<40|uint64(w)<<16)
+	if len(src) >= 16 && len(dst) >= 14 {
+		s, d := src, dst // resliced as they go: no index arithmetic to check
+		for len(s) >= 16 && len(d) >= 14 {
+			x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
+			y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
+			z := t0[s[8]] | t1[s[9]] | t2[s[10]] | t3[s[11]]
+			w := t0[s[12]] | t1[s[13]] | t2[s[14]] | t3[s[15]]
+			bad |= x | y | z | w
+			binary.BigEndian.PutUint64(d, uint64(x)<<40|uint64(y)<<16)
+			binary.BigEndian.PutUint64(d[6:], uint64(z)<<40|uint64(w)<<16)
+			s, d = s[16:], d[12:]
+		}
+		si, di = len(src)-len(s), len(dst)-len(d)
 	}
 	for ; len(src)-si >= 8 && len(dst)-di >= 8; si, di = si+8, di+6 {
 		s := src[si : si+8]

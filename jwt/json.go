@@ -57,6 +57,22 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// shortString is scanString's fast path for what most member names
+// are, at most eight plain ASCII characters: one eight-byte test
+// finds the closing quote (or, when all eight are plain, it must be the
+// ninth byte). It returns the index after that quote, or 0 when the string
+// at b[i] is anything else and needs scanString.
+func shortString(b []byte, i int) int {
+	if i+10 > len(b) {
+		return 0
+	}
+	k := i + 1 + bits.TrailingZeros64(specialIn8(binary.LittleEndian.Uint64(b[i+1:])))>>3
+	if b[k] == '"' {
+		return k + 1
+	}
+	return 0
+}
+
 // scanString scans a string starting at the opening quote b[i]. It returns
 // the index after the closing quote and the span of the contents.
 func scanString(b []byte, i int) (int, span, bool) {
@@ -333,8 +349,10 @@ func (it *objIter) next() (name, val span, more, ok bool) {
 	if b[i] != '"' {
 		return
 	}
-	i, name, ok = scanString(b, i)
-	if !ok {
+	if k := shortString(b, i); k > 0 {
+		name = span{start: i + 1, end: k - 1}
+		i = k
+	} else if i, name, ok = scanString(b, i); !ok {
 		return
 	}
 	ok = false

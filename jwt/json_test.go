@@ -345,3 +345,31 @@ func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestShortStringAgreesWithScanString puts every byte value at every
+// position of short names: whenever the fast path claims a string, it must
+// be the one scanString finds, plain.
+func TestShortStringAgreesWithScanString(t *testing.T) {
+	claimed := 0
+	for n := 0; n <= 10; n++ {
+		base := []byte(`"` + "abcdefghij"[:n] + `":"v"}`)
+		for pos := 1; pos < len(base); pos++ {
+			for c := range 256 {
+				b := append([]byte(nil), base...)
+				b[pos] = byte(c)
+				k := shortString(b, 0)
+				if k == 0 {
+					continue
+				}
+				claimed++
+				end, sp, ok := scanString(b, 0)
+				if !ok || end != k || sp.esc || sp.high || sp.start != 1 || sp.end != k-1 {
+					t.Fatalf("%q: shortString says %d; scanString says %d, %+v, %v", b, k, end, sp, ok)
+				}
+			}
+		}
+	}
+	if claimed == 0 {
+		t.Fatal("the fast path never applied")
+	}
+}
