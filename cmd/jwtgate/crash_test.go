@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // testCrashSafety kills a server with SIGKILL in the middle of a stream of
@@ -25,6 +31,7 @@ func testCrashSafety(t *testing.T, be backend) {
 	var users []string
 	var posts []float64
 	lastRefresh, lastAccess := refresh, admin
+	chain := []string{refresh} // every acknowledged refresh token, in order
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	writer := func(write func(i int) bool) {
@@ -77,6 +84,7 @@ func testCrashSafety(t *testing.T, be backend) {
 		if code == 200 {
 			mu.Lock()
 			lastRefresh, lastAccess = m["refresh_token"].(string), m["access_token"].(string)
+			chain = append(chain, lastRefresh)
 			mu.Unlock()
 		}
 		return code == 200
@@ -118,6 +126,7 @@ func testCrashSafety(t *testing.T, be backend) {
 	if n := countPosts(t, q.base, admin); n < len(posts) || n > len(posts)+1 {
 		t.Errorf("%d posts stored, %d acknowledged (at most 1 in flight)", n, len(posts))
 	}
+	checkRefreshChain(t, args, chain)
 	// The last acknowledged refresh token was stored. Either it works
 	// (the refresh in flight at the kill did not commit), or that refresh
 	// committed and only its answer was lost: then the token counts as
@@ -144,6 +153,95 @@ func testCrashSafety(t *testing.T, be backend) {
 		t.Errorf("last acknowledged refresh token after the crash: %d %v", code, m)
 	}
 	t.Logf("%s: killed after %d users, %d posts; all there after restart", be.name, len(users), len(posts))
+}
+
+// checkRefreshChain reads the stored refresh-token family directly and
+// checks that no rotation is half-done. chain is every refresh token the
+// server acknowledged, in order: all are stored in one live session, all
+// but the last are used, and the family holds exactly one unused token,
+// its head. So the last acknowledged token is either that head (the
+// refresh in flight at the kill did not commit), or it is used and its
+// successor, whose answer was lost, is stored as the head. A rotation
+// that marked a token used without storing its successor, or stored a
+// successor without marking its predecessor used, fails here, although
+// replaying the token over HTTP cannot tell the first from a lost answer.
+func checkRefreshChain(t *testing.T, args []string, chain []string) {
+	t.Helper()
+	ctx := context.Background()
+	st := &storage{}
+	for i := 0; i+1 < len(args); i += 2 {
+		switch args[i] {
+		case "--data":
+			st.data = args[i+1]
+		case "--db":
+			st.db = args[i+1]
+		}
+	}
+	db, err := st.open(ctx, false)
+	if err != nil {
+		t.Fatalf("opening the store after the crash: %v", err)
+	}
+	defer db.Close()
+	var sid string
+	lastUsed := false
+	for i, tok := range chain {
+		h := sha256.Sum256([]byte(tok)) // as the server stores it
+		rt, sess, err := db.RefreshToken(ctx, h[:])
+		if err != nil {
+			t.Fatalf("acknowledged refresh token %d of %d: %v", i+1, len(chain), err)
+		}
+		if i == 0 {
+			sid = sess.ID
+		}
+		switch {
+		case rt.SessionID != sid:
+			t.Errorf("refresh token %d is in session %s, the family is %s", i+1, rt.SessionID, sid)
+		case !sess.RevokedAt.IsZero():
+			t.Errorf("session revoked after the crash, before any replay")
+		case i < len(chain)-1 && rt.UsedAt.IsZero():
+			t.Errorf("refresh token %d of %d was rotated (its successor acknowledged) but is not marked used", i+1, len(chain))
+		}
+		lastUsed = !rt.UsedAt.IsZero()
+	}
+	total, unused := familyRows(t, st, sid)
+	want := len(chain)
+	if lastUsed {
+		want++ // the successor of the last, its answer lost in the kill
+	}
+	if total != want || unused != 1 {
+		t.Fatalf("refresh-token family after the crash: %d tokens, %d unused; acknowledged %d, the last used: %v; want %d tokens, exactly 1 unused (a half-done rotation)",
+			total, unused, len(chain), lastUsed, want)
+	}
+	t.Logf("refresh family intact: %d acknowledged tokens, the refresh in flight committed: %v", len(chain), lastUsed)
+}
+
+// familyRows counts the refresh tokens of a session, and the unused ones,
+// straight from the database: the store has no method that lists them.
+func familyRows(t *testing.T, st *storage, sid string) (total, unused int) {
+	t.Helper()
+	ctx := context.Background()
+	if st.postgres() {
+		conn, err := pgx.Connect(ctx, st.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		err = conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM refresh_tokens WHERE session_id = $1`, sid).Scan(&total, &unused)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return total, unused
+	}
+	db, err := sql.Open("sqlite", filepath.Join(st.data, "jwtgate.db")) // the driver sqlite registers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM refresh_tokens WHERE session_id = ?`, sid).Scan(&total, &unused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total, unused
 }
 
 // countPosts pages through GET /posts.

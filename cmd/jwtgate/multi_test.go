@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"syscall"
@@ -64,8 +65,21 @@ func testTwoInstances(t *testing.T, be backend) {
 	if code, _, _ := call(t, "GET", b.base+"/me", access, "", ""); code != 200 {
 		t.Fatalf("A's token on B: %d", code)
 	}
-	if code, m := postJSON(t, b.base+"/posts", access, `{"title":"from B"}`); code != 201 {
+	// A lists the posts first: nothing A keeps may hide B's write later.
+	if code, _, list := call(t, "GET", a.base+"/posts", access, "", ""); code != 200 {
+		t.Fatalf("GET /posts on A: %d %v", code, list)
+	}
+	code, m := postJSON(t, b.base+"/posts", access, `{"title":"from B","body":"written on B"}`)
+	if code != 201 {
 		t.Fatalf("post on B: %d %v", code, m)
+	}
+	// A reads what B wrote, by id and in the list.
+	id, _ := m["id"].(float64)
+	if code, _, got := call(t, "GET", fmt.Sprintf("%s/posts/%d", a.base, int64(id)), access, "", ""); code != 200 || got["title"] != "from B" || got["body"] != "written on B" {
+		t.Fatalf("B's post %v read on A: %d %v", m["id"], code, got)
+	}
+	if code, _, list := call(t, "GET", a.base+"/posts", access, "", ""); code != 200 || !hasPost(list, id, "from B") {
+		t.Fatalf("B's post %v missing from GET /posts on A: %d %v", m["id"], code, list)
 	}
 	// Refresh on B; replaying the used token on A revokes the family everywhere.
 	code, g2 := postJSON(t, b.base+"/refresh", "", `{"refresh_token":"`+refresh1+`"}`)
@@ -123,6 +137,17 @@ func testTwoInstances(t *testing.T, be backend) {
 	if !strings.Contains(b.logs.String(), "unknown kid") {
 		t.Errorf("B did not reload on the unknown kid: %s", b.logs)
 	}
+}
+
+// hasPost reports whether a GET /posts answer lists the post id with title.
+func hasPost(list map[string]any, id float64, title string) bool {
+	posts, _ := list["posts"].([]any)
+	for _, p := range posts {
+		if p, ok := p.(map[string]any); ok && p["id"] == id && p["title"] == title {
+			return true
+		}
+	}
+	return false
 }
 
 func TestTwoInstancesSQLite(t *testing.T) {
