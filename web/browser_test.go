@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -235,6 +237,33 @@ func (tb *tab) cookie(s *stack, name string) string {
 	return ""
 }
 
+// noSideScroll fails the test if the page is wider than the screen.
+func noSideScroll(tb *tab, page string) {
+	tb.t.Helper()
+	w := eval[[]int](tb, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`)
+	if w[0] > w[1] {
+		tb.t.Errorf("%s is %d px wide on a %d px screen: it scrolls sideways", page, w[0], w[1])
+	}
+}
+
+// expiresIn parses the session panel's "expires in 1 min 59 s (…)".
+func expiresIn(t *testing.T, shown string) time.Duration {
+	t.Helper()
+	m := leftShown.FindStringSubmatch(shown)
+	if m == nil {
+		t.Fatalf("expiry shown = %q, want expires in <time left>", shown)
+	}
+	var d time.Duration
+	f := strings.Fields(m[1])
+	for i := 0; i+1 < len(f); i += 2 {
+		n, _ := strconv.Atoi(f[i])
+		d += time.Duration(n) * map[string]time.Duration{"h": time.Hour, "min": time.Minute, "s": time.Second}[f[i+1]]
+	}
+	return d
+}
+
+var leftShown = regexp.MustCompile(`^expires in ((?:\d+ (?:h|min|s) )+)\(`)
+
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
@@ -325,13 +354,20 @@ func TestBrowserEditorCreatesAndDeletesPost(t *testing.T) {
 	}
 	tb.do(chromedp.Click(chromedp.CSS("#post-list .post-delete")))
 	tb.waitJS(`document.querySelectorAll('#post-list > li').length === 2`, 10*time.Second)
-	// Leave a post in place for the screenshot.
+	if l := unlabelled(tb); len(l) > 0 {
+		t.Errorf("fields without a label: %q", l)
+	}
+	// Leave a post in place for the screenshot, written with the keyboard
+	// only: Tab from the last button of the session panel to the title,
+	// Tab to the text, Tab to Publish and press Space.
 	tb.do(
-		chromedp.SendKeys(chromedp.CSS("#post-title"), "A second post"),
-		chromedp.SendKeys(chromedp.CSS("#post-body"), "Posts render as plain text, newest first."),
-		chromedp.Click(chromedp.CSS("#post-submit")),
+		chromedp.Focus(chromedp.CSS("#logout-all")),
+		chromedp.KeyEvent("\tA second post\tPosts render as plain text, newest first.\t "),
 	)
 	tb.waitJS(`document.querySelectorAll('#post-list > li').length === 3`, 10*time.Second)
+	if got := eval[string](tb, `document.querySelector('#post-list .post-title').textContent + ' / ' + document.querySelector('#post-list .post-body').textContent`); got != "A second post / Posts render as plain text, newest first." {
+		t.Errorf("post written with the keyboard = %q", got)
+	}
 }
 
 func TestBrowserLoginErrors(t *testing.T) {
@@ -376,9 +412,49 @@ func TestBrowserSilentRefresh(t *testing.T) {
 	if !strings.Contains(tb.text("session-expiry"), "expires in") {
 		t.Errorf("expiry shown = %q", tb.text("session-expiry"))
 	}
+	const renewed = `document.getElementById('refresh-count').parentElement.textContent`
+	if got := eval[string](tb, renewed); got != "0 times" {
+		t.Errorf("renewals shown = %q, want 0 times", got)
+	}
+	// Sample the expiry shown while the page renews the token.
+	eval[chromedp.Void](tb, `void (window.expirySamples = [], setInterval(() => {
+		const e = document.getElementById('session-expiry');
+		window.expirySamples.push([e.dataset.expiresAt, e.textContent]);
+	}, 100))`)
 	// Outlive the access token twice over: the page must renew it. With
 	// a lifetime this short it renews at half-life, every 2 s.
+	tb.waitJS(`document.getElementById('refresh-count').textContent === '1'`, 2*ttl)
+	if got := eval[string](tb, renewed); got != "1 time" {
+		t.Errorf("renewals shown = %q, want 1 time", got)
+	}
 	tb.waitJS(`+document.getElementById('refresh-count').textContent >= 4`, 3*ttl)
+	if got := eval[string](tb, renewed); !regexp.MustCompile(`^([4-9]|\d\d+) times$`).MatchString(got) {
+		t.Errorf("renewals shown = %q, want 4 times or more", got)
+	}
+	// Between renewals the time left shown counts down, and never up.
+	var down bool
+	samples := eval[[][2]string](tb, `window.expirySamples`)
+	if len(samples) == 0 {
+		t.Fatal("no samples of the expiry shown")
+	}
+	shown := []string{samples[0][1]}
+	for i := 1; i < len(samples); i++ {
+		if samples[i][1] != samples[i-1][1] {
+			shown = append(shown, samples[i][1])
+		}
+		if samples[i][0] != samples[i-1][0] {
+			continue // renewed: a new expiry
+		}
+		switch prev, left := expiresIn(t, samples[i-1][1]), expiresIn(t, samples[i][1]); {
+		case left < prev:
+			down = true
+		case left > prev:
+			t.Errorf("the time left shown went up from %q to %q", samples[i-1][1], samples[i][1])
+		}
+	}
+	if !down {
+		t.Errorf("the time left shown never counted down; it showed %q", shown)
+	}
 	if el := time.Since(start); el < 3*ttl/2 {
 		t.Errorf("4 refreshes within %v: the page refreshes too eagerly", el)
 	}
@@ -458,12 +534,22 @@ func TestBrowserLogout(t *testing.T) {
 	}
 }
 
-func TestBrowserReaderOnPhone(t *testing.T) {
+// TestBrowserOnPhone checks every page on a phone-sized screen, where none
+// may scroll sideways, and what a reader gets there.
+func TestBrowserOnPhone(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
 	s.addPosts(t, "eddie", "Post", 3)
 	tb := newTab(t)
 	tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	// An admin's users table turns into cards.
+	tb.do(chromedp.Navigate(s.URL + "/admin"))
+	tb.login("alice", pw("alice"))
+	tb.waitJS(`document.querySelectorAll('#users-body tr').length === 3`, 10*time.Second)
+	noSideScroll(tb, "the users page")
+	tb.do(chromedp.Click(chromedp.CSS("#logout")))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#login-form")))
+
 	tb.loginAs(s, "rita")
 	tb.waitJS(`document.querySelectorAll('#post-list > li').length === 3`, 10*time.Second)
 	if eval[bool](tb, `document.getElementById('post-form') !== null`) {
@@ -472,15 +558,34 @@ func TestBrowserReaderOnPhone(t *testing.T) {
 	if n := eval[int](tb, `document.querySelectorAll('.post-delete').length`); n != 0 {
 		t.Errorf("a reader got %d delete buttons", n)
 	}
-	if w := eval[int](tb, `document.documentElement.scrollWidth`); w > 390 {
-		t.Errorf("page is %d px wide on a 390 px screen", w)
-	}
+	noSideScroll(tb, "the posts page")
 	// The admin page has nothing for readers.
 	tb.do(chromedp.Navigate(s.URL + "/admin"))
 	tb.do(chromedp.WaitVisible(chromedp.CSS("#admins-only")))
 	if tb.visible("#users-table") {
 		t.Error("a reader sees the users table")
 	}
+	// The inspector, with a token and its key pasted.
+	k, err := jwt.GenerateKey("EdDSA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Sign(k, map[string]any{"sub": "42", "scope": strings.Repeat("posts:write,", 20), "exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := jwt.MarshalJWKS(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(s.URL + "/inspect"))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#token")))
+	tb.do(chromedp.Click(chromedp.CSS("#mode-jwks")))
+	setField(tb, "jwks", string(jwks))
+	setField(tb, "token", tok)
+	verdict(tb, "valid")
+	noSideScroll(tb, "the inspector")
+
 	tb.do(chromedp.Navigate(s.URL + "/"))
 	tb.waitJS(`document.querySelectorAll('#post-list > li').length === 3`, 10*time.Second)
 }
@@ -500,6 +605,10 @@ func TestBrowserAdminUsers(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#user-submit")),
 	)
 	tb.waitJS(`document.querySelectorAll('#users-body tr').length === 4`, 10*time.Second)
+	// The role selects of the rows get their labels at run time.
+	if l := unlabelled(tb); len(l) > 0 {
+		t.Errorf("fields without a label: %q", l)
+	}
 	// A duplicate is refused inline.
 	tb.do(
 		chromedp.SendKeys(chromedp.CSS("#new-username"), "nora"),
@@ -611,13 +720,15 @@ func TestBrowserInspector(t *testing.T) {
 	// Tokens jwtgate signs with public-key algorithms verify against a
 	// pasted JWKS, and fail once tampered with.
 	tb.do(chromedp.Click(chromedp.CSS("#mode-jwks")))
+	iat := time.Now().Unix()
+	exp := iat + 3600
 	for _, alg := range []jwt.Algorithm{"RS256", "PS384", "ES256", "ES384", "ES512", "EdDSA"} {
 		k, err := jwt.GenerateKey(alg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		k = k.WithKeyID("key-" + string(alg))
-		tok, err := jwt.Sign(k, map[string]any{"sub": "42", "exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()})
+		tok, err := jwt.Sign(k, map[string]any{"sub": "42", "exp": exp, "iat": iat})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -629,6 +740,9 @@ func TestBrowserInspector(t *testing.T) {
 		setField(tb, "token", tok)
 		if v := verdict(tb, "valid"); !strings.HasPrefix(v, "Signature valid") {
 			t.Errorf("%s: verdict = %q", alg, v)
+		}
+		if alg == "RS256" {
+			checkTimes(t, tb, map[string]int64{"iat": iat, "exp": exp})
 		}
 		parts := strings.Split(tok, ".")
 		sig := []byte(parts[2])
@@ -661,10 +775,57 @@ func TestBrowserInspector(t *testing.T) {
 		t.Errorf("the other origin received %d requests", n)
 	}
 
+	if l := unlabelled(tb); len(l) > 0 {
+		t.Errorf("fields without a label: %q", l)
+	}
+
 	// Finish on the teaching token for the screenshot.
 	tb.do(chromedp.Click(chromedp.CSS("#example")))
 	verdict(tb, "valid")
 	if n := s.apiCalls.Load(); n != 0 {
-		t.Errorf("the inspector made %d requests beyond its page and assets: pasted data must stay in the browser", n)
+		reqs := s.apiRequests()
+		t.Errorf("the inspector made %d requests beyond plain GETs of its page and assets: pasted data must stay in the browser; the first: %.200q", n, reqs[:min(3, len(reqs))])
 	}
+}
+
+// checkTimes checks that the inspector shows each of the time claims
+// (name: NumericDate) as a date, in ISO 8601 and relative to now.
+func checkTimes(t *testing.T, tb *tab, claims map[string]int64) {
+	t.Helper()
+	shown := eval[[]struct{ Name, DateTime, Text string }](tb, `[...document.querySelectorAll('#claims-times dt')].map(dt => {
+		const time = dt.nextElementSibling.querySelector('time');
+		return {name: dt.textContent, dateTime: time ? time.dateTime : '', text: dt.nextElementSibling.textContent};
+	})`)
+	if len(shown) != len(claims) {
+		t.Errorf("times shown: %+v, want %d", shown, len(claims))
+	}
+	for _, c := range shown {
+		v, ok := claims[c.Name]
+		if !ok {
+			t.Errorf("time shown for %q, which the token lacks", c.Name)
+			continue
+		}
+		iso := time.Unix(v, 0).UTC().Format("2006-01-02T15:04:05.000Z")
+		if c.DateTime != iso || !strings.Contains(c.Text, iso) || strings.Contains(c.Text, fmt.Sprint(v)) {
+			t.Errorf("%s = %d shown as %q (datetime %q), want the date %s", c.Name, v, c.Text, c.DateTime, iso)
+		}
+		if rel := map[string]string{"iat": " ago)", "exp": "(in 60 min)"}[c.Name]; !strings.Contains(c.Text, rel) {
+			t.Errorf("%s shown as %q, want %q in it", c.Name, c.Text, rel)
+		}
+	}
+	if note := tb.text("time-note"); note != "" {
+		t.Errorf("time note = %q for a token that is valid now", note)
+	}
+}
+
+// unlabelled lists the form fields of the page that have no accessible
+// label: a <label> (by for= or wrapping) with text, aria-label or
+// aria-labelledby pointing at text.
+func unlabelled(tb *tab) []string {
+	tb.t.Helper()
+	return eval[[]string](tb, `[...document.querySelectorAll('input, select, textarea')].filter(e => e.type !== 'hidden' &&
+		![...e.labels].some(l => l.textContent.trim()) &&
+		!(e.getAttribute('aria-label') || '').trim() &&
+		!(e.getAttribute('aria-labelledby') || '').split(/\s+/).some(id => id && document.getElementById(id)?.textContent.trim())
+	).map(e => e.outerHTML.slice(0, 80))`)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,7 +45,10 @@ type stack struct {
 	URL       string
 	svc       *auth.Service
 	refreshes atomic.Int64 // POST /refresh requests seen
-	apiCalls  atomic.Int64 // requests other than pages and assets
+	apiCalls  atomic.Int64 // requests other than plain GETs of pages and assets
+
+	mu    sync.Mutex
+	calls []string // "METHOD URL" of each request counted in apiCalls
 }
 
 type stackOptions struct {
@@ -84,19 +88,32 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	api := httpapi.New(httpapi.Config{Service: svc, Tokens: tokens, Log: log, InsecureCookies: true, UI: web.Handler()})
 	s := &stack{svc: svc}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch p := r.URL.Path; {
-		case p == "/refresh":
+		if r.URL.Path == "/refresh" {
 			s.refreshes.Add(1)
+		}
+		// Only a bare GET or HEAD of a page or an asset is not a call: a
+		// query string or a body could carry what was pasted in a page.
+		p := r.URL.Path
+		plain := (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.RawQuery == "" && !r.URL.ForceQuery &&
+			r.ContentLength == 0 && (p == "/" || p == "/admin" || p == "/inspect" || strings.HasPrefix(p, "/ui/") || p == "/favicon.ico")
+		if !plain {
 			s.apiCalls.Add(1)
-		case p == "/" || p == "/admin" || p == "/inspect" || strings.HasPrefix(p, "/ui/") || p == "/favicon.ico":
-		default:
-			s.apiCalls.Add(1)
+			s.mu.Lock()
+			s.calls = append(s.calls, r.Method+" "+r.URL.RequestURI())
+			s.mu.Unlock()
 		}
 		api.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.srv.Close)
 	s.URL = s.srv.URL
 	return s
+}
+
+// apiRequests returns "METHOD URL" of the requests counted in apiCalls.
+func (s *stack) apiRequests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.calls...)
 }
 
 // do makes an API request and decodes a JSON answer into out (if not nil).

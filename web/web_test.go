@@ -189,7 +189,8 @@ func checkLabels(t *testing.T, name, src string) {
 		if id := idAttr.FindStringSubmatch(attrs); id != nil && labelled[id[1]] {
 			continue
 		}
-		// Wrapped in a label, or labelled at run time (class user-role, see admin.js).
+		// Wrapped in a label, or labelled at run time (class user-role, see
+		// admin.js; TestBrowserAdminUsers checks the labels in the page).
 		before := src[max(0, m[0]-200):m[0]]
 		if i, j := strings.LastIndex(before, "<label"), strings.LastIndex(before, "</label>"); i > j {
 			continue
@@ -201,24 +202,29 @@ func checkLabels(t *testing.T, name, src string) {
 	}
 }
 
-// The posts and users pages carry the same login form, which session.js
-// drives by its ids; a change to one copy alone would break the other page.
-func TestLoginFormSameOnEveryPage(t *testing.T) {
-	section := regexp.MustCompile(`(?s)<section id="login-section".*?</section>`)
-	var first string
-	for _, page := range []string{"index.html", "admin.html"} {
-		b, err := fs.ReadFile(web.FS(), page)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := section.Find(b)
-		if got == nil {
-			t.Fatalf("%s has no login section", page)
-		}
-		if first == "" {
-			first = string(got)
-		} else if string(got) != first {
-			t.Errorf("the login section of %s differs from index.html's", page)
+// The posts and users pages carry the same login form and session panel,
+// which session.js drives by their ids; a change to one copy alone would
+// break the other page.
+func TestSharedBlocksSameOnEveryPage(t *testing.T) {
+	for what, block := range map[string]*regexp.Regexp{
+		"login section": regexp.MustCompile(`(?s)<section id="login-section".*?</section>`),
+		"session panel": regexp.MustCompile(`(?s)<aside id="session-panel".*?</aside>`),
+	} {
+		var first string
+		for _, page := range []string{"index.html", "admin.html"} {
+			b, err := fs.ReadFile(web.FS(), page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := block.Find(b)
+			if got == nil {
+				t.Fatalf("%s has no %s", page, what)
+			}
+			if first == "" {
+				first = string(got)
+			} else if string(got) != first {
+				t.Errorf("the %s of %s differs from index.html's", what, page)
+			}
 		}
 	}
 }

@@ -32,6 +32,11 @@ export function startSession({ onIn, onOut }) {
 
   const status = (msg) => { $('session-status').textContent = msg; };
 
+  function showRefreshes() {
+    $('refresh-count').textContent = String(refreshes);
+    $('refresh-times').textContent = refreshes === 1 ? 'time' : 'times';
+  }
+
   function setTiming(expMs, lifeMs) {
     expiresAt = expMs;
     lifetime = lifeMs > 0 ? lifeMs : Math.max(expMs - Date.now(), 1000);
@@ -67,7 +72,7 @@ export function startSession({ onIn, onOut }) {
 
   onRefresh((grant, receivedAt) => {
     refreshes++;
-    $('refresh-count').textContent = String(refreshes);
+    showRefreshes();
     if (grant && grant.expires_in > 0) {
       setTiming(receivedAt + grant.expires_in * 1000, grant.expires_in * 1000);
     }
@@ -134,7 +139,7 @@ export function startSession({ onIn, onOut }) {
       const grant = await api('POST', '/login', { username, password, cookie: true });
       $('login-password').value = '';
       refreshes = 0;
-      $('refresh-count').textContent = '0';
+      showRefreshes();
       status('');
       await loadMe(false);
       setTiming(sent + grant.expires_in * 1000, grant.expires_in * 1000);
