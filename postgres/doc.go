@@ -11,8 +11,14 @@
 // violation → auth.ErrConflict; a foreign-key, check or not-null violation →
 // auth.ErrInvalid; anything that is not an error reported by the server for
 // the statement (refused or broken connections, a server shutting down, a
-// closed pool) → auth.ErrUnavailable; a cancelled context → the context's
-// error. The pool reconnects by itself once the server is back.
+// closed pool) → auth.ErrUnavailable; a cancelled context →
+// context.Canceled. Every method but Close bounds its database work (waiting
+// for a connection, connecting, the queries, a whole transaction) to 5
+// seconds, or the caller's deadline if sooner, so a server or network that
+// stops answering without closing the connections cannot hang a request: a
+// passed deadline, the store's or the caller's, → auth.ErrUnavailable, still
+// matching context.DeadlineExceeded. Open's migrations are the exception
+// (see Open). The pool reconnects by itself once the server is back.
 //
 // Times are TIMESTAMPTZ (microseconds); the tables live in the schema the
 // connection's search_path names, so one database can host several

@@ -21,12 +21,21 @@ import (
 type DB struct {
 	pool   *pgxpool.Pool
 	closed atomic.Bool
+	// timeout bounds each method's database work (see bound); tests set
+	// it shorter right after Open.
+	timeout time.Duration
 }
 
 var _ auth.Store = (*DB)(nil)
 
 // DefaultMaxConns is the pool size when Open is given 0.
 const DefaultMaxConns = 10
+
+// defaultTimeout bounds every method's database work (waiting for a pooled
+// connection, connecting, each query, the whole of a transaction), so a
+// server or network that stops answering without closing the connections
+// costs a request this long at most, not a hang.
+const defaultTimeout = 5 * time.Second
 
 // IsURL reports whether s names a PostgreSQL database (postgres:// or
 // postgresql://) rather than a file.
@@ -40,6 +49,13 @@ func IsURL(s string) bool {
 // had. Errors wrap auth.ErrInvalid for a malformed URL and
 // auth.ErrUnavailable when the server cannot be reached. Error texts never
 // contain the URL's password.
+//
+// Every method but Close gives up when the server has not answered within
+// 5 seconds (or by the ctx's own deadline, if earlier), with an error
+// wrapping both auth.ErrUnavailable and context.DeadlineExceeded. Open's
+// migrations are not so bounded: they wait for other instances' migrations
+// under the advisory lock and may legitimately run long, so only ctx and
+// the connect timeout bound them.
 func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -60,7 +76,7 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", auth.ErrInvalid)
 	}
-	d := &DB{pool: pool}
+	d := &DB{pool: pool, timeout: defaultTimeout}
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -75,6 +91,13 @@ const migrationLock = `hashtextextended('jwtgate migrations ' || current_schema(
 // migrate applies the embedded migrations that schema_migrations does not
 // record, in order, each in its own transaction, all under a session
 // advisory lock held on one connection.
+//
+// Unlike the store's methods, migrate is not bounded by d.timeout: taking
+// the lock waits, by design, for another instance's migrations, and a
+// migration (an index on a big table) may take minutes. It runs once, at
+// start, under the caller's ctx (jwtgate's is cancelled by a signal), and
+// connecting is bounded by the connect timeout. Only the final unlock,
+// which runs after ctx may have ended, gets d.timeout.
 func (d *DB) migrate(ctx context.Context) error {
 	ms, err := migrations.List("postgres")
 	if err != nil {
@@ -88,7 +111,14 @@ func (d *DB) migrate(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+migrationLock+`)`); err != nil {
 		return d.wrap("migrate: lock", err)
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+migrationLock+`)`)
+	defer func() {
+		// A frozen server must not hang Open here either. If the unlock
+		// times out, pgx closes the connection and the pool drops it; the
+		// server releases the lock when it sees the session gone.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+		defer cancel()
+		conn.Exec(ctx, `SELECT pg_advisory_unlock(`+migrationLock+`)`)
+	}()
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    TEXT        PRIMARY KEY,
 		applied_at TIMESTAMPTZ NOT NULL
@@ -96,7 +126,7 @@ func (d *DB) migrate(ctx context.Context) error {
 		return d.wrap("migrate", err)
 	}
 	for _, m := range ms {
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { // not d.tx: no d.timeout
 			var done bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil || done {
 				return err
@@ -117,6 +147,8 @@ func (d *DB) migrate(ctx context.Context) error {
 // AppliedMigrations returns the versions recorded in schema_migrations, in
 // the order they were applied.
 func (d *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
+	ctx, done := d.bound(ctx)
+	defer done()
 	rows, err := d.pool.Query(ctx, `SELECT version FROM schema_migrations ORDER BY applied_at, version`)
 	if err != nil {
 		return nil, d.wrap("applied migrations", err)
@@ -134,6 +166,33 @@ func (d *DB) Close() error {
 	return nil
 }
 
+// noop is bound's CancelFunc when it adds no deadline.
+func noop() {}
+
+// bound returns ctx with the store's per-call deadline, d.timeout from
+// now, unless ctx already ends sooner; done must be called when the call's
+// database work (including reading its rows) is over. Every method that
+// touches the pool uses it, or d.tx, which does: without it a query on a
+// pooled connection to a server that stopped answering, without closing
+// the connection, waits for as long as the kernel keeps the socket.
+// On the deadline pgx sets the socket's deadline, so the blocked read
+// ends and pgx closes that connection (the pool replaces it), and wrap
+// turns the error into auth.ErrUnavailable.
+//
+// When ctx's own deadline is sooner (/readyz gives 2 s) nothing is
+// allocated; otherwise context.WithTimeout and pgx watching the new
+// context cost 7 small allocations (about 640 B) a call, beside the
+// network round trip and the ~19 of a one-row pgx query.
+func (d *DB) bound(ctx context.Context) (_ context.Context, done context.CancelFunc) {
+	if d.timeout <= 0 {
+		return ctx, noop
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d.timeout {
+		return ctx, noop
+	}
+	return context.WithTimeout(ctx, d.timeout)
+}
+
 // wrap maps pgx errors to the domain's sentinels (see the package doc).
 // ErrInvalid texts reach API clients, so they carry no server details.
 func (d *DB) wrap(op string, err error) error {
@@ -147,8 +206,13 @@ func (d *DB) wrap(op string, err error) error {
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: %s: %w", op, auth.ErrNotFound)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled): // the caller gave up: not the database's fault
 		return fmt.Errorf("postgres: %s: %w", op, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		// No answer in time, by bound's deadline or the caller's: the
+		// server or the network to it is down or overwhelmed. Both
+		// sentinels stay visible to errors.Is.
+		return fmt.Errorf("postgres: %s: %w: no answer in time (%w)", op, auth.ErrUnavailable, err)
 	case d.closed.Load():
 		return fmt.Errorf("postgres: %s: %w: store closed", op, auth.ErrUnavailable)
 	case errors.As(err, &pe):
@@ -177,6 +241,8 @@ func (d *DB) wrap(op string, err error) error {
 
 // Ping checks that the server answers.
 func (d *DB) Ping(ctx context.Context) error {
+	ctx, done := d.bound(ctx)
+	defer done()
 	var one int
 	return d.wrap("ping", d.pool.QueryRow(ctx, `SELECT 1`).Scan(&one))
 }
@@ -199,6 +265,8 @@ func scanUser(row pgx.Row) (*auth.User, error) {
 // CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt. A name
 // equal to an existing one ignoring case is auth.ErrConflict.
 func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
+	ctx, done := d.bound(ctx)
+	defer done()
 	t := now()
 	var id int64
 	err := d.pool.QueryRow(ctx,
@@ -227,12 +295,16 @@ func (d *DB) UserByName(ctx context.Context, name string) (*auth.User, error) {
 	if err := noSuchName("user by name", name); err != nil {
 		return nil, err
 	}
+	ctx, done := d.bound(ctx)
+	defer done()
 	u, err := scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, auth.NameKey(name)))
 	return u, d.wrap("user by name", err)
 }
 
 // UserByID looks a user up by id.
 func (d *DB) UserByID(ctx context.Context, id int64) (*auth.User, error) {
+	ctx, done := d.bound(ctx)
+	defer done()
 	u, err := scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 	return u, d.wrap("user by id", err)
 }
@@ -240,6 +312,8 @@ func (d *DB) UserByID(ctx context.Context, id int64) (*auth.User, error) {
 // ListUsers returns every user ordered by name ignoring case, in byte
 // order of the folded name (COLLATE "C"), as SQLite orders it.
 func (d *DB) ListUsers(ctx context.Context) ([]*auth.User, error) {
+	ctx, done := d.bound(ctx)
+	defer done()
 	rows, err := d.pool.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY name_key COLLATE "C"`)
 	if err != nil {
 		return nil, d.wrap("list users", err)
@@ -256,6 +330,8 @@ func (d *DB) ListUsers(ctx context.Context) ([]*auth.User, error) {
 
 // CountUsers returns the number of users.
 func (d *DB) CountUsers(ctx context.Context) (int, error) {
+	ctx, done := d.bound(ctx)
+	defer done()
 	var n int
 	err := d.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
 	return n, d.wrap("count users", err)
@@ -286,7 +362,7 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 	sets = append(sets, "updated_at = GREATEST(updated_at, "+arg(now())+")")
 	where := arg(auth.NameKey(name))
 	var u *auth.User
-	err := d.tx(ctx, "update user", func(tx pgx.Tx) error {
+	err := d.tx(ctx, "update user", func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = `+where+` RETURNING `+userCols, args...))
 		if err != nil || upd.EndSessions == nil {
@@ -309,7 +385,7 @@ func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) erro
 	if err := noSuchName("delete user", name); err != nil {
 		return err
 	}
-	return d.tx(ctx, "delete user", func(tx pgx.Tx) error {
+	return d.tx(ctx, "delete user", func(ctx context.Context, tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE name_key = $1 FOR UPDATE`, auth.NameKey(name)).Scan(&id); err != nil {
 			return err
@@ -340,6 +416,8 @@ func scanPost(row pgx.Row) (*auth.Post, error) {
 // CreatePost inserts p and sets its ID, Author and CreatedAt. An AuthorID
 // that is no user's is auth.ErrInvalid.
 func (d *DB) CreatePost(ctx context.Context, p *auth.Post) error {
+	ctx, done := d.bound(ctx)
+	defer done()
 	t := now()
 	var id int64
 	var author string
@@ -356,6 +434,8 @@ func (d *DB) CreatePost(ctx context.Context, p *auth.Post) error {
 
 // Post returns one post with its author's name.
 func (d *DB) Post(ctx context.Context, id int64) (*auth.Post, error) {
+	ctx, done := d.bound(ctx)
+	defer done()
 	p, err := scanPost(d.pool.QueryRow(ctx,
 		`SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1`, id))
 	return p, d.wrap("post", err)
@@ -374,6 +454,8 @@ func (d *DB) ListPosts(ctx context.Context, limit int, before int64) ([]*auth.Po
 	if before == 0 {
 		before = 1<<63 - 1
 	}
+	ctx, done := d.bound(ctx)
+	defer done()
 	rows, err := d.pool.Query(ctx, `SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id
 		WHERE p.id < $1 ORDER BY p.id DESC LIMIT $2`, before, limit)
 	if err != nil {
@@ -391,6 +473,8 @@ func (d *DB) ListPosts(ctx context.Context, limit int, before int64) ([]*auth.Po
 
 // DeletePost removes a post.
 func (d *DB) DeletePost(ctx context.Context, id int64) error {
+	ctx, done := d.bound(ctx)
+	defer done()
 	tag, err := d.pool.Exec(ctx, `DELETE FROM posts WHERE id = $1`, id)
 	if err != nil {
 		return d.wrap("delete post", err)
@@ -401,7 +485,11 @@ func (d *DB) DeletePost(ctx context.Context, id int64) error {
 	return nil
 }
 
-// tx runs fn in a transaction and commits it, or rolls it back on error.
-func (d *DB) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
-	return d.wrap(op, pgx.BeginFunc(ctx, d.pool, fn))
+// tx runs fn in a transaction and commits it, or rolls it back on error,
+// all within one bound (d.timeout). fn must use the ctx it is given, which
+// carries that deadline, for its queries.
+func (d *DB) tx(ctx context.Context, op string, fn func(context.Context, pgx.Tx) error) error {
+	ctx, done := d.bound(ctx)
+	defer done()
+	return d.wrap(op, pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(ctx, tx) }))
 }

@@ -13,7 +13,7 @@ import (
 // CreateSession stores a session and its first refresh token in one
 // transaction.
 func (d *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
-	return d.tx(ctx, "create session", func(tx pgx.Tx) error {
+	return d.tx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 			s.ID, s.UserID, s.CreatedAt, s.ExpiresAt); err != nil {
 			return err
@@ -26,6 +26,8 @@ func (d *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.Ref
 
 // RefreshToken returns a refresh token by hash, with its session.
 func (d *DB) RefreshToken(ctx context.Context, hash []byte) (*auth.RefreshToken, *auth.Session, error) {
+	ctx, done := d.bound(ctx)
+	defer done()
 	var rt auth.RefreshToken
 	var s auth.Session
 	var used, revoked *time.Time
@@ -54,7 +56,7 @@ func orZero(t *time.Time) time.Time {
 // concurrent rotation of the same token waits for the row lock and then
 // finds used_at set, so exactly one wins.
 func (d *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time.Time, next *auth.RefreshToken) error {
-	return d.tx(ctx, "rotate refresh token", func(tx pgx.Tx) error {
+	return d.tx(ctx, "rotate refresh token", func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL`, usedAt, oldHash)
 		if err != nil {
 			return err
@@ -70,7 +72,7 @@ func (d *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time
 
 // Revoke ends sessions and records revocations in one transaction.
 func (d *DB) Revoke(ctx context.Context, r auth.Revoke) error {
-	return d.tx(ctx, "revoke", func(tx pgx.Tx) error { return revoke(ctx, tx, r) })
+	return d.tx(ctx, "revoke", func(ctx context.Context, tx pgx.Tx) error { return revoke(ctx, tx, r) })
 }
 
 func revoke(ctx context.Context, tx pgx.Tx, r auth.Revoke) error {
@@ -106,6 +108,8 @@ func revoke(ctx context.Context, tx pgx.Tx, r auth.Revoke) error {
 // RevocationsSince returns revocations recorded at or after since and
 // still in force at now.
 func (d *DB) RevocationsSince(ctx context.Context, since, now time.Time) ([]auth.Revocation, error) {
+	ctx, done := d.bound(ctx)
+	defer done()
 	rows, err := d.pool.Query(ctx, `SELECT id, until, created_at FROM revocations WHERE created_at >= $1 AND until > $2`, since, now)
 	if err != nil {
 		return nil, d.wrap("revocations", err)
@@ -122,7 +126,7 @@ func (d *DB) RevocationsSince(ctx context.Context, since, now time.Time) ([]auth
 // PurgeExpired deletes what can no longer matter at now. Revoked sessions
 // stay a day, so a late refresh with one is still recognised.
 func (d *DB) PurgeExpired(ctx context.Context, now time.Time) error {
-	return d.tx(ctx, "purge", func(tx pgx.Tx) error {
+	return d.tx(ctx, "purge", func(ctx context.Context, tx pgx.Tx) error {
 		for _, q := range []struct {
 			sql  string
 			args []any
@@ -142,6 +146,8 @@ func (d *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 
 // SigningKeys returns every stored signing key.
 func (d *DB) SigningKeys(ctx context.Context) ([]auth.StoredKey, error) {
+	ctx, done := d.bound(ctx)
+	defer done()
 	rows, err := d.pool.Query(ctx, `SELECT kid, jwk, created_at, retire_at FROM signing_keys`)
 	if err != nil {
 		return nil, d.wrap("signing keys", err)
@@ -161,7 +167,7 @@ func (d *DB) SigningKeys(ctx context.Context) ([]auth.StoredKey, error) {
 // across instances: of two starting together on an empty table, one
 // inserts and the other waits, then finds the key.
 func (d *DB) AddSigningKey(ctx context.Context, k auth.StoredKey, retireOthers time.Time, onlyIfNone bool) error {
-	return d.tx(ctx, "add signing key", func(tx pgx.Tx) error {
+	return d.tx(ctx, "add signing key", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 			return err
 		}

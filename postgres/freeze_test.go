@@ -1,0 +1,344 @@
+package postgres
+
+// An internal test: it sets DB.timeout, which has no public setter.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/postgres/pgtest"
+)
+
+// freezeProxy forwards a loopback port to PostgreSQL and can freeze: while
+// frozen it accepts connections and keeps every socket open but forwards
+// no byte either way, as a network partition or a hung server or proxy
+// does (no RST, no FIN, just silence). Bytes read meanwhile are held and
+// delivered after unfreeze, as TCP would retransmit them.
+type freezeProxy struct {
+	t      *testing.T
+	target string
+	ln     net.Listener
+	closed chan struct{}
+
+	mu    sync.Mutex
+	thaw  chan struct{} // non-nil while frozen; closed by unfreeze
+	conns map[net.Conn]bool
+}
+
+func newFreezeProxy(t *testing.T, target string) *freezeProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy listen: %v", err)
+	}
+	p := &freezeProxy{t: t, target: target, ln: ln, closed: make(chan struct{}), conns: map[net.Conn]bool{}}
+	t.Cleanup(p.close)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(c)
+		}
+	}()
+	return p
+}
+
+func (p *freezeProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *freezeProxy) pipe(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	select {
+	case <-p.closed:
+		p.mu.Unlock()
+		c.Close()
+		up.Close()
+		return
+	default:
+	}
+	p.conns[c], p.conns[up] = true, true
+	p.mu.Unlock()
+	go p.copy(up, c)
+	p.copy(c, up)
+}
+
+// copy forwards src to dst, holding each chunk while the proxy is frozen.
+func (p *freezeProxy) copy(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !p.gate() {
+				return
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// gate waits while the proxy is frozen; false if it closed meanwhile.
+func (p *freezeProxy) gate() bool {
+	p.mu.Lock()
+	thaw := p.thaw
+	p.mu.Unlock()
+	if thaw == nil {
+		return true
+	}
+	select {
+	case <-thaw:
+		return true
+	case <-p.closed:
+		return false
+	}
+}
+
+func (p *freezeProxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.thaw == nil {
+		p.thaw = make(chan struct{})
+	}
+}
+
+func (p *freezeProxy) unfreeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.thaw != nil {
+		close(p.thaw)
+		p.thaw = nil
+	}
+}
+
+func (p *freezeProxy) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.closed:
+		return
+	default:
+	}
+	close(p.closed)
+	p.ln.Close()
+	for c := range p.conns {
+		c.Close()
+	}
+}
+
+// answerWithin runs call and returns its error and duration; if call has
+// not returned after hang, the test fails there: the store hangs, the bug
+// the deadline exists for.
+func answerWithin(t *testing.T, what string, hang time.Duration, call func() error) (error, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	ch := make(chan error, 1)
+	go func() { ch <- call() }()
+	select {
+	case err := <-ch:
+		return err, time.Since(start)
+	case <-time.After(hang):
+		t.Fatalf("%s: no answer after %v while the database is frozen: the store hangs", what, hang)
+		return nil, 0
+	}
+}
+
+// TestFrozenServer freezes the network to PostgreSQL with connections
+// pooled: store calls, plain and transactional, on pooled connections and
+// on new ones, fail within the store's deadline with an error that is
+// auth.ErrUnavailable and context.DeadlineExceeded (a cancelled caller
+// gets context.Canceled), nothing is half-written, and once the network
+// is back the store works again by itself.
+func TestFrozenServer(t *testing.T) {
+	const (
+		timeout = 100 * time.Millisecond
+		limit   = 3 * timeout     // what each call may take while frozen
+		hang    = 5 * time.Second // far beyond: the call hangs
+		conns   = 4
+	)
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newFreezeProxy(t, u.Host)
+	u.Host = proxy.addr()
+	ctx := context.Background()
+	d, err := Open(ctx, u.String(), conns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	t.Cleanup(proxy.unfreeze) // runs first: let Close say goodbye
+	d.timeout = timeout       // before any concurrent use
+
+	usr := &auth.User{Name: "frida", Role: auth.RoleEditor, PasswordHash: "x"}
+	if err := d.CreateUser(ctx, usr); err != nil {
+		t.Fatal(err)
+	}
+	at := now()
+	sess := &auth.Session{ID: "sess-1", UserID: usr.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+	first := &auth.RefreshToken{Hash: []byte("first-token-hash"), SessionID: sess.ID, ExpiresAt: at.Add(time.Hour)}
+	if err := d.CreateSession(ctx, sess, first); err != nil {
+		t.Fatal(err)
+	}
+	next := &auth.RefreshToken{Hash: []byte("next-token-hash"), SessionID: sess.ID, ExpiresAt: at.Add(time.Hour)}
+	revoke := auth.Revoke{SessionID: sess.ID, At: at, Until: at.Add(time.Hour)}
+
+	// Fill the pool: conns open, idle connections, each known to work.
+	var held []interface{ Release() }
+	for range conns {
+		c, err := d.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	if _, err := d.UserByName(ctx, "frida"); err != nil {
+		t.Fatal(err)
+	}
+	if idle := d.pool.Stat().IdleConns(); idle != conns {
+		t.Fatalf("%d idle connections before the freeze, want %d", idle, conns)
+	}
+
+	unavailable := func(what string, call func() error) {
+		t.Helper()
+		err, took := answerWithin(t, what, hang, call)
+		if !errors.Is(err, auth.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s while frozen: %v, want auth.ErrUnavailable and context.DeadlineExceeded", what, err)
+		}
+		if took > limit {
+			t.Errorf("%s while frozen took %v, want at most %v (deadline %v)", what, took, limit, timeout)
+		}
+	}
+
+	proxy.freeze()
+	before := d.pool.Stat().NewConnsCount()
+	// On the pooled connections: the hang reported.
+	unavailable("UserByName", func() error { _, err := d.UserByName(ctx, "frida"); return err })
+	unavailable("RotateRefreshToken", func() error { return d.RotateRefreshToken(ctx, first.Hash, now(), next) })
+	unavailable("Revoke", func() error { return d.Revoke(ctx, revoke) })
+	unavailable("RefreshToken", func() error { _, _, err := d.RefreshToken(ctx, first.Hash); return err })
+	// (The proxy sees more connections: pgx's cancel requests.)
+	if n := d.pool.Stat().NewConnsCount() - before; n != 0 {
+		t.Errorf("the calls opened %d new connections, want them all on pooled ones", n)
+	}
+	// The pool dropped those; now new connections, which hang in the
+	// startup exchange.
+	unavailable("ListPosts (new connection)", func() error { _, err := d.ListPosts(ctx, 10, 0); return err })
+	unavailable("CreateUser (new connection)", func() error {
+		return d.CreateUser(ctx, &auth.User{Name: "never", Role: auth.RoleReader, PasswordHash: "x"})
+	})
+	unavailable("Ping (new connection)", func() error { return d.Ping(ctx) })
+	// The caller's own, shorter, deadline counts the same.
+	unavailable("Ping with a 50ms deadline", func() error {
+		c, cancel := context.WithTimeout(ctx, timeout/2)
+		defer cancel()
+		return d.Ping(c)
+	})
+	// A caller that goes away is not the database's fault.
+	err, took := answerWithin(t, "cancelled UserByName", hang, func() error {
+		c, cancel := context.WithCancel(ctx)
+		time.AfterFunc(timeout/2, cancel)
+		_, err := d.UserByName(c, "frida")
+		return err
+	})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, auth.ErrUnavailable) {
+		t.Errorf("UserByName cancelled while frozen: %v, want context.Canceled only", err)
+	}
+	if took > limit {
+		t.Errorf("cancelled UserByName took %v", took)
+	}
+
+	proxy.unfreeze()
+	// Back by itself, with nothing half-done: the refused rotation and
+	// revocation did not happen.
+	rt, s, err := d.RefreshToken(ctx, first.Hash)
+	if err != nil {
+		t.Fatalf("RefreshToken after the freeze: %v", err)
+	}
+	if !rt.UsedAt.IsZero() || !s.RevokedAt.IsZero() {
+		t.Fatalf("after the freeze the token is used at %v, the session revoked at %v: a refused write happened", rt.UsedAt, s.RevokedAt)
+	}
+	if err := d.RotateRefreshToken(ctx, first.Hash, now(), next); err != nil {
+		t.Fatalf("RotateRefreshToken after the freeze: %v", err)
+	}
+	if err := d.Revoke(ctx, revoke); err != nil {
+		t.Fatalf("Revoke after the freeze: %v", err)
+	}
+	if got, err := d.UserByName(ctx, "frida"); err != nil || got.ID != usr.ID {
+		t.Fatalf("UserByName after the freeze: %+v, %v", got, err)
+	}
+	if _, err := d.UserByName(ctx, "never"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("the user created while frozen: %v, want ErrNotFound", err)
+	}
+}
+
+// bound adds the store's deadline only when the caller's is later.
+func TestBound(t *testing.T) {
+	d := &DB{timeout: time.Second}
+	bg := context.Background()
+	c, done := d.bound(bg)
+	dl, ok := c.Deadline()
+	done()
+	if !ok || time.Until(dl) > time.Second {
+		t.Errorf("no deadline: got %v, %v, want within 1s", dl, ok)
+	}
+	short, cancel := context.WithTimeout(bg, 100*time.Millisecond)
+	defer cancel()
+	if c, done := d.bound(short); c != short {
+		t.Errorf("a sooner deadline of the caller's was replaced")
+	} else {
+		done()
+	}
+	long, cancel2 := context.WithTimeout(bg, time.Hour)
+	defer cancel2()
+	c, done = d.bound(long)
+	dl, _ = c.Deadline()
+	done()
+	if time.Until(dl) > time.Second {
+		t.Errorf("a later deadline of the caller's was kept: %v", dl)
+	}
+}
+
+func TestWrapContextErrors(t *testing.T) {
+	d := &DB{}
+	for _, tc := range []struct {
+		err         error
+		unavailable bool
+		is          error
+	}{
+		{context.DeadlineExceeded, true, context.DeadlineExceeded},
+		{fmt.Errorf("timeout: %w", context.DeadlineExceeded), true, context.DeadlineExceeded},
+		{context.Canceled, false, context.Canceled},
+	} {
+		got := d.wrap("op", tc.err)
+		if errors.Is(got, auth.ErrUnavailable) != tc.unavailable || !errors.Is(got, tc.is) {
+			t.Errorf("wrap(%v) = %v: ErrUnavailable %v, %v %v", tc.err, got,
+				errors.Is(got, auth.ErrUnavailable), tc.is, errors.Is(got, tc.is))
+		}
+	}
+}
