@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -21,13 +22,20 @@ type Service struct {
 	RefreshTTL time.Duration // lifetime of one refresh token (DefaultRefreshTTL)
 	SessionTTL time.Duration // absolute lifetime of a session (DefaultSessionTTL)
 	// TokenAge is how long an access token can be accepted (lifetime plus
-	// leeway): revocations last that long. Defaults to Tokens' settings.
+	// leeway) as far as this process knows. Defaults to Tokens' settings,
+	// else DefaultTokenAge. Revocations last at least that long, and
+	// longer when a server on the same store recorded longer-lived tokens
+	// (see TokenLifetimeStore).
 	TokenAge time.Duration
 	Now      func() time.Time
 	Log      *slog.Logger
 
 	syncMu   sync.Mutex
 	lastSync time.Time
+
+	leaseMu  sync.Mutex   // serializes renewals of the token lifetime record
+	leaseEnd atomic.Int64 // Unix nanoseconds: the record covers tokens issued before
+	instance string       // this process's id in the record
 }
 
 // Login checks a username and password. Unknown users, wrong passwords and
@@ -130,7 +138,11 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) (*User
 	if err != nil {
 		return nil, err
 	}
-	return s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, EndSessions: s.endSessions(s.now())})
+	end, err := s.endSessions(ctx, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, EndSessions: end})
 }
 
 // updateUser applies upd and, when it ends the user's sessions, makes
@@ -165,7 +177,11 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string,
 	if actor != nil && actor.Name == name && ((upd.Role != nil && *upd.Role != RoleAdmin) || (upd.Disabled != nil && *upd.Disabled)) {
 		return nil, fmt.Errorf("%w: admins cannot demote or disable themselves", ErrForbidden)
 	}
-	upd.EndSessions = s.endSessions(s.now())
+	end, err := s.endSessions(ctx, s.now())
+	if err != nil {
+		return nil, err
+	}
+	upd.EndSessions = end
 	return s.updateUser(ctx, name, upd)
 }
 
@@ -174,7 +190,11 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Principal, name string)
 	if actor != nil && actor.Name == name {
 		return fmt.Errorf("%w: admins cannot delete themselves", ErrForbidden)
 	}
-	if err := s.Store.DeleteUser(ctx, name, s.endSessions(s.now())); err != nil {
+	end, err := s.endSessions(ctx, s.now())
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DeleteUser(ctx, name, end); err != nil {
 		return err
 	}
 	if err := s.SyncRevocations(ctx); err != nil {

@@ -71,8 +71,9 @@ type SessionStore interface {
 	// RevocationsSince returns the revocations recorded at or after since
 	// that are still in force at now.
 	RevocationsSince(ctx context.Context, since, now time.Time) ([]Revocation, error)
-	// PurgeExpired deletes sessions, refresh tokens, revocations and
-	// retired keys that can no longer matter at now.
+	// PurgeExpired deletes sessions, refresh tokens, revocations,
+	// retired keys and (in a TokenLifetimeStore) token lifetime records
+	// that can no longer matter at now.
 	PurgeExpired(ctx context.Context, now time.Time) error
 }
 
@@ -133,6 +134,9 @@ func (s *Service) now() time.Time {
 // refresh-token family and an access token in it.
 func (s *Service) StartSession(ctx context.Context, u *User) (*Grant, error) {
 	now := s.now()
+	if err := s.coverIssue(ctx, now); err != nil {
+		return nil, err
+	}
 	sess := &Session{ID: randomID(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL())}
 	token, hash := newRefreshToken()
 	rt := &RefreshToken{Hash: hash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
@@ -188,6 +192,9 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
 	if u.Disabled {
 		return nil, ErrRefreshInvalid
 	}
+	if err := s.coverIssue(ctx, now); err != nil {
+		return nil, err
+	}
 	next, nextHash := newRefreshToken()
 	nrt := &RefreshToken{Hash: nextHash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
 	if err := s.Store.RotateRefreshToken(ctx, hash, now, nrt); err != nil {
@@ -239,20 +246,24 @@ func (s *Service) LogoutRefresh(ctx context.Context, token string) error {
 // endSessions is the revocation that goes with a password change, a role
 // change, disabling or deleting a user: every session ends and every
 // access token issued so far is refused.
-func (s *Service) endSessions(now time.Time) *Revoke {
-	return &Revoke{At: now, Until: s.revokeUntil(now)}
+func (s *Service) endSessions(ctx context.Context, now time.Time) (*Revoke, error) {
+	until, err := s.revokeUntil(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Revoke{At: now, Until: until}, nil
 }
 
-// revokeUntil is when every access token issued before now has expired.
-func (s *Service) revokeUntil(now time.Time) time.Time {
-	age := s.TokenAge
-	if age <= 0 && s.Tokens != nil {
-		age = s.Tokens.TTL() + s.Tokens.Leeway()
+// revokeUntil is when every access token issued before now has stopped
+// being accepted by every server on the store: this process's own token
+// age or the longest one a server recorded, whichever is longer, and a
+// second for rounding.
+func (s *Service) revokeUntil(ctx context.Context, now time.Time) (time.Time, error) {
+	age, err := s.tokenAge(ctx, now)
+	if err != nil {
+		return time.Time{}, err
 	}
-	if age <= 0 {
-		age = DefaultTokenAge
-	}
-	return now.Add(age + time.Second)
+	return now.Add(age + time.Second), nil
 }
 
 // DefaultTokenAge is the default access-token lifetime plus leeway, used
@@ -260,7 +271,11 @@ func (s *Service) revokeUntil(now time.Time) time.Time {
 const DefaultTokenAge = 15*time.Minute + 30*time.Second
 
 func (s *Service) revoke(ctx context.Context, r Revoke, now time.Time) error {
-	r.At, r.Until = now, s.revokeUntil(now)
+	until, err := s.revokeUntil(ctx, now)
+	if err != nil {
+		return err
+	}
+	r.At, r.Until = now, until
 	if err := s.Store.Revoke(ctx, r); err != nil {
 		return err
 	}
@@ -270,7 +285,9 @@ func (s *Service) revoke(ctx context.Context, r Revoke, now time.Time) error {
 // SyncRevocations loads revocations recorded since the last call (by this
 // process, another instance or the command line) into the token verifier.
 // Servers call it periodically; Revoke-ing calls run it at once so that a
-// logout is enforced on this instance before the response is sent.
+// logout is enforced on this instance before the response is sent. Each
+// revocation is held until its Until, and at least until its CreatedAt
+// plus this instance's own token age (and a second).
 func (s *Service) SyncRevocations(ctx context.Context) error {
 	if s.Tokens == nil {
 		return nil
@@ -284,9 +301,19 @@ func (s *Service) SyncRevocations(ctx context.Context) error {
 		// poll may have committed after it.
 		since = s.lastSync.Add(-revocationOverlap)
 	}
-	revs, err := s.Store.RevocationsSince(ctx, since, now)
+	// Hold every revocation at least as long as this instance accepts a
+	// token issued before it was made, whatever Until its maker chose (a
+	// command line or an instance that knew shorter-lived tokens): ask
+	// also for those whose stored Until passed less than that long ago.
+	hold := s.ownTokenAge() + time.Second
+	revs, err := s.Store.RevocationsSince(ctx, since, now.Add(-hold))
 	if err != nil {
 		return err
+	}
+	for i := range revs {
+		if floor := revs[i].CreatedAt.Add(hold); floor.After(revs[i].Until) {
+			revs[i].Until = floor
+		}
 	}
 	s.Tokens.Revocations().Add(now, revs...)
 	s.lastSync = now

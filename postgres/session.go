@@ -135,6 +135,7 @@ func (d *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 			{`DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $2`, []any{now, now.Add(-24 * time.Hour)}},
 			{`DELETE FROM refresh_tokens WHERE expires_at <= $1`, []any{now}},
 			{`DELETE FROM signing_keys WHERE retire_at <= $1`, []any{now}},
+			{`DELETE FROM token_lifetimes WHERE until <= $1`, []any{now}},
 		} {
 			if _, err := tx.Exec(ctx, q.sql, q.args...); err != nil {
 				return err

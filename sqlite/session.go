@@ -147,6 +147,7 @@ func (d *DB) PurgeExpired(ctx context.Context, now time.Time) error {
 			{`DELETE FROM sessions WHERE expires_at <= ? OR revoked_at <= ?`, []any{t, t - day}},
 			{`DELETE FROM refresh_tokens WHERE expires_at <= ?`, []any{t}},
 			{`DELETE FROM signing_keys WHERE retire_at <= ?`, []any{t}},
+			{`DELETE FROM token_lifetimes WHERE until <= ?`, []any{t}},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 				return err

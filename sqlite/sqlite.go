@@ -456,7 +456,7 @@ func (d *DB) DeletePost(ctx context.Context, id int64) error {
 // tests and diagnostics.
 func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
-	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys":
+	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys", "token_lifetimes":
 	default:
 		return 0, fmt.Errorf("%w: unknown table %q", auth.ErrInvalid, table)
 	}

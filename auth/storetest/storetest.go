@@ -29,6 +29,10 @@
 //     end revoke sessions and record revocations in the same transaction.
 //   - Concurrent CreateUser calls are safe: of several creating one name
 //     (in any case), exactly one succeeds and the others get ErrConflict.
+//   - Token lifetimes: every store is also an auth.TokenLifetimeStore. A
+//     record is kept per instance and never shortened, durations and
+//     times round up (never down) to the store's precision, and
+//     PurgeExpired deletes the records whose Until has passed.
 //
 // Stored password hashes are opaque strings to a store; the suite uses
 // fixed ones and never hashes.
@@ -84,6 +88,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"PurgeExpired", testPurge},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeyOnlyIfNone", testSigningKeyOnlyIfNone},
+		{"TokenLifetimes", testTokenLifetimes},
+		{"TokenLifetimesUnavailable", testTokenLifetimesUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

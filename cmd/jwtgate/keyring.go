@@ -103,7 +103,8 @@ func firstKey(c *serveConfig) (auth.StoredKey, error) {
 // --revocation-poll (so a logout elsewhere is enforced here within about
 // that long), reloads keys every --key-reload, on SIGHUP, when a retired
 // key's grace period ends and when a token names an unknown kid (at most
-// once a second), and purges expired rows hourly.
+// once a second), keeps this server's token lifetime record in the
+// database from lapsing, and purges expired rows hourly.
 func background(ctx context.Context, c *serveConfig, store auth.SessionStore, svc *auth.Service, keys *keyring, cur *auth.KeySet, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -114,6 +115,8 @@ func background(ctx context.Context, c *serveConfig, store auth.SessionStore, sv
 	defer keyTick.Stop()
 	purgeTick := time.NewTicker(time.Hour)
 	defer purgeTick.Stop()
+	lifetimeTick := time.NewTicker(time.Minute)
+	defer lifetimeTick.Stop()
 	retire := time.NewTimer(time.Hour)
 	defer retire.Stop()
 	armRetire := func() {
@@ -178,6 +181,10 @@ func background(ctx context.Context, c *serveConfig, store auth.SessionStore, sv
 			if time.Since(lastKick) >= time.Second {
 				lastKick = time.Now()
 				reload("unknown kid")
+			}
+		case <-lifetimeTick.C:
+			if err := svc.RenewTokenLifetime(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("renewing the token lifetime record failed; retrying", "err", err)
 			}
 		case <-purgeTick.C:
 			if err := store.PurgeExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {

@@ -16,14 +16,16 @@ func keyRotate(args []string, stdout, stderr io.Writer, env func(string) string)
 	const prefix = "jwtgate key rotate"
 	c := newCommand(prefix, "jwtgate key rotate [--alg ALG] [--grace DURATION] [--data DIR | --db URL]", `
 Makes a new signing key in the server's database and makes it the active
-one. The keys in use so far keep verifying tokens for the grace period
-(default: the access-token lifetime plus leeway, from $JWTGATE_ACCESS_TTL
-and $JWTGATE_LEEWAY, 15m30s if unset), then retire. Running servers pick
-the new key up within --key-reload (10s) or at once on SIGHUP.
+one. The keys in use so far keep verifying tokens for the grace period,
+then retire. The default grace period is the longest access-token lifetime
+plus leeway that the servers on the database recorded (their --access-ttl
+and --leeway), and never less than 15m30s or $JWTGATE_ACCESS_TTL plus
+$JWTGATE_LEEWAY. Running servers pick the new key up within --key-reload
+(10s) or at once on SIGHUP.
 Servers started with --key-file or a secret do not use these keys.`, stdout, stderr)
 	st := storageFlags(c.fs, env)
 	alg := c.fs.String("alg", "", "algorithm `ALG` of the new key: "+algList()+" (default: the active key's)")
-	grace := c.fs.Duration("grace", tokenAge(env), "how long the old keys keep verifying")
+	grace := c.fs.Duration("grace", 0, "how long the old keys keep verifying (default: the servers' longest token lifetime plus leeway)")
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
@@ -41,6 +43,12 @@ Servers started with --key-file or a secret do not use these keys.`, stdout, std
 		return 1
 	}
 	defer db.Close()
+	if !c.set("grace") {
+		if *grace, err = auth.LongestTokenAge(ctx, db, time.Now(), tokenAge(env)); err != nil {
+			fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+			return 1
+		}
+	}
 	a := jwt.Algorithm(*alg)
 	if *alg == "" {
 		a = jwt.HS256

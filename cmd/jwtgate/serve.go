@@ -57,6 +57,8 @@ type serveConfig struct {
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
+
+	now func() time.Time // the clock of tokens and sessions; nil: time.Now (tests set it)
 }
 
 // envFlags registers flags whose defaults come from the environment, and
@@ -231,7 +233,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err != nil {
 		return err
 	}
-	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: ks.Signing, VerifyKeys: ks.Verify, Issuer: c.Issuer, Audience: c.Audience, TTL: c.AccessTTL, Leeway: c.Leeway})
+	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: ks.Signing, VerifyKeys: ks.Verify, Issuer: c.Issuer, Audience: c.Audience, TTL: c.AccessTTL, Leeway: c.Leeway, Now: c.now})
 	if err != nil {
 		return err
 	}
@@ -243,7 +245,14 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		UserLimit:  auth.NewLimiter(c.LoginUserEvery, c.LoginUserBurst),
 		RefreshTTL: c.RefreshTTL,
 		SessionTTL: c.SessionTTL,
+		Now:        c.now,
 		Log:        log,
+	}
+	// Record how long this server's tokens live, so that `jwtgate user`,
+	// `jwtgate key rotate` and the other instances, which cannot see our
+	// flags, revoke and retire keys for long enough.
+	if err := svc.RecordTokenLifetime(ctx); err != nil {
+		return err
 	}
 	if err := svc.SyncRevocations(ctx); err != nil {
 		return fmt.Errorf("loading revocations: %w", err)

@@ -23,11 +23,20 @@ import (
 func startServer(t *testing.T, extra ...string) (base, data string, logs *bytes.Buffer) {
 	t.Helper()
 	data = t.TempDir()
+	base, logs = startServerAt(t, data, nil, extra...)
+	return base, data, logs
+}
+
+// startServerAt is startServer on the data folder data, with the clock now
+// (nil: time.Now) for its tokens and sessions.
+func startServerAt(t *testing.T, data string, now func() time.Time, extra ...string) (base string, logs *bytes.Buffer) {
+	t.Helper()
 	args := append([]string{"--addr", "127.0.0.1:0", "--data", data, "--hash-concurrency", "2"}, extra...)
 	c, err := parseServeFlags(args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.now = now
 	logs = &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: logs}, nil))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -46,7 +55,7 @@ func startServer(t *testing.T, extra ...string) (base, data string, logs *bytes.
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return base, data, logs
+	return base, logs
 }
 
 type syncWriter struct {

@@ -14,9 +14,11 @@ import (
 	"github.com/jwtgate/jwtgate/sqlite"
 )
 
-// store is what the commands need of a backend.
+// store is what the commands need of a backend. TokenLifetimeStore is how
+// the commands learn how long the servers' tokens live.
 type store interface {
 	auth.Store
+	auth.TokenLifetimeStore
 	AppliedMigrations(ctx context.Context) ([]string, error)
 }
 

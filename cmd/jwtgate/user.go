@@ -32,7 +32,10 @@ Commands:
 Every command takes --data DIR (default ./jwtgate-data, or $JWTGATE_DATA),
 or --db URL for a PostgreSQL database (default $JWTGATE_DB).
 passwd, disable, role and delete also end the user's sessions: running
-servers refuse their tokens within a second.
+servers refuse their tokens within their --revocation-poll (500ms), until
+the tokens would have expired on every server of the database: the longest
+--access-ttl plus --leeway that the servers recorded there, and never less
+than 15m30s or $JWTGATE_ACCESS_TTL plus $JWTGATE_LEEWAY.
 Passwords are never taken as arguments: they would show in ps and shell history.
 `
 
@@ -75,6 +78,8 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		return 1
 	}
 	defer db.Close()
+	// Revocations last at least this long, and as long as the longest-lived
+	// tokens of the servers that recorded theirs in db (auth.Service).
 	svc := &auth.Service{Store: db, Hasher: auth.NewHasher(auth.DefaultArgon2, 1, time.Minute), TokenAge: tokenAge(env)}
 
 	switch sub {
@@ -184,9 +189,12 @@ func readPassword(stdin io.Reader, stderr io.Writer, prompt string) (string, err
 	return pw, auth.ValidatePassword(pw)
 }
 
-// tokenAge is how long the server accepts an access token (its lifetime
-// plus leeway), read from the same variables jwtgate serve reads, so that
-// revocations made here last long enough.
+// tokenAge is the least the commands assume a server accepts an access
+// token (its lifetime plus leeway): the longer of auth.DefaultTokenAge
+// and what the variables jwtgate serve reads say. The servers' flags are
+// invisible here; what they recorded in the database is added to it where
+// it is used (auth.LongestTokenAge), so revocations and grace periods made
+// here last long enough whatever the servers run with.
 func tokenAge(env func(string) string) time.Duration {
 	ttl, leeway := 15*time.Minute, 30*time.Second
 	if d, err := time.ParseDuration(env("JWTGATE_ACCESS_TTL")); err == nil && d > 0 {
@@ -195,5 +203,5 @@ func tokenAge(env func(string) string) time.Duration {
 	if d, err := time.ParseDuration(env("JWTGATE_LEEWAY")); err == nil && d >= 0 {
 		leeway = d
 	}
-	return ttl + leeway
+	return max(ttl+leeway, auth.DefaultTokenAge)
 }
