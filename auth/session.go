@@ -228,19 +228,35 @@ func (s *Service) Logout(ctx context.Context, p *Principal, all bool) error {
 }
 
 // LogoutRefresh ends the session of a refresh token (a logout by a client
-// that holds no valid access token any more). Unknown tokens are ignored.
+// that holds no valid access token any more). A token that is unknown or
+// expired, or whose session already ended, changes nothing and fails with
+// ErrRefreshInvalid. A token that was already rotated is reuse, as in
+// Refresh: its session is revoked and the error is ErrRefreshInvalid too.
 func (s *Service) LogoutRefresh(ctx context.Context, token string) error {
 	if len(token) != refreshTokenLen {
-		return nil
+		return ErrRefreshInvalid
 	}
-	_, sess, err := s.Store.RefreshToken(ctx, hashRefreshToken(token))
+	if _, err := base64.RawURLEncoding.DecodeString(token); err != nil {
+		return ErrRefreshInvalid
+	}
+	rt, sess, err := s.Store.RefreshToken(ctx, hashRefreshToken(token))
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		return ErrRefreshInvalid
 	}
 	if err != nil {
 		return err
 	}
-	return s.revoke(ctx, Revoke{SessionID: sess.ID}, s.now())
+	now := s.now()
+	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+		return ErrRefreshInvalid
+	}
+	if !rt.UsedAt.IsZero() {
+		return s.reused(ctx, sess, now)
+	}
+	if !now.Before(rt.ExpiresAt) {
+		return ErrRefreshInvalid
+	}
+	return s.revoke(ctx, Revoke{SessionID: sess.ID}, now)
 }
 
 // endSessions is the revocation that goes with a password change, a role

@@ -110,8 +110,7 @@ func findCredentials(r *http.Request) credentials {
 func (s *server) verify(w http.ResponseWriter, r *http.Request, method string) *auth.Principal {
 	c := findCredentials(r)
 	if !c.present {
-		w.Header()["Www-Authenticate"] = challengeMissing
-		writeProblem(w, http.StatusUnauthorized, codeTokenMissing, "send the access token from POST /login in an Authorization: Bearer header")
+		writeTokenMissing(w, "send the access token from POST /login in an Authorization: Bearer header")
 		return nil
 	}
 	var p *auth.Principal
@@ -120,19 +119,32 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request, method string) *
 		p, err = s.tokens.Verify(c.token)
 	}
 	if !c.ok || err != nil {
-		f := tokenMalformed
-		if err != nil {
-			f = classifyTokenError(err)
-		}
-		w.Header()["Www-Authenticate"] = f.challenge
-		writeProblem(w, http.StatusUnauthorized, f.code, f.detail)
+		writeTokenFailure(w, c, err)
 		return nil
 	}
 	if c.cookie && changesState(method) && !csrfOK(r) {
-		writeProblem(w, http.StatusForbidden, codeCSRF, "a request authenticated by cookie must send the csrf_token cookie's value in an X-CSRF-Token header")
+		writeProblem(w, http.StatusForbidden, codeCSRF, csrfDetail)
 		return nil
 	}
 	return p
+}
+
+const csrfDetail = "a request authenticated by cookie must send the csrf_token cookie's value in an X-CSRF-Token header"
+
+func writeTokenMissing(w http.ResponseWriter, detail string) {
+	w.Header()["Www-Authenticate"] = challengeMissing
+	writeProblem(w, http.StatusUnauthorized, codeTokenMissing, detail)
+}
+
+// writeTokenFailure writes the 401 for credentials c that were sent but
+// are malformed or failed Verify with err.
+func writeTokenFailure(w http.ResponseWriter, c credentials, err error) {
+	f := tokenMalformed
+	if c.ok && err != nil {
+		f = classifyTokenError(err)
+	}
+	w.Header()["Www-Authenticate"] = f.challenge
+	writeProblem(w, http.StatusUnauthorized, f.code, f.detail)
 }
 
 // authenticate requires a valid access token whose role is at least min,

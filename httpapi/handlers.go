@@ -109,6 +109,24 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 // grantForm parses an OAuth 2.0 token request form whose grant_type must
 // be grant. On failure it has written the problem.
 func (s *server) grantForm(w http.ResponseWriter, r *http.Request, grant string) (url.Values, bool) {
+	f, ok := s.parseForm(w, r)
+	if !ok {
+		return nil, false
+	}
+	switch f.Get("grant_type") {
+	case grant:
+		return f, true
+	case "":
+		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, `grant_type is required and must be "`+grant+`"`)
+	default:
+		writeProblem(w, http.StatusBadRequest, codeUnsupportedGrantType, `only grant_type "`+grant+`" is supported here`)
+	}
+	return nil, false
+}
+
+// parseForm parses an application/x-www-form-urlencoded body whose
+// parameters appear once each. On failure it has written the problem.
+func (s *server) parseForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	if !s.limitBody(w, r) {
 		return nil, false
 	}
@@ -128,15 +146,7 @@ func (s *server) grantForm(w http.ResponseWriter, r *http.Request, grant string)
 			return nil, false
 		}
 	}
-	switch f.Get("grant_type") {
-	case grant:
-		return f, true
-	case "":
-		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, `grant_type is required and must be "`+grant+`"`)
-	default:
-		writeProblem(w, http.StatusBadRequest, codeUnsupportedGrantType, `only grant_type "`+grant+`" is supported here`)
-	}
-	return nil, false
+	return f, true
 }
 
 // me answers from the verified token alone.

@@ -80,7 +80,7 @@ func (s *server) routes() []route {
 		{"GET /openapi.yaml", "", s.openapi},
 		{"POST /login", "", s.login},
 		{"POST /refresh", "", s.refresh},
-		{"POST /logout", auth.RoleReader, s.logout},
+		{"POST /logout", "", s.logout},      // an access token, or a refresh token in the body: checked by logout
 		{"/auth/verify", "", s.forwardAuth}, // any method: proxies may pass the original one
 		{"GET /.well-known/jwks.json", "", s.jwks},
 		{"GET /.well-known/openid-configuration", "", s.openidConfiguration},

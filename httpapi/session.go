@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"time"
 
@@ -163,17 +164,44 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 	s.writeGrant(w, r, g, cookie, csrf)
 }
 
-// logout ends the caller's session (?all=1: every session of the user),
-// refuses the presented access token from now on, and clears the cookies.
+// logout ends a session. With a valid access token (a Bearer header, or
+// the access cookie and the CSRF header) it ends the token's session
+// (?all=1: every session of the user), refuses the token from now on,
+// and clears the cookies: the token wins, a body is not read. A client
+// whose access token has expired sends its refresh token instead, in a
+// JSON body or a form as at POST /refresh: that ends the refresh token's
+// session, and nothing else (no cookies are touched: a body is not an
+// ambient credential, so such a request needs no CSRF header, and
+// another site posting its own refresh token ends only its own session).
+// The refresh cookie never reaches /logout (Path=/refresh): the browser
+// pages refresh first, then log out by cookie.
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
-	p, _ := PrincipalFrom(r.Context())
-	all := false
-	switch r.URL.Query().Get("all") {
-	case "", "0", "false":
-	case "1", "true":
-		all = true
-	default:
-		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "all must be 1 or 0")
+	c := findCredentials(r)
+	var p *auth.Principal
+	var err error
+	if c.ok {
+		p, err = s.tokens.Verify(c.token)
+	}
+	if p == nil {
+		refresh, ok := s.logoutRefreshToken(w, r)
+		switch {
+		case !ok: // the problem is written
+		case refresh != "":
+			s.logoutRefresh(w, r, refresh)
+		case !c.present:
+			writeTokenMissing(w, "send the access token in an Authorization: Bearer header, or the refresh token in a refresh_token JSON member or form field")
+		default:
+			writeTokenFailure(w, c, err)
+		}
+		return
+	}
+	if c.cookie && !csrfOK(r) {
+		writeProblem(w, http.StatusForbidden, codeCSRF, csrfDetail)
+		return
+	}
+	stateOf(r).principal = p
+	all, ok := logoutAll(w, r)
+	if !ok {
 		return
 	}
 	if err := s.svc.Logout(r.Context(), p, all); err != nil {
@@ -181,6 +209,68 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clearCookies(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// logoutAll reads the all query parameter; on failure it has written the
+// problem.
+func logoutAll(w http.ResponseWriter, r *http.Request) (all, ok bool) {
+	switch r.URL.Query().Get("all") {
+	case "", "0", "false":
+		return false, true
+	case "1", "true":
+		return true, true
+	}
+	writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "all must be 1 or 0")
+	return false, false
+}
+
+// logoutRefreshToken reads the refresh token of a logout's JSON or form
+// body ("" if there is none). Other bodies are not read, as before
+// refresh tokens were taken here. On failure it has written the problem.
+func (s *server) logoutRefreshToken(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if r.ContentLength == 0 {
+		return "", true
+	}
+	switch mediaType(r.Header.Get("Content-Type")) {
+	case "application/json":
+		var req struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if !s.decodeJSON(w, r, &req) {
+			return "", false
+		}
+		return req.RefreshToken, true
+	case "application/x-www-form-urlencoded":
+		f, ok := s.parseForm(w, r) // grant_type, if sent, is ignored
+		if !ok {
+			return "", false
+		}
+		return f.Get("refresh_token"), true
+	}
+	return "", true
+}
+
+// logoutRefresh ends the session of a refresh token. An unknown, expired
+// or revoked token ends nothing; one that was already rotated is reuse
+// and, as at POST /refresh, ends its whole session: both answer 401.
+func (s *server) logoutRefresh(w http.ResponseWriter, r *http.Request, token string) {
+	all, ok := logoutAll(w, r)
+	if !ok {
+		return
+	}
+	if all {
+		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "all=1 needs a valid access token: refresh, then log out with the new access token")
+		return
+	}
+	if err := s.svc.LogoutRefresh(r.Context(), token); err != nil {
+		if errors.Is(err, auth.ErrRefreshInvalid) {
+			writeProblem(w, http.StatusUnauthorized, codeRefreshInvalid, "the refresh token is unknown, expired, already used or revoked")
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
