@@ -88,9 +88,11 @@ type Tokens struct {
 	unknown  atomic.Pointer[func()]
 }
 
-// OnUnknownKey registers fn to be called (it must not block) when a token
-// names a kid this Tokens does not hold: another instance may have
-// rotated the keys, so a server reloads them early.
+// OnUnknownKey registers fn to be called when a token names a kid this
+// Tokens does not hold: another instance may have rotated the keys. fn may
+// block briefly while it reloads them (SetKeys); if the keys changed by the
+// time it returns, the token is verified again with the new ones, so the
+// first token signed with another instance's new key is already accepted.
 func (t *Tokens) OnUnknownKey(fn func()) { t.unknown.Store(&fn) }
 
 // keyState is one generation of keys; cache entries remember the
@@ -221,10 +223,18 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 	}
 	p := &Principal{}
 	if err := ks.verifier.Verify(token, &p.Claims); err != nil {
-		if fn := t.unknown.Load(); fn != nil && errors.Is(err, jwt.ErrKeyNotFound) {
-			(*fn)()
+		fn := t.unknown.Load()
+		if fn == nil || !errors.Is(err, jwt.ErrKeyNotFound) {
+			return nil, err
 		}
-		return nil, err
+		(*fn)()
+		if next := t.keys.Load(); next != ks {
+			ks = next
+			err = ks.verifier.Verify(token, &p.Claims)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	id, err := strconv.ParseInt(p.Claims.Subject, 10, 64)
 	if err != nil || id <= 0 {

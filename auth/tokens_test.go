@@ -215,3 +215,42 @@ func TestCacheEntryMatches(t *testing.T) {
 		}
 	}
 }
+
+// A token signed with a key another instance rotated to is accepted on
+// its first use when the unknown-key hook loads the new keys, and still
+// refused when the hook finds nothing new.
+func TestTokensUnknownKeyReloadsThenVerifies(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	oldKey, err := jwt.NewHMACKey(jwt.HS256, []byte(strings.Repeat("o", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKey, err := jwt.NewHMACKey(jwt.HS256, []byte(strings.Repeat("n", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKey, newKey = oldKey.WithKeyID("old"), newKey.WithKeyID("new")
+	a, b := testTokens(t, &now, newKey), testTokens(t, &now, oldKey)
+	tok, _, err := a.Issue(&User{ID: 3, Name: "mia", Role: RoleReader}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	b.OnUnknownKey(func() { calls++ }) // nothing new to load
+	if _, err := b.Verify(tok); !errors.Is(err, jwt.ErrKeyNotFound) || calls != 1 {
+		t.Fatalf("no new keys: %v after %d calls, want ErrKeyNotFound after 1", err, calls)
+	}
+	b.OnUnknownKey(func() {
+		calls++
+		if err := b.SetKeys(newKey, []*jwt.Key{oldKey}); err != nil {
+			t.Error(err)
+		}
+	})
+	p, err := b.Verify(tok)
+	if err != nil || calls != 2 || p.Name != "mia" {
+		t.Fatalf("after the reload: %v, %+v, %d calls", err, p, calls)
+	}
+	if _, err := b.Verify(tok); err != nil || calls != 2 {
+		t.Fatalf("second use: %v after %d calls, want no new call", err, calls)
+	}
+}

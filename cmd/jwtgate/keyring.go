@@ -127,12 +127,24 @@ func background(ctx context.Context, c *serveConfig, store auth.SessionStore, sv
 	}
 	armRetire()
 	// A token with a kid we do not hold may come from an instance that
-	// already rotated: reload early, at most once a second.
-	kick := make(chan struct{}, 1)
+	// already rotated: reload at once, at most once a second, while the
+	// request waits (up to unknownKidWait) so that it can be accepted.
+	// Requests that meet the limit, or a full queue, are answered with the
+	// keys as they are.
+	kick := make(chan chan struct{}, 64)
 	svc.Tokens.OnUnknownKey(func() {
+		done := make(chan struct{})
 		select {
-		case kick <- struct{}{}:
+		case kick <- done:
 		default:
+			return
+		}
+		t := time.NewTimer(unknownKidWait)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+		case <-ctx.Done():
 		}
 	})
 	var lastKick time.Time
@@ -177,10 +189,14 @@ func background(ctx context.Context, c *serveConfig, store auth.SessionStore, sv
 			reload("SIGHUP")
 		case <-retire.C:
 			reload("grace period over")
-		case <-kick:
+		case done := <-kick:
 			if time.Since(lastKick) >= time.Second {
 				lastKick = time.Now()
 				reload("unknown kid")
+			}
+			close(done)
+			for len(kick) > 0 { // those who waited meanwhile see the same reload
+				close(<-kick)
 			}
 		case <-lifetimeTick.C:
 			if err := svc.RenewTokenLifetime(ctx); err != nil && ctx.Err() == nil {
@@ -193,6 +209,10 @@ func background(ctx context.Context, c *serveConfig, store auth.SessionStore, sv
 		}
 	}
 }
+
+// unknownKidWait bounds how long a request with an unknown kid waits for
+// the reload it triggered.
+const unknownKidWait = 2 * time.Second
 
 // sameKeys compares key sets by signing kid and verify kids.
 func sameKeys(a, b *auth.KeySet) bool {
