@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/postgres/pgtest"
@@ -339,6 +342,36 @@ func TestWrapContextErrors(t *testing.T) {
 		if errors.Is(got, auth.ErrUnavailable) != tc.unavailable || !errors.Is(got, tc.is) {
 			t.Errorf("wrap(%v) = %v: ErrUnavailable %v, %v %v", tc.err, got,
 				errors.Is(got, auth.ErrUnavailable), tc.is, errors.Is(got, tc.is))
+		}
+	}
+}
+
+// A server that answers but refuses the connection (bad password, no such
+// database) leaves the store unavailable (503), not broken (500): the
+// refusal arrives as a server error inside a connect error, which must not
+// be read as bad SQL.
+func TestRefusedConnectionIsUnavailable(t *testing.T) {
+	base, err := url.Parse(pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongPassword, noDatabase := *base, *base
+	wrongPassword.User = url.UserPassword(base.User.Username(), "not-the-password")
+	noDatabase.Path = "/jwtgate_no_such_database"
+	for name, u := range map[string]*url.URL{"wrong password": &wrongPassword, "no such database": &noDatabase} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		d, err := Open(ctx, u.String(), 1)
+		cancel()
+		if err == nil {
+			d.Close()
+			t.Fatalf("%s: Open succeeded", name)
+		}
+		var pe *pgconn.PgError
+		if !errors.Is(err, auth.ErrUnavailable) || !errors.As(err, &pe) {
+			t.Errorf("%s: %v; want auth.ErrUnavailable around the server's refusal", name, err)
+		}
+		if strings.Contains(err.Error(), "not-the-password") {
+			t.Errorf("%s: the error shows the password: %v", name, err)
 		}
 	}
 }

@@ -203,6 +203,7 @@ func (d *DB) wrap(op string, err error) error {
 		return err
 	}
 	var pe *pgconn.PgError
+	var ce *pgconn.ConnectError
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("postgres: %s: %w", op, auth.ErrNotFound)
@@ -215,6 +216,12 @@ func (d *DB) wrap(op string, err error) error {
 		return fmt.Errorf("postgres: %s: %w: no answer in time (%w)", op, auth.ErrUnavailable, err)
 	case d.closed.Load():
 		return fmt.Errorf("postgres: %s: %w: store closed", op, auth.ErrUnavailable)
+	case errors.As(err, &ce):
+		// No connection could be made, whatever the server said while
+		// refusing it (a FATAL such as 55000 "database is not accepting
+		// connections", 3D000 no such database, 28xxx authentication):
+		// the database is out of reach, which is not a bug here.
+		return fmt.Errorf("postgres: %s: %w (%w)", op, auth.ErrUnavailable, err)
 	case errors.As(err, &pe):
 		switch {
 		case pe.Code == "23505": // unique_violation
