@@ -233,6 +233,12 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err != nil {
 		return err
 	}
+	if keys.source == "database" && c.AlgSet && string(ks.Signing.Algorithm()) != c.Alg {
+		// --alg only chooses the first key; an existing key set is
+		// changed by rotation, never silently by a flag.
+		log.Warn("--alg applies to the first start only: the key set already has an active key; switch with: jwtgate key rotate --alg "+c.Alg+" "+st.flag(),
+			"active_alg", ks.Signing.Algorithm(), "alg_flag", c.Alg)
+	}
 	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: ks.Signing, VerifyKeys: ks.Verify, Issuer: c.Issuer, Audience: c.Audience, TTL: c.AccessTTL, Leeway: c.Leeway, Now: c.now})
 	if err != nil {
 		return err

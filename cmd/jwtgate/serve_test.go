@@ -363,3 +363,25 @@ func TestServeKeyFileAlg(t *testing.T) {
 		}
 	}
 }
+
+// --alg only chooses the first key. On a data folder that already has a
+// key set the flag changes nothing, and the log says so and how to switch,
+// instead of leaving the operator to think the algorithm changed.
+func TestServeAlgOnExistingKeySetWarns(t *testing.T) {
+	_, data, first := startServer(t)
+	if strings.Contains(first.String(), "first start only") {
+		t.Fatalf("warned on the first start: %s", first)
+	}
+	_, logs := startServerAt(t, data, nil, "--alg", "EdDSA")
+	out := logs.String()
+	if !strings.Contains(out, "--alg applies to the first start only") || !strings.Contains(out, "key rotate --alg EdDSA") {
+		t.Errorf("no warning about the ignored --alg: %s", out)
+	}
+	if !strings.Contains(out, "alg=HS256") {
+		t.Errorf("the active key should still be HS256: %s", out)
+	}
+	_, same := startServerAt(t, data, nil, "--alg", "HS256")
+	if strings.Contains(same.String(), "first start only") {
+		t.Errorf("warned although --alg matches the active key: %s", same)
+	}
+}
