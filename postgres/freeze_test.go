@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,134 +16,6 @@ import (
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/postgres/pgtest"
 )
-
-// freezeProxy forwards a loopback port to PostgreSQL and can freeze: while
-// frozen it accepts connections and keeps every socket open but forwards
-// no byte either way, as a network partition or a hung server or proxy
-// does (no RST, no FIN, just silence). Bytes read meanwhile are held and
-// delivered after unfreeze, as TCP would retransmit them.
-type freezeProxy struct {
-	t      *testing.T
-	target string
-	ln     net.Listener
-	closed chan struct{}
-
-	mu    sync.Mutex
-	thaw  chan struct{} // non-nil while frozen; closed by unfreeze
-	conns map[net.Conn]bool
-}
-
-func newFreezeProxy(t *testing.T, target string) *freezeProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("proxy listen: %v", err)
-	}
-	p := &freezeProxy{t: t, target: target, ln: ln, closed: make(chan struct{}), conns: map[net.Conn]bool{}}
-	t.Cleanup(p.close)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.pipe(c)
-		}
-	}()
-	return p
-}
-
-func (p *freezeProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *freezeProxy) pipe(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	select {
-	case <-p.closed:
-		p.mu.Unlock()
-		c.Close()
-		up.Close()
-		return
-	default:
-	}
-	p.conns[c], p.conns[up] = true, true
-	p.mu.Unlock()
-	go p.copy(up, c)
-	p.copy(c, up)
-}
-
-// copy forwards src to dst, holding each chunk while the proxy is frozen.
-func (p *freezeProxy) copy(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if !p.gate() {
-				return
-			}
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// gate waits while the proxy is frozen; false if it closed meanwhile.
-func (p *freezeProxy) gate() bool {
-	p.mu.Lock()
-	thaw := p.thaw
-	p.mu.Unlock()
-	if thaw == nil {
-		return true
-	}
-	select {
-	case <-thaw:
-		return true
-	case <-p.closed:
-		return false
-	}
-}
-
-func (p *freezeProxy) freeze() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.thaw == nil {
-		p.thaw = make(chan struct{})
-	}
-}
-
-func (p *freezeProxy) unfreeze() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.thaw != nil {
-		close(p.thaw)
-		p.thaw = nil
-	}
-}
-
-func (p *freezeProxy) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.closed:
-		return
-	default:
-	}
-	close(p.closed)
-	p.ln.Close()
-	for c := range p.conns {
-		c.Close()
-	}
-}
 
 // answerWithin runs call and returns its error and duration; if call has
 // not returned after hang, the test fails there: the store hangs, the bug
@@ -181,15 +51,15 @@ func TestFrozenServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newFreezeProxy(t, u.Host)
-	u.Host = proxy.addr()
+	proxy := pgtest.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	ctx := context.Background()
 	d, err := Open(ctx, u.String(), conns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	t.Cleanup(proxy.unfreeze) // runs first: let Close say goodbye
+	t.Cleanup(proxy.Unfreeze) // runs first: let Close say goodbye
 	d.timeout = timeout       // before any concurrent use
 
 	usr := &auth.User{Name: "frida", Role: auth.RoleEditor, PasswordHash: "x"}
@@ -238,7 +108,7 @@ func TestFrozenServer(t *testing.T) {
 		}
 	}
 
-	proxy.freeze()
+	proxy.Freeze()
 	before := d.pool.Stat().NewConnsCount()
 	// On the pooled connections: the hang reported.
 	unavailable("UserByName", func() error { _, err := d.UserByName(ctx, "frida"); return err })
@@ -276,7 +146,7 @@ func TestFrozenServer(t *testing.T) {
 		t.Errorf("cancelled UserByName took %v", took)
 	}
 
-	proxy.unfreeze()
+	proxy.Unfreeze()
 	// Back by itself, with nothing half-done: the refused rotation and
 	// revocation did not happen.
 	rt, s, err := d.RefreshToken(ctx, first.Hash)

@@ -1,100 +1,13 @@
 package main
 
 import (
-	"io"
-	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/postgres/pgtest"
 )
-
-// tcpProxy forwards a loopback port to PostgreSQL. cut closes the port
-// and every connection through it, as a network between jwtgate and the
-// database that went away: connections end without the server's goodbye
-// and new ones are refused. restore listens on the same port again. A
-// real server shutdown is TestPostgresStopped's, on a private cluster.
-type tcpProxy struct {
-	t      *testing.T
-	target string
-	addr   string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	p := &tcpProxy{t: t, target: target, conns: map[net.Conn]bool{}}
-	p.listen("127.0.0.1:0")
-	p.addr = p.ln.Addr().String()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) listen(addr string) {
-	var ln net.Listener
-	var err error
-	for range 50 { // the port was just released; retry briefly
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy listen %s: %v", addr, err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.pipe(c)
-		}
-	}()
-}
-
-func (p *tcpProxy) pipe(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln == nil { // cut meanwhile
-		p.mu.Unlock()
-		c.Close()
-		up.Close()
-		return
-	}
-	p.conns[c], p.conns[up] = true, true
-	p.mu.Unlock()
-	go func() { io.Copy(up, c); up.Close() }()
-	io.Copy(c, up)
-	c.Close()
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-func (p *tcpProxy) restore() { p.listen(p.addr) }
 
 // TestPostgresOutage serves on PostgreSQL, cuts the network to it and
 // brings it back: /readyz and every request that needs the database get
@@ -108,8 +21,8 @@ func TestPostgresOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newTCPProxy(t, u.Host)
-	u.Host = proxy.addr
+	proxy := pgtest.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	db := u.String()
 
 	if out, err := runBinary(t, "outage-password\n", "user", "add", "olga", "--role", "editor", "--db", db); err != nil {
@@ -126,7 +39,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatalf("post before the outage: %d", code)
 	}
 
-	proxy.cut()
+	proxy.Cut()
 	start := time.Now()
 	eventually(t, 10*time.Second, "/readyz 503 during the outage", func() bool {
 		code, _, _ := call(t, "GET", p.base+"/readyz", "", "", "")
@@ -165,7 +78,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("requests during the outage took %v: they should fail fast", d)
 	}
 
-	proxy.restore()
+	proxy.Restore()
 	eventually(t, 20*time.Second, "/readyz 200 after the database returned", func() bool {
 		code, _, _ := call(t, "GET", p.base+"/readyz", "", "", "")
 		return code == 200
