@@ -575,3 +575,24 @@ func TestFuzzSeedFiles(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScanClaimsFast holds scanClaimsFast to its promise: whatever payload
+// it takes, the general scanner takes too and records the same claims.
+func FuzzScanClaimsFast(f *testing.F) {
+	for _, s := range fastClaimsCases {
+		f.Add([]byte(s.payload))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		var fast scanned
+		if !scanClaimsFast(p, &fast) {
+			return
+		}
+		var full scanned
+		if err := scanClaimsFull(p, &full); err != nil {
+			t.Fatalf("scanClaimsFast took %q, which scanClaims refuses: %v", p, err)
+		}
+		if fast != full {
+			t.Fatalf("payload %q:\nfast %+v\nfull %+v", p, fast, full)
+		}
+	})
+}

@@ -243,6 +243,15 @@ const maxClaims = 256
 // scanClaims validates the payload (one JSON object, no duplicate member
 // names, well-typed registered claims) and records the claims into rc.
 func scanClaims(p []byte, rc *scanned) error {
+	if scanClaimsFast(p, rc) {
+		return nil
+	}
+	*rc = scanned{}
+	return scanClaimsFull(p, rc)
+}
+
+// scanClaimsFull is scanClaims for any payload.
+func scanClaimsFull(p []byte, rc *scanned) error {
 	it, ok := openObject(p)
 	if !ok {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
