@@ -31,30 +31,46 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 	// p ends with '}', which is none of '"', ':', ',' or a digit: every
 	// loop below stops at or before it, so p[i] stays in range.
 	var reg uint8
-	var seen uint64 // extra names by length and first and last letter, as scanClaims hashes them
-	i := 1
+	var seen uint64 // extra names by length and first and last letter, as scanClaimsFull hashes them
+	i := 0          // at the '{' or ',' before each member
 	for {
-		// The name: one eight-byte test finds its closing quote.
-		if p[i] != '"' {
-			return false
+		// The name. A registered claim with its quotes and colon is one
+		// eight-byte word from the '{' or ',' on: `,"exp":1}` is the
+		// shortest member that can follow, so the word is always there.
+		var nameStart, k int
+		var bit uint8
+		if i+8 <= n {
+			bit = registeredWord(binary.LittleEndian.Uint64(p[i:]))
 		}
-		nameStart := i + 1
-		k := 0
-		if i+9 <= n {
-			k = bits.TrailingZeros64(specialIn8(binary.LittleEndian.Uint64(p[nameStart:]))) >> 3
-		} else { // near the end
-			for nameStart+k < n-1 && plain[p[nameStart+k]] {
-				k++
+		if bit != 0 {
+			nameStart, k = i+2, 3
+			i += 7
+		} else {
+			// Any other name: one eight-byte test finds its closing quote.
+			i++
+			if p[i] != '"' {
+				return false
 			}
+			nameStart = i + 1
+			if i+9 <= n {
+				k = bits.TrailingZeros64(specialIn8(binary.LittleEndian.Uint64(p[nameStart:]))) >> 3
+			} else { // near the end
+				for nameStart+k < n-1 && plain[p[nameStart+k]] {
+					k++
+				}
+			}
+			if k == 0 || k == 8 || p[nameStart+k] != '"' {
+				return false // empty, eight or more characters, or not plain
+			}
+			if k == 3 && registeredFold(p[nameStart:nameStart+3], false) {
+				return false // ISS and the like; exact names were matched above
+			}
+			i = nameStart + k + 1
+			if p[i] != ':' {
+				return false
+			}
+			i++
 		}
-		if k == 0 || k == 8 || p[nameStart+k] != '"' {
-			return false // empty, eight or more characters, or not plain
-		}
-		i = nameStart + k + 1
-		if p[i] != ':' {
-			return false
-		}
-		i++
 		// The value.
 		valStart := i
 		var sec int64
@@ -99,43 +115,28 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 		if p[i] != ',' && p[i] != '}' {
 			return false // a fraction, an exponent, white space or junk
 		}
-		// What the member is. Registered claims are three letters.
-		var bit uint8
-		if k == 3 {
-			switch uint32(p[nameStart]) | uint32(p[nameStart+1])<<8 | uint32(p[nameStart+2])<<16 {
-			case 'i' | 's'<<8 | 's'<<16:
-				bit = 1 << 0
-				rc.iss, rc.hasIss = span{start: valStart + 1, end: i - 1}, true
-			case 's' | 'u'<<8 | 'b'<<16:
-				bit = 1 << 1
-				rc.sub, rc.hasSub = span{start: valStart + 1, end: i - 1}, true
-			case 'j' | 't'<<8 | 'i'<<16:
-				bit = 1 << 2
-				rc.jti, rc.hasJTI = span{start: valStart + 1, end: i - 1}, true
-			case 'a' | 'u'<<8 | 'd'<<16:
-				bit = 1 << 3
-				rc.aud, rc.hasAud = span{start: valStart, end: i}, true
-			case 'e' | 'x'<<8 | 'p'<<16:
-				bit = 1 << 4
-				rc.exp = date{sec: sec, set: true}
-			case 'n' | 'b'<<8 | 'f'<<16:
-				bit = 1 << 5
-				rc.nbf = date{sec: sec, set: true}
-			case 'i' | 'a'<<8 | 't'<<16:
-				bit = 1 << 6
-				rc.iat = date{sec: sec, set: true}
-			default:
-				if registeredFold(p[nameStart:nameStart+3], false) {
-					return false
-				}
-			}
-		}
 		if bit != 0 {
 			// Strings for iss, sub, jti and aud; numbers for the dates.
 			if reg&bit != 0 || isStr != (bit < 1<<4) {
 				return false
 			}
 			reg |= bit
+			switch bit {
+			case 1 << 0:
+				rc.iss, rc.hasIss = span{start: valStart + 1, end: i - 1}, true
+			case 1 << 1:
+				rc.sub, rc.hasSub = span{start: valStart + 1, end: i - 1}, true
+			case 1 << 2:
+				rc.jti, rc.hasJTI = span{start: valStart + 1, end: i - 1}, true
+			case 1 << 3:
+				rc.aud, rc.hasAud = span{start: valStart, end: i}, true
+			case 1 << 4:
+				rc.exp = date{sec: sec, set: true}
+			case 1 << 5:
+				rc.nbf = date{sec: sec, set: true}
+			case 1 << 6:
+				rc.iat = date{sec: sec, set: true}
+			}
 		} else {
 			h := uint64(1) << ((uint(k) + uint(p[nameStart]|0x20)*3 + uint(p[nameStart+k-1]|0x20)*5) & 63)
 			if seen&h != 0 || rc.nExtra == len(rc.extra) {
@@ -148,6 +149,39 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 		if p[i] == '}' {
 			return i == n-1
 		}
-		i++
 	}
+}
+
+// registeredWord reads the eight bytes from a member's '{' or ',': when
+// they spell a registered claim's name, in quotes, and a colon, it
+// returns the claim's bit (as scanClaimsFull numbers them), else 0. The
+// first byte and the value's first byte are not looked at.
+func registeredWord(w uint64) uint8 {
+	const (
+		shape = '"'<<8 | '"'<<40 | ':'<<48
+		iss   = shape | 'i'<<16 | 's'<<24 | 's'<<32
+		sub   = shape | 's'<<16 | 'u'<<24 | 'b'<<32
+		jti   = shape | 'j'<<16 | 't'<<24 | 'i'<<32
+		aud   = shape | 'a'<<16 | 'u'<<24 | 'd'<<32
+		exp   = shape | 'e'<<16 | 'x'<<24 | 'p'<<32
+		nbf   = shape | 'n'<<16 | 'b'<<24 | 'f'<<32
+		iat   = shape | 'i'<<16 | 'a'<<24 | 't'<<32
+	)
+	switch w & 0x00ffffffffffff00 {
+	case iss:
+		return 1 << 0
+	case sub:
+		return 1 << 1
+	case jti:
+		return 1 << 2
+	case aud:
+		return 1 << 3
+	case exp:
+		return 1 << 4
+	case nbf:
+		return 1 << 5
+	case iat:
+		return 1 << 6
+	}
+	return 0
 }

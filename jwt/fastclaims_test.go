@@ -1,6 +1,13 @@
 package jwt
 
-import "testing"
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+)
 
 // fastClaimsCases are payloads with whether scanClaimsFast should take
 // them. It must take what servers write, or it saves nothing; what it
@@ -45,19 +52,25 @@ var fastClaimsCases = []struct {
 	{`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`, false}, // more extras than fit
 }
 
+// fastAgrees checks scanClaimsFast on p against the general scanner:
+// what the fast path takes, the general scanner takes too, with the same
+// claims. It reports whether the fast path took p.
+func fastAgrees(t *testing.T, p []byte) bool {
+	t.Helper()
+	var fast, full scanned
+	if !scanClaimsFast(p, &fast) {
+		return false
+	}
+	if err := scanClaimsFull(p, &full); err != nil || fast != full {
+		t.Fatalf("%q:\nfast %+v\nfull %+v (%v)", p, fast, full, err)
+	}
+	return true
+}
+
 func TestScanClaimsFast(t *testing.T) {
 	for _, c := range fastClaimsCases {
-		var fast scanned
-		got := scanClaimsFast([]byte(c.payload), &fast)
-		if got != c.fast {
+		if got := fastAgrees(t, []byte(c.payload)); got != c.fast {
 			t.Errorf("scanClaimsFast(%s) = %v, want %v", c.payload, got, c.fast)
-		}
-		if !got {
-			continue
-		}
-		var full scanned
-		if err := scanClaimsFull([]byte(c.payload), &full); err != nil || fast != full {
-			t.Errorf("%s: fast %+v, full %+v (%v)", c.payload, fast, full, err)
 		}
 	}
 }
@@ -66,16 +79,6 @@ func TestScanClaimsFast(t *testing.T) {
 // prefix closed with a brace, is either declined or judged exactly as the
 // general scanner judges it.
 func TestScanClaimsFastAgreesOnEveryByte(t *testing.T) {
-	check := func(p []byte) {
-		t.Helper()
-		var fast, full scanned
-		if !scanClaimsFast(p, &fast) {
-			return
-		}
-		if err := scanClaimsFull(p, &full); err != nil || fast != full {
-			t.Fatalf("%q: fast %+v, full %+v (%v)", p, fast, full, err)
-		}
-	}
 	for _, c := range fastClaimsCases {
 		if !c.fast {
 			continue
@@ -85,9 +88,126 @@ func TestScanClaimsFastAgreesOnEveryByte(t *testing.T) {
 			q := append([]byte(nil), p...)
 			for b := range 256 {
 				q[i] = byte(b)
-				check(q)
+				fastAgrees(t, q)
 			}
-			check(append(append([]byte(nil), p[:i]...), '}'))
+			fastAgrees(t, append(append([]byte(nil), p[:i]...), '}'))
+		}
+	}
+}
+
+// recordClaims keeps every extra claim as its string value, its integer,
+// or else its JSON text.
+type recordClaims struct {
+	Claims
+	extra map[string]string
+}
+
+func (r *recordClaims) DecodeClaim(name string, v Value) error {
+	if r.extra == nil {
+		r.extra = map[string]string{}
+	}
+	switch v.Kind() {
+	case '"':
+		s, err := v.String()
+		r.extra[name] = s
+		return err
+	case '0':
+		if n, err := v.Int64(); err == nil {
+			r.extra[name] = strconv.FormatInt(n, 10)
+			return nil
+		}
+	}
+	r.extra[name] = string(v.Raw())
+	return nil
+}
+
+// Verify hands out the same claims whether the payload took the fast path
+// or not, with or without iss and aud required, and as encoding/json
+// reads them. Every result survives the scratch buffer's reuse by later
+// tokens.
+func TestVerifyClaimTextAgreesWithEncodingJSON(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloads := []string{
+		`{"iss":"https://auth.example","sub":"42","aud":"api","exp":1700000900,"iat":1700000000,"jti":"j-1","name":"Ada Lovelace","role":"editor"}`,
+		`{"sub":"7","role":"admin","uid":123,"sid":"s","exp":1700000900}`,
+		`{"aud":"api","exp":1700000900}`,
+		`{"iss":"https://auth.example","exp":1700000900,"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6","g":"7"}`,
+		`{"iss":"https://auth.example","sub":"4\u0032","aud":["api","web"],"exp":1700000900,"name":"\u00c9mile","x":[1,{"y":null}],"f":1.5}`,
+		`{ "sub" : "42", "exp" : 1700000900, "role" : "editor" }`,
+		`{"exp":1700000900,"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":"ten"}`,
+	}
+	clock := WithClock(func() time.Time { return time.Unix(1700000100, 0) })
+	verifiers := map[string][]Option{
+		"plain":    {clock},
+		"issuer":   {clock, WithIssuer("https://auth.example")},
+		"audience": {clock, WithAudience("api")},
+	}
+	type result struct {
+		payload string
+		got     *recordClaims
+		reg     *Claims
+	}
+	var results []result
+	for name, opts := range verifiers {
+		v, err := NewVerifier([]*Key{k}, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range payloads {
+			tok := atkSign(t, k, `{"alg":"HS256","typ":"JWT"}`, p)
+			got, reg := &recordClaims{}, &Claims{}
+			errD, errC := v.Verify(tok, got), v.Verify(tok, reg)
+			if (errD == nil) != (errC == nil) {
+				t.Fatalf("%s %s: ClaimDecoder %v, *Claims %v", name, p, errD, errC)
+			}
+			if errD != nil {
+				if !errors.Is(errD, ErrIssuer) && !errors.Is(errD, ErrAudience) {
+					t.Fatalf("%s %s: %v", name, p, errD)
+				}
+				continue
+			}
+			results = append(results, result{p, got, reg})
+		}
+	}
+	if len(results) != len(payloads)+3+3 { // all, and three each with iss and aud required
+		t.Fatalf("%d tokens accepted", len(results))
+	}
+	// Checked after all the verifying: nothing points into a reused buffer.
+	for _, r := range results {
+		var want Claims
+		if err := json.Unmarshal([]byte(r.payload), &want); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []Claims{r.got.Claims, *r.reg} {
+			if !fzSameClaims(c, want) {
+				t.Errorf("%s:\n got %+v\nwant %+v", r.payload, c, want)
+			}
+		}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(r.payload), &raw); err != nil {
+			t.Fatal(err)
+		}
+		wantExtra := map[string]string{}
+		for n, m := range raw {
+			switch n {
+			case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
+				continue
+			}
+			var s string
+			if json.Unmarshal(m, &s) == nil {
+				wantExtra[n] = s
+			} else {
+				wantExtra[n] = string(m)
+			}
+		}
+		if len(wantExtra) == 0 {
+			wantExtra = nil
+		}
+		if !reflect.DeepEqual(r.got.extra, wantExtra) {
+			t.Errorf("%s: extras\n got %q\nwant %q", r.payload, r.got.extra, wantExtra)
 		}
 	}
 }
