@@ -62,8 +62,7 @@ func split(token string, max int, buf *[]byte) (segments, error) {
 	if s.sig, b, err = decodeSeg(b, tok[d2+1:]); err != nil {
 		return s, fmt.Errorf("%w: signature is not unpadded base64url: %w", ErrMalformed, err)
 	}
-	*buf = b[:0]
-	return s, nil
+	return s, nil // b never outgrew *buf: nothing to write back
 }
 
 // decodeHeader decodes and parses the header, after split.

@@ -20,9 +20,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 
 func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
 
+// putBuf returns b to the pool. Users reslice it to [:0], so its length
+// is not reset here: a pointer written to the heap costs a write barrier.
 func putBuf(b *[]byte) {
 	if cap(*b) <= 64<<10 { // do not pin the odd huge buffer
-		*b = (*b)[:0]
 		bufPool.Put(b)
 	}
 }

@@ -461,33 +461,33 @@ func str(src string, p []byte, sp span) string {
 
 // fill writes the registered claims into c. src is the payload as one
 // string, so every claim string shares a single allocation.
+//
+// Fields are written one by one: copying a whole Claims into c, usually
+// on the heap, runs a bulk write barrier over every pointer in it while
+// the garbage collector marks, which costs more than the few pointers
+// that change.
 func (rc *scanned) fill(src string, pb []byte, c *Claims) {
-	// Built on the stack and copied once: c is usually on the heap, where
-	// every pointer written costs a write barrier check.
-	cl := Claims{ExpiresAt: rc.exp.time(), NotBefore: rc.nbf.time(), IssuedAt: rc.iat.time()}
+	c.Issuer, c.Subject, c.ID = "", "", ""
 	if rc.hasIss {
-		cl.Issuer = str(src, pb, rc.iss)
+		c.Issuer = str(src, pb, rc.iss)
 	}
 	if rc.hasSub {
-		cl.Subject = str(src, pb, rc.sub)
+		c.Subject = str(src, pb, rc.sub)
 	}
 	if rc.hasJTI {
-		cl.ID = str(src, pb, rc.jti)
+		c.ID = str(src, pb, rc.jti)
 	}
-	one := rc.hasAud && pb[rc.aud.start] == '"'
-	if one {
-		cl.aud1[0] = str(src, pb, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
-	} else if rc.hasAud {
-		var list []string
-		eachAud(pb, rc.aud, func(sp span, _ bool) { list = append(list, str(src, pb, sp)) })
-		if list == nil {
-			list = []string{}
-		}
-		cl.Audience = list
-	}
-	*c = cl
-	if one {
+	c.ExpiresAt, c.NotBefore, c.IssuedAt = rc.exp.time(), rc.nbf.time(), rc.iat.time()
+	switch {
+	case !rc.hasAud:
+		c.Audience = nil
+	case pb[rc.aud.start] == '"':
+		c.aud1[0] = str(src, pb, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
 		c.Audience = c.aud1[:1:1] // the backing array inside c: no allocation
+	default:
+		list := []string{}
+		eachAud(pb, rc.aud, func(sp span, _ bool) { list = append(list, str(src, pb, sp)) })
+		c.Audience = list
 	}
 }
 
