@@ -50,6 +50,22 @@ func decodeB64URL(dst, src []byte) (int, bool) {
 	// independent chains of lookups for the CPU to overlap.
 	if len(src) >= 16 && len(dst) >= 14 {
 		s, d := src, dst // resliced as they go: no index arithmetic to check
+		for len(s) >= 32 && len(d) >= 26 {
+			x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
+			y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
+			z := t0[s[8]] | t1[s[9]] | t2[s[10]] | t3[s[11]]
+			w := t0[s[12]] | t1[s[13]] | t2[s[14]] | t3[s[15]]
+			x2 := t0[s[16]] | t1[s[17]] | t2[s[18]] | t3[s[19]]
+			y2 := t0[s[20]] | t1[s[21]] | t2[s[22]] | t3[s[23]]
+			z2 := t0[s[24]] | t1[s[25]] | t2[s[26]] | t3[s[27]]
+			w2 := t0[s[28]] | t1[s[29]] | t2[s[30]] | t3[s[31]]
+			bad |= x | y | z | w | x2 | y2 | z2 | w2
+			binary.BigEndian.PutUint64(d, uint64(x)<<40|uint64(y)<<16)
+			binary.BigEndian.PutUint64(d[6:], uint64(z)<<40|uint64(w)<<16)
+			binary.BigEndian.PutUint64(d[12:], uint64(x2)<<40|uint64(y2)<<16)
+			binary.BigEndian.PutUint64(d[18:], uint64(z2)<<40|uint64(w2)<<16)
+			s, d = s[32:], d[24:]
+		}
 		for len(s) >= 16 && len(d) >= 14 {
 			x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
 			y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]

@@ -316,6 +316,17 @@ func FuzzBase64(f *testing.F) {
 	for _, s := range []string{"", "A", "AA", "AB", "AAA", "AAB", "AAAA", "eyJhbGciOiJIUzI1NiJ9", "-_-_", "+/+/", "AA==", "AA\n", "QUJDREVGR0g", "QUJDREVGR0gx", "QUJDREVGR0gxMg"} {
 		f.Add([]byte(s))
 	}
+	// Long enough for the 32- and 16-character rounds, with a bad
+	// character or a line break in each eighth of a 32-character round.
+	long := "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODktXw"
+	for _, n := range []int{32, 33, 34, 48, 50, 64, 66, len(long)} {
+		f.Add([]byte(long[:n]))
+	}
+	for i := 2; i < 40; i += 4 {
+		for _, c := range []string{"+", "=", "\n", "."} {
+			f.Add([]byte(long[:i] + c + long[i+1:]))
+		}
+	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		want := make([]byte, base64.RawURLEncoding.DecodedLen(len(src)))
 		wn, err := base64.RawURLEncoding.Strict().Decode(want, src)
