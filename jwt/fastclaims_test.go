@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,33 +23,40 @@ var fastClaimsCases = []struct {
 	{`{"user_id":123,"role":"admin"}`, true},
 	{`{"exp":253402300799}`, true},
 	{`{"a":"","b":"x"}`, true},
-	{`{"exp":253402300800}`, false},    // past the largest date
-	{`{"exp":1700000000.5}`, false},    // fraction
-	{`{"exp":17e8}`, false},            // exponent
-	{`{"exp":0}`, false},               // zero
-	{`{"exp":-1}`, false},              // negative
-	{`{"exp":"1700000000"}`, false},    // a date as a string
-	{`{"iss":1}`, false},               // iss not a string
-	{`{"aud":["a","b"]}`, false},       // an array
-	{`{"sub":"a","sub":"b"}`, false},   // repeated claim
-	{`{"role":"a","role":"b"}`, false}, // repeated extra
-	{`{"role":"a","ROLE":"b"}`, false}, // repeated as encoding/json matches
-	{`{"ISS":"x"}`, false},             // folds to a registered claim
-	{`{"sub":"\u0041"}`, false},        // escape
-	{`{"sub":"é"}`, false},             // non-ASCII
-	{"{\"sub\":\"a\tb\"}", false},      // control character
-	{`{"longname":1}`, false},          // eight-letter name
-	{`{"":1}`, false},                  // empty name
-	{`{ "sub":"a"}`, false},            // white space
-	{`{"sub" :"a"}`, false},            // white space
-	{`{"sub":"a" }`, false},            // white space
-	{`{"sub":"a",}`, false},            // trailing comma
-	{`{"sub":"a"}}`, false},            // junk after
-	{`{"sub":"a"`, false},              // unterminated
-	{`{"sub":"a}`, false},              // unterminated string
-	{`{"a":true}`, false},              // literal
-	{`{"a":{}}`, false},                // object
-	{`{"a":01}`, false},                // leading zero
+	{`{"exp":253402300800}`, false},          // past the largest date
+	{`{"exp":1700000000.5}`, false},          // fraction
+	{`{"exp":17e8}`, false},                  // exponent
+	{`{"exp":0}`, false},                     // zero
+	{`{"exp":-1}`, false},                    // negative
+	{`{"exp":"1700000000"}`, false},          // a date as a string
+	{`{"iss":1}`, false},                     // iss not a string
+	{`{"aud":["a","b"]}`, false},             // an array
+	{`{"sub":"a","sub":"b"}`, false},         // repeated claim
+	{`{"role":"a","role":"b"}`, false},       // repeated extra
+	{`{"role":"a","ROLE":"b"}`, false},       // repeated as encoding/json matches
+	{`{"ISS":"x"}`, false},                   // folds to a registered claim
+	{`{"sub":"\u0041"}`, false},              // escape
+	{`{"sub":"é"}`, false},                   // non-ASCII
+	{"{\"sub\":\"a\tb\"}", false},            // control character
+	{`{"longname":1}`, false},                // eight-letter name
+	{`{"s":"{}[],:","t":"]","u":"}"}`, true}, // JSON punctuation inside strings
+	{`{"iss":"https://auth.example.com/tenants/0123456789abcdef/a/long/path/that/crosses/a/word","sub":"user-0123456789","aud":"https://api.example.com/v1/resources/with/a/long/audience","exp":1700000900,"nbf":1699999000,"iat":1700000000,"jti":"0123456789abcdef0123456789abcdef","name":"A Rather Long Display Name For Someone","role":"editor","sid":"0123456789abcdef0123456789abcdef"}`, true},
+	{`{"a":"` + strings.Repeat("x", 300) + `"}`, true},
+	{`{"a":1"}`, false},        // a quote after a number
+	{`{"a"1}`, false},          // no colon
+	{`{"a":"x""b":1}`, false},  // no comma
+	{"{\"a\":\"\x7f\"}", true}, // DEL is plain JSON
+	{`{"":1}`, false},          // empty name
+	{`{ "sub":"a"}`, false},    // white space
+	{`{"sub" :"a"}`, false},    // white space
+	{`{"sub":"a" }`, false},    // white space
+	{`{"sub":"a",}`, false},    // trailing comma
+	{`{"sub":"a"}}`, false},    // junk after
+	{`{"sub":"a"`, false},      // unterminated
+	{`{"sub":"a}`, false},      // unterminated string
+	{`{"a":true}`, false},      // literal
+	{`{"a":{}}`, false},        // object
+	{`{"a":01}`, false},        // leading zero
 	{`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`, false}, // more extras than fit
 }
 
