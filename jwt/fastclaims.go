@@ -78,19 +78,21 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 		switch c := p[i]; {
 		case c == '"':
 			j := i + 1
-			for j+8 < n { // stop short of the closing brace, which is plain
-				m := specialIn8(binary.LittleEndian.Uint64(p[j:]))
-				if m != 0 {
+			for {
+				if j+8 > n { // the last few bytes, the closing brace among them
+					for j < n-1 && plain[p[j]] {
+						j++
+					}
+					break
+				}
+				if m := specialIn8(binary.LittleEndian.Uint64(p[j:])); m != 0 {
 					j += bits.TrailingZeros64(m) >> 3
 					break
 				}
-				j += 8
+				j += 8 // may reach n: eight plain bytes can end with the brace
 			}
-			for j < n-1 && plain[p[j]] {
-				j++
-			}
-			if p[j] != '"' {
-				return false // an escape, a control character or non-ASCII
+			if j >= n || p[j] != '"' {
+				return false // unterminated, an escape, a control character or non-ASCII
 			}
 			i, isStr = j+1, true
 		case '1' <= c && c <= '9':
@@ -112,7 +114,8 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 		default:
 			return false // arrays, objects, literals, zero, negative numbers
 		}
-		if p[i] != ',' && p[i] != '}' {
+		sep := p[i]
+		if sep != ',' && sep != '}' {
 			return false // a fraction, an exponent, white space or junk
 		}
 		if bit != 0 {
@@ -146,7 +149,7 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 			rc.extra[rc.nExtra] = member{span{start: nameStart, end: nameStart + k}, span{start: valStart, end: i}}
 			rc.nExtra++
 		}
-		if p[i] == '}' {
+		if sep == '}' {
 			return i == n-1
 		}
 	}
