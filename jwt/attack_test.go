@@ -981,3 +981,30 @@ func TestAttackCaseInsensitiveClaims(t *testing.T) {
 		})
 	}
 }
+
+// A token with the wrong number of segments says how many it has, also
+// now that a third dot is found by the signature's decoding.
+func TestVerifySaysHowManySegments(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier([]*Key{k}, AllowMissingExp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := atkSign(t, k, `{"alg":"HS256"}`, `{"sub":"a"}`)
+	h, p, s := atkParts(t, good)
+	for tok, n := range map[string]int{
+		h + "." + p:                             2,
+		good + ".x":                             4,
+		good + ".":                              4,
+		h + "." + p + "." + s[:5] + "." + s[5:]: 4,
+		h + "." + p + "." + s[:5] + "." + s[5:] + ".AA": 5,
+	} {
+		err := v.Verify(tok, nil)
+		if want := fmt.Sprintf("%d segments", n); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want ErrMalformed saying %q", tok, err, want)
+		}
+	}
+}

@@ -24,8 +24,8 @@ type Unverified struct {
 // can still be inspected.
 func DecodeUnverified(token string) (*Unverified, error) {
 	var buf []byte
-	seg, err := split(token, DefaultMaxSize, &buf)
-	if err != nil {
+	var seg segments
+	if err := split(token, DefaultMaxSize, &buf, &seg); err != nil {
 		return nil, err
 	}
 	h, err := seg.decodeHeader()

@@ -25,12 +25,11 @@ type segments struct {
 	sig     []byte // decoded
 }
 
-// split checks the token's shape and decodes its three segments into
-// *buf. Nothing here trusts or interprets the content yet.
-func split(token string, max int, buf *[]byte) (segments, error) {
-	var s segments
+// split checks the token's shape and decodes its payload and signature
+// into *buf, filling s. Nothing here trusts or interprets the content yet.
+func split(token string, max int, buf *[]byte, s *segments) error {
 	if len(token) > max {
-		return s, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(token), max)
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(token), max)
 	}
 	d1 := strings.IndexByte(token, '.')
 	d2 := -1
@@ -39,14 +38,14 @@ func split(token string, max int, buf *[]byte) (segments, error) {
 			d2 += d1 + 1
 		}
 	}
-	if d2 < 0 || strings.IndexByte(token[d2+1:], '.') >= 0 {
-		return s, fmt.Errorf("%w: %d segments, want 3 (header.payload.signature)", ErrMalformed, strings.Count(token, ".")+1)
+	if d2 < 0 {
+		return segmentsError(token)
 	}
 	if d1 == 0 || d2 == d1+1 {
-		return s, fmt.Errorf("%w: empty header or payload", ErrMalformed)
+		return fmt.Errorf("%w: empty header or payload", ErrMalformed)
 	}
 	if d2 == len(token)-1 {
-		return s, fmt.Errorf("%w: no signature", ErrSignature)
+		return fmt.Errorf("%w: no signature", ErrSignature)
 	}
 	need := len(token) * 2
 	if cap(*buf) < need {
@@ -55,14 +54,28 @@ func split(token string, max int, buf *[]byte) (segments, error) {
 	b := append((*buf)[:0], token...)
 	tok := b[:len(token):len(token)]
 	s.input, s.rawHdr = tok[:d2], tok[:d1]
-	var err error
-	if s.payload, b, err = decodeSeg(b, tok[d1+1:d2]); err != nil {
-		return s, fmt.Errorf("%w: payload is not unpadded base64url: %w", ErrMalformed, err)
+	// The payload, then the signature, decoded after the token. The
+	// decoder may write a few bytes of slack past each: the signature
+	// overwrites the payload's, and the buffer has room for both.
+	rest := b[len(token):cap(b)]
+	pay, sig := tok[d1+1:d2], tok[d2+1:]
+	n, ok := decodeB64URL(rest, pay)
+	if !ok {
+		return fmt.Errorf("%w: payload is not unpadded base64url: %w", ErrMalformed, b64Error(pay))
 	}
-	if s.sig, b, err = decodeSeg(b, tok[d2+1:]); err != nil {
-		return s, fmt.Errorf("%w: signature is not unpadded base64url: %w", ErrMalformed, err)
+	s.payload, rest = rest[:n:n], rest[n:]
+	if n, ok = decodeB64URL(rest, sig); !ok {
+		if strings.IndexByte(token[d2+1:], '.') >= 0 {
+			return segmentsError(token)
+		}
+		return fmt.Errorf("%w: signature is not unpadded base64url: %w", ErrMalformed, b64Error(sig))
 	}
-	return s, nil // b never outgrew *buf: nothing to write back
+	s.sig = rest[:n:n]
+	return nil
+}
+
+func segmentsError(token string) error {
+	return fmt.Errorf("%w: %d segments, want 3 (header.payload.signature)", ErrMalformed, strings.Count(token, ".")+1)
 }
 
 // decodeHeader decodes and parses the header, after split.
@@ -86,11 +99,17 @@ func decodeSeg(b, src []byte) (out, grown []byte, err error) {
 	if m, ok := decodeB64URL(b[n:min(n+max(need, 0)+8, cap(b))], src); ok {
 		return b[n : n+m : n+m], b[:n+m], nil
 	}
-	// Invalid: let encoding/base64 say where, for the error message.
-	if _, err := b64strict.Decode(b[n:n+b64.DecodedLen(len(src))], src); err != nil {
-		return nil, b, err
+	return nil, b, b64Error(src)
+}
+
+// b64Error says why src, which decodeB64URL refused, is not unpadded
+// base64url: encoding/base64 says where, except for the line breaks it
+// skips.
+func b64Error(src []byte) error {
+	if _, err := b64strict.Decode(make([]byte, b64.DecodedLen(len(src))), src); err != nil {
+		return err
 	}
-	return nil, b, errLineBreak // the one thing encoding/base64 accepts and JWS does not
+	return errLineBreak
 }
 
 // header is what the JOSE header says. alg and kid point into the decoded

@@ -94,8 +94,8 @@ func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
 func (v *Verifier) Verify(token string, claims any) error {
 	buf := getBuf()
 	defer putBuf(buf)
-	seg, err := v.check(token, buf)
-	if err != nil {
+	var seg segments
+	if err := v.check(token, buf, &seg); err != nil {
 		return err
 	}
 	var rc scanned
@@ -129,18 +129,17 @@ func (v *Verifier) Verify(token string, claims any) error {
 func (v *Verifier) VerifyJWS(token string) ([]byte, error) {
 	buf := getBuf()
 	defer putBuf(buf)
-	seg, err := v.check(token, buf)
-	if err != nil {
+	var seg segments
+	if err := v.check(token, buf, &seg); err != nil {
 		return nil, err
 	}
 	return append([]byte(nil), seg.payload...), nil
 }
 
 // check runs everything up to and including the signature.
-func (v *Verifier) check(token string, buf *[]byte) (segments, error) {
-	seg, err := split(token, v.maxSize, buf)
-	if err != nil {
-		return seg, err
+func (v *Verifier) check(token string, buf *[]byte, seg *segments) error {
+	if err := split(token, v.maxSize, buf, seg); err != nil {
+		return err
 	}
 	// A header byte-identical to one Sign makes for a key needs no
 	// parsing: it names exactly that key and its algorithm.
@@ -153,26 +152,26 @@ func (v *Verifier) check(token string, buf *[]byte) (segments, error) {
 	if k == nil {
 		h, err := seg.decodeHeader()
 		if err != nil {
-			return seg, err
+			return err
 		}
 		if h.crit != "" {
-			return seg, fmt.Errorf("%w: %s", ErrCritical, h.crit)
+			return fmt.Errorf("%w: %s", ErrCritical, h.crit)
 		}
 		alg, ok := parseAlg(string(h.alg))
 		if !ok {
-			return seg, fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, algName(Algorithm(h.alg)))
+			return fmt.Errorf("%w: %s", ErrUnsupportedAlgorithm, algName(Algorithm(h.alg)))
 		}
 		if k, err = v.key(h); err != nil {
-			return seg, err
+			return err
 		}
 		if alg != k.alg {
-			return seg, fmt.Errorf("%w: token says %s, key is %s", ErrAlgorithmMismatch, alg, k.alg)
+			return fmt.Errorf("%w: token says %s, key is %s", ErrAlgorithmMismatch, alg, k.alg)
 		}
 	}
 	if !k.verifySignature(seg.input, seg.sig) {
-		return seg, ErrSignature
+		return ErrSignature
 	}
-	return seg, nil
+	return nil
 }
 
 func (v *Verifier) key(h header) (*Key, error) {
@@ -494,33 +493,33 @@ func (rc *scanned) fill(src string, pb []byte, c *Claims) {
 // decodeExtra hands every non-registered member to d.
 func (rc *scanned) decodeExtra(src string, p []byte, d ClaimDecoder) error {
 	if rc.nExtra <= len(rc.extra) {
-		for _, m := range rc.extra[:rc.nExtra] {
-			if err := decodeMember(src, p, d, m); err != nil {
-				return err
+		for i := range rc.extra[:rc.nExtra] {
+			m := &rc.extra[i]
+			name := str(src, p, m.name)
+			if err := d.DecodeClaim(name, Value{raw: p[m.val.start:m.val.end], src: src, off: m.val.start, esc: m.val.esc}); err != nil {
+				return claimError(name, err)
 			}
 		}
 		return nil
 	}
+	// Too many to have been recorded: walk again.
 	it, _ := openObject(p)
 	for {
 		name, val, more, _ := it.next()
 		if !more {
 			return nil
 		}
-		switch str(src, p, name) {
+		n := str(src, p, name)
+		switch n {
 		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
 			continue
 		}
-		if err := decodeMember(src, p, d, member{name, val}); err != nil {
-			return err
+		if err := d.DecodeClaim(n, Value{raw: p[val.start:val.end], src: src, off: val.start, esc: val.esc}); err != nil {
+			return claimError(n, err)
 		}
 	}
 }
 
-func decodeMember(src string, p []byte, d ClaimDecoder, m member) error {
-	n := str(src, p, m.name)
-	if err := d.DecodeClaim(n, Value{raw: p[m.val.start:m.val.end], src: src, off: m.val.start, esc: m.val.esc}); err != nil {
-		return fmt.Errorf("%w: claim %q: %w", ErrMalformed, short([]byte(n)), err)
-	}
-	return nil
+func claimError(name string, err error) error {
+	return fmt.Errorf("%w: claim %q: %w", ErrMalformed, short([]byte(name)), err)
 }
