@@ -227,10 +227,7 @@ func (k *Key) verifySignature(input, sig []byte) bool {
 	switch k.fam {
 	case famHMAC:
 		m := k.macs.Get().(*macState)
-		m.h.Reset()
-		m.h.Write(input)
-		sum := m.h.Sum(m.sum[:0])
-		ok := hmac.Equal(sum, sig) // constant time; length mismatch is simply false
+		ok := macEqual(m, input, sig)
 		k.macs.Put(m)
 		return ok
 	case famEdDSA:
@@ -251,4 +248,12 @@ func (k *Key) verifySignature(input, sig []byte) bool {
 		return ecdsaVerify(k.pub.(*ecdsa.PublicKey), k.ecSize, digest, sig)
 	}
 	return false
+}
+
+// macEqual reports whether sig is the HMAC of input, in constant time (a
+// length mismatch is simply false).
+func macEqual(m *macState, input, sig []byte) bool {
+	m.h.Reset()
+	m.h.Write(input)
+	return hmac.Equal(m.h.Sum(m.sum[:0]), sig)
 }
