@@ -46,44 +46,44 @@ func decodeB64URL(dst, src []byte) (int, bool) {
 	si, di := 0, 0
 	// Eight characters make six bytes, written as one 8-byte store while
 	// dst has room for the two bytes of slack (the next store overwrites
-	// them). Sixteen at a time first: half the loop overhead, and two
-	// independent chains of lookups for the CPU to overlap.
-	if len(src) >= 16 && len(dst) >= 14 {
-		s, d := src, dst // resliced as they go: no index arithmetic to check
-		for len(s) >= 32 && len(d) >= 26 {
-			x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
-			y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
-			z := t0[s[8]] | t1[s[9]] | t2[s[10]] | t3[s[11]]
-			w := t0[s[12]] | t1[s[13]] | t2[s[14]] | t3[s[15]]
-			x2 := t0[s[16]] | t1[s[17]] | t2[s[18]] | t3[s[19]]
-			y2 := t0[s[20]] | t1[s[21]] | t2[s[22]] | t3[s[23]]
-			z2 := t0[s[24]] | t1[s[25]] | t2[s[26]] | t3[s[27]]
-			w2 := t0[s[28]] | t1[s[29]] | t2[s[30]] | t3[s[31]]
-			bad |= x | y | z | w | x2 | y2 | z2 | w2
-			binary.BigEndian.PutUint64(d, uint64(x)<<40|uint64(y)<<16)
-			binary.BigEndian.PutUint64(d[6:], uint64(z)<<40|uint64(w)<<16)
-			binary.BigEndian.PutUint64(d[12:], uint64(x2)<<40|uint64(y2)<<16)
-			binary.BigEndian.PutUint64(d[18:], uint64(z2)<<40|uint64(w2)<<16)
-			s, d = s[32:], d[24:]
-		}
-		for len(s) >= 16 && len(d) >= 14 {
-			x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
-			y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
-			z := t0[s[8]] | t1[s[9]] | t2[s[10]] | t3[s[11]]
-			w := t0[s[12]] | t1[s[13]] | t2[s[14]] | t3[s[15]]
-			bad |= x | y | z | w
-			binary.BigEndian.PutUint64(d, uint64(x)<<40|uint64(y)<<16)
-			binary.BigEndian.PutUint64(d[6:], uint64(z)<<40|uint64(w)<<16)
-			s, d = s[16:], d[12:]
-		}
-		si, di = len(src)-len(s), len(dst)-len(d)
+	// them). Thirty-two and sixteen at a time first: less loop overhead,
+	// and independent chains of lookups for the CPU to overlap.
+	// Each round slices out exactly what it reads and writes: with
+	// lengths known and never zero, the compiler checks nothing more.
+	for si+32 <= len(src) && di+26 <= len(dst) {
+		s, d := src[si:si+32], dst[di:di+26]
+		x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
+		y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
+		z := t0[s[8]] | t1[s[9]] | t2[s[10]] | t3[s[11]]
+		w := t0[s[12]] | t1[s[13]] | t2[s[14]] | t3[s[15]]
+		x2 := t0[s[16]] | t1[s[17]] | t2[s[18]] | t3[s[19]]
+		y2 := t0[s[20]] | t1[s[21]] | t2[s[22]] | t3[s[23]]
+		z2 := t0[s[24]] | t1[s[25]] | t2[s[26]] | t3[s[27]]
+		w2 := t0[s[28]] | t1[s[29]] | t2[s[30]] | t3[s[31]]
+		bad |= x | y | z | w | x2 | y2 | z2 | w2
+		binary.BigEndian.PutUint64(d[0:8], uint64(x)<<40|uint64(y)<<16)
+		binary.BigEndian.PutUint64(d[6:14], uint64(z)<<40|uint64(w)<<16)
+		binary.BigEndian.PutUint64(d[12:20], uint64(x2)<<40|uint64(y2)<<16)
+		binary.BigEndian.PutUint64(d[18:26], uint64(z2)<<40|uint64(w2)<<16)
+		si, di = si+32, di+24
+	}
+	for si+16 <= len(src) && di+14 <= len(dst) {
+		s, d := src[si:si+16], dst[di:di+14]
+		x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
+		y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
+		z := t0[s[8]] | t1[s[9]] | t2[s[10]] | t3[s[11]]
+		w := t0[s[12]] | t1[s[13]] | t2[s[14]] | t3[s[15]]
+		bad |= x | y | z | w
+		binary.BigEndian.PutUint64(d[0:8], uint64(x)<<40|uint64(y)<<16)
+		binary.BigEndian.PutUint64(d[6:14], uint64(z)<<40|uint64(w)<<16)
+		si, di = si+16, di+12
 	}
 	for ; len(src)-si >= 8 && len(dst)-di >= 8; si, di = si+8, di+6 {
 		s := src[si : si+8]
 		x := t0[s[0]] | t1[s[1]] | t2[s[2]] | t3[s[3]]
 		y := t0[s[4]] | t1[s[5]] | t2[s[6]] | t3[s[7]]
 		bad |= x | y
-		binary.BigEndian.PutUint64(dst[di:], uint64(x)<<40|uint64(y)<<16)
+		binary.BigEndian.PutUint64(dst[di:di+8], uint64(x)<<40|uint64(y)<<16)
 	}
 	for ; len(src)-si >= 4; si, di = si+4, di+3 { // the rest, a quantum at a time
 		s, d := src[si:si+4], dst[di:di+3]

@@ -40,7 +40,7 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 		var nameStart, k int
 		var bit uint8
 		if i+8 <= n {
-			bit = registeredWord(binary.LittleEndian.Uint64(p[i:]))
+			bit = registeredWord(binary.LittleEndian.Uint64(p[i : i+8]))
 		}
 		if bit != 0 {
 			nameStart, k = i+2, 3
@@ -53,7 +53,7 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 			}
 			nameStart = i + 1
 			if i+9 <= n {
-				k = bits.TrailingZeros64(specialIn8(binary.LittleEndian.Uint64(p[nameStart:]))) >> 3
+				k = bits.TrailingZeros64(specialIn8(binary.LittleEndian.Uint64(p[nameStart:nameStart+8]))) >> 3
 			} else { // near the end
 				for nameStart+k < n-1 && plain[p[nameStart+k]] {
 					k++
@@ -85,7 +85,7 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 					}
 					break
 				}
-				if m := specialIn8(binary.LittleEndian.Uint64(p[j:])); m != 0 {
+				if m := specialIn8(binary.LittleEndian.Uint64(p[j : j+8])); m != 0 {
 					j += bits.TrailingZeros64(m) >> 3
 					break
 				}
@@ -97,7 +97,7 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 			i, isStr = j+1, true
 		case '1' <= c && c <= '9':
 			if i+8 <= n {
-				if x := binary.LittleEndian.Uint64(p[i:]); allDigits8(x) {
+				if x := binary.LittleEndian.Uint64(p[i : i+8]); allDigits8(x) {
 					sec, i = parse8Digits(x), i+8
 				}
 			}
