@@ -159,32 +159,34 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 // they spell a registered claim's name, in quotes, and a colon, it
 // returns the claim's bit (as scanClaimsFull numbers them), else 0. The
 // first byte and the value's first byte are not looked at.
+//
+// One multiplication sends each of the seven words to its own slot of
+// eight, so one load and one comparison decide, where a switch would
+// compare a word with up to three 64-bit constants.
 func registeredWord(w uint64) uint8 {
-	const (
-		shape = '"'<<8 | '"'<<40 | ':'<<48
-		iss   = shape | 'i'<<16 | 's'<<24 | 's'<<32
-		sub   = shape | 's'<<16 | 'u'<<24 | 'b'<<32
-		jti   = shape | 'j'<<16 | 't'<<24 | 'i'<<32
-		aud   = shape | 'a'<<16 | 'u'<<24 | 'd'<<32
-		exp   = shape | 'e'<<16 | 'x'<<24 | 'p'<<32
-		nbf   = shape | 'n'<<16 | 'b'<<24 | 'f'<<32
-		iat   = shape | 'i'<<16 | 'a'<<24 | 't'<<32
-	)
-	switch w & 0x00ffffffffffff00 {
-	case iss:
-		return 1 << 0
-	case sub:
-		return 1 << 1
-	case jti:
-		return 1 << 2
-	case aud:
-		return 1 << 3
-	case exp:
-		return 1 << 4
-	case nbf:
-		return 1 << 5
-	case iat:
-		return 1 << 6
+	w &= 0x00ffffffffffff00
+	if e := &registeredSlots[w*registeredHash>>61]; e.word == w {
+		return e.bit
 	}
 	return 0
 }
+
+// registeredHash was found by a search for a multiplier whose top three
+// bits differ for the seven registered words; the table's construction
+// panics if it ever does not.
+const registeredHash = 0xf8130c4237730edf
+
+var registeredSlots = func() (t [8]struct {
+	word uint64
+	bit  uint8
+}) {
+	for i, name := range [...]string{"iss", "sub", "jti", "aud", "exp", "nbf", "iat"} {
+		w := uint64('"'<<8|'"'<<40|':'<<48) | uint64(name[0])<<16 | uint64(name[1])<<24 | uint64(name[2])<<32
+		e := &t[w*registeredHash>>61]
+		if e.bit != 0 {
+			panic("jwt: registeredHash sends two claim names to one slot")
+		}
+		e.word, e.bit = w, 1<<i
+	}
+	return t
+}()

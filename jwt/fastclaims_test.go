@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -216,6 +217,25 @@ func TestVerifyClaimTextAgreesWithEncodingJSON(t *testing.T) {
 		}
 		if !reflect.DeepEqual(r.got.extra, wantExtra) {
 			t.Errorf("%s: extras\n got %q\nwant %q", r.payload, r.got.extra, wantExtra)
+		}
+	}
+}
+
+func TestRegisteredWord(t *testing.T) {
+	word := func(s string) uint64 { // s is eight bytes
+		return binary.LittleEndian.Uint64([]byte(s))
+	}
+	for i, name := range []string{"iss", "sub", "jti", "aud", "exp", "nbf", "iat"} {
+		for _, around := range []string{"{1", ",\"", "xx"} {
+			w := word(around[:1] + `"` + name + `":` + around[1:])
+			if got, want := registeredWord(w), uint8(1)<<i; got != want {
+				t.Errorf("%s: bit %#x, want %#x", name, got, want)
+			}
+		}
+	}
+	for _, s := range []string{`,"ISS":"`, `,"Iss":"`, `,"is":"x`, `,"issx":`, `,"iss",1`, `,"iss:"x`, `,'iss':"`, `,"ias":"`, "\x00\x00\x00\x00\x00\x00\x00\x00"} {
+		if got := registeredWord(word(s)); got != 0 {
+			t.Errorf("%q: bit %#x, want 0", s, got)
 		}
 	}
 }
