@@ -124,10 +124,9 @@ type ClaimAppender interface {
 // Value is one raw JSON value handed to ClaimDecoder.DecodeClaim. It is
 // only valid during the call, except for strings it returns.
 type Value struct {
-	raw []byte // the JSON text
-	src string // the whole payload as a string; raw is src[off:off+len(raw)]
-	off int
-	esc bool // a string value with escapes (known from the scan)
+	raw  []byte // the JSON text
+	text string // the same, as a string that String and Int64 cut from
+	esc  bool   // a string value with escapes (known from the scan)
 }
 
 // Raw returns the JSON text of the value. The bytes are only valid during
@@ -153,13 +152,13 @@ func (v Value) String() (string, error) {
 	if v.esc {
 		return string(unescape(v.raw[1 : len(v.raw)-1])), nil
 	}
-	return v.src[v.off+1 : v.off+len(v.raw)-1], nil
+	return v.text[1 : len(v.text)-1], nil
 }
 
 // Int64 returns the value as an integer; it fails unless the value is a
 // JSON number without fraction or exponent that fits in an int64.
 func (v Value) Int64() (int64, error) {
-	n, err := strconv.ParseInt(v.src[v.off:v.off+len(v.raw)], 10, 64)
+	n, err := strconv.ParseInt(v.text, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%w: claim is not an integer", ErrMalformed)
 	}
@@ -301,10 +300,15 @@ func (d date) time() NumericDate {
 // validation compares dates in.
 type instant struct{ sec, nsec int64 }
 
-// instantOf returns t moved by d.
-func instantOf(t time.Time, d time.Duration) instant {
-	sec := t.Unix() + int64(d/time.Second)
-	nsec := int64(t.Nanosecond()) + int64(d%time.Second)
+// instantOf returns t as an instant.
+func instantOf(t time.Time) instant {
+	return instant{t.Unix(), int64(t.Nanosecond())}
+}
+
+// add returns t moved by d.
+func (t instant) add(d time.Duration) instant {
+	sec := t.sec + int64(d/time.Second)
+	nsec := t.nsec + int64(d%time.Second)
 	if nsec < 0 {
 		sec, nsec = sec-1, nsec+1e9
 	} else if nsec >= 1e9 {

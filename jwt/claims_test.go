@@ -283,8 +283,8 @@ func TestInstantOf(t *testing.T) {
 	for _, base := range []time.Time{testNow, testNow.Add(999_999_999), testNow.Add(1), time.Unix(0, 0)} {
 		for _, d := range []time.Duration{0, 1, -1, time.Second, -time.Second, 1500 * time.Millisecond, -1500 * time.Millisecond, 999_999_999, -999_999_999, time.Minute + 7} {
 			want := base.Add(d)
-			if got := instantOf(base, d); got.sec != want.Unix() || got.nsec != int64(want.Nanosecond()) {
-				t.Errorf("instantOf(%v, %v) = %+v, want %d.%09d", base, d, got, want.Unix(), want.Nanosecond())
+			if got := instantOf(base).add(d); got.sec != want.Unix() || got.nsec != int64(want.Nanosecond()) {
+				t.Errorf("instantOf(%v).add(%v) = %+v, want %d.%09d", base, d, got, want.Unix(), want.Nanosecond())
 			}
 		}
 	}

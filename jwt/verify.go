@@ -217,23 +217,24 @@ func (v *Verifier) key(h header) (*Key, error) {
 
 // validate applies the time, issuer and audience rules.
 func (v *Verifier) validate(p []byte, rc *scanned) error {
-	now := v.now()
+	now := instantOf(v.now())
+	early, late := now, now // the bounds exp and nbf/iat are held to
+	if v.leeway != 0 {
+		early, late = now.add(-v.leeway), now.add(v.leeway)
+	}
 	if rc.exp.set {
 		// Valid while now < exp + leeway, that is while exp > now - leeway.
-		if rc.exp.cmp(instantOf(now, -v.leeway)) <= 0 {
+		if rc.exp.cmp(early) <= 0 {
 			return fmt.Errorf("%w at %s", ErrExpired, rc.exp.time().Format(time.RFC3339))
 		}
 	} else if v.requireExp {
 		return ErrMissingExp
 	}
-	if rc.nbf.set || rc.iat.set {
-		late := instantOf(now, v.leeway)
-		if rc.nbf.set && rc.nbf.cmp(late) > 0 {
-			return fmt.Errorf("%w before %s", ErrNotYetValid, rc.nbf.time().Format(time.RFC3339))
-		}
-		if rc.iat.set && rc.iat.cmp(late) > 0 {
-			return fmt.Errorf("%w: iat %s", ErrIssuedInFuture, rc.iat.time().Format(time.RFC3339))
-		}
+	if rc.nbf.set && rc.nbf.cmp(late) > 0 {
+		return fmt.Errorf("%w before %s", ErrNotYetValid, rc.nbf.time().Format(time.RFC3339))
+	}
+	if rc.iat.set && rc.iat.cmp(late) > 0 {
+		return fmt.Errorf("%w: iat %s", ErrIssuedInFuture, rc.iat.time().Format(time.RFC3339))
 	}
 	if v.issuer != "" && (!rc.hasIss || !spanEquals(p, rc.iss, v.issuer)) {
 		return ErrIssuer
@@ -521,7 +522,7 @@ func (rc *scanned) decodeExtra(src string, p []byte, d ClaimDecoder) error {
 		for i := range rc.extra[:rc.nExtra] {
 			m := &rc.extra[i]
 			name := str(src, p, m.name)
-			if err := d.DecodeClaim(name, Value{raw: p[m.val.start:m.val.end], src: src, off: m.val.start, esc: m.val.esc}); err != nil {
+			if err := d.DecodeClaim(name, Value{raw: p[m.val.start:m.val.end], text: src[m.val.start:m.val.end], esc: m.val.esc}); err != nil {
 				return claimError(name, err)
 			}
 		}
@@ -539,7 +540,7 @@ func (rc *scanned) decodeExtra(src string, p []byte, d ClaimDecoder) error {
 		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
 			continue
 		}
-		if err := d.DecodeClaim(n, Value{raw: p[val.start:val.end], src: src, off: val.start, esc: val.esc}); err != nil {
+		if err := d.DecodeClaim(n, Value{raw: p[val.start:val.end], text: src[val.start:val.end], esc: val.esc}); err != nil {
 			return claimError(n, err)
 		}
 	}
