@@ -26,6 +26,7 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 		return false
 	}
 	if n == 2 {
+		rc.plain = true
 		return true
 	}
 	// p ends with '}', which is none of '"', ':', ',' or a digit: every
@@ -150,6 +151,7 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 			rc.nExtra++
 		}
 		if sep == '}' {
+			rc.plain = true
 			return i == n-1
 		}
 	}

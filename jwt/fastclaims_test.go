@@ -70,6 +70,10 @@ func fastAgrees(t *testing.T, p []byte) bool {
 	if !scanClaimsFast(p, &fast) {
 		return false
 	}
+	if !fast.plain {
+		t.Fatalf("%q: taken but not marked plain", p)
+	}
+	fast.plain = false // the general scanner does not set it
 	if err := scanClaimsFull(p, &full); err != nil || fast != full {
 		t.Fatalf("%q:\nfast %+v\nfull %+v (%v)", p, fast, full, err)
 	}
@@ -147,12 +151,18 @@ func TestVerifyClaimTextAgreesWithEncodingJSON(t *testing.T) {
 		`{"iss":"https://auth.example","sub":"4\u0032","aud":["api","web"],"exp":1700000900,"name":"\u00c9mile","x":[1,{"y":null}],"f":1.5}`,
 		`{ "sub" : "42", "exp" : 1700000900, "role" : "editor" }`,
 		`{"exp":1700000900,"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":"ten"}`,
+		// Other orders: extras before jti, sub last, registered claims
+		// between extras.
+		`{"role":"r","uid":7,"jti":"j-2","exp":1700000900,"aud":"api","iss":"https://auth.example","sub":"s-last"}`,
+		`{"iss":"https://auth.example","name":"N","exp":1700000900,"role":"R","aud":"api","sub":"9","jti":"j-3"}`,
+		`{"aud":"api","iss":"https://auth.example","exp":1700000900}`,
 	}
 	clock := WithClock(func() time.Time { return time.Unix(1700000100, 0) })
 	verifiers := map[string][]Option{
 		"plain":    {clock},
 		"issuer":   {clock, WithIssuer("https://auth.example")},
 		"audience": {clock, WithAudience("api")},
+		"both":     {clock, WithIssuer("https://auth.example"), WithAudience("api")},
 	}
 	type result struct {
 		payload string
@@ -181,7 +191,9 @@ func TestVerifyClaimTextAgreesWithEncodingJSON(t *testing.T) {
 			results = append(results, result{p, got, reg})
 		}
 	}
-	if len(results) != len(payloads)+3+3 { // all, and three each with iss and aud required
+	// All payloads with nothing required; six each carry the iss or the
+	// aud required, five both.
+	if len(results) != len(payloads)+6+6+5 {
 		t.Fatalf("%d tokens accepted", len(results))
 	}
 	// Checked after all the verifying: nothing points into a reused buffer.
