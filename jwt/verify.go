@@ -478,15 +478,6 @@ func spanEquals(p []byte, sp span, want string) bool {
 	return string(p[sp.start:sp.end]) == want
 }
 
-// str returns a string span of src (the payload as a string), sharing its
-// memory unless the text has escapes.
-func str(src string, p []byte, sp span) string {
-	if sp.esc {
-		return string(unescape(p[sp.start:sp.end]))
-	}
-	return src[sp.start:sp.end]
-}
-
 // text is what the claims Verify hands out are cut from, one allocation:
 // payload bytes, the one at payload offset x now at x-shift in s, and sub.
 type text struct {
