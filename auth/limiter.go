@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -22,8 +24,8 @@ type bucket struct {
 	last   time.Time
 }
 
-// maxBuckets bounds memory under a flood of distinct keys; full buckets are
-// dropped first since forgetting them changes nothing.
+// maxBuckets bounds memory under a flood of distinct keys (about 200 bytes
+// each with a 64-byte username in the key).
 const maxBuckets = 100_000
 
 // NewLimiter returns a limiter; every <= 0 or burst <= 0 disables it.
@@ -31,14 +33,19 @@ func NewLimiter(every time.Duration, burst int) *Limiter {
 	return &Limiter{Every: every, Burst: burst, Now: time.Now, buckets: map[string]*bucket{}}
 }
 
+func (l *Limiter) off() bool { return l == nil || l.Every <= 0 || l.Burst <= 0 }
+
 // Allow spends one attempt for key, or says how long until one is free.
 func (l *Limiter) Allow(key string) (bool, time.Duration) {
-	if l == nil || l.Every <= 0 || l.Burst <= 0 {
+	if l.off() {
 		return true, 0
 	}
 	now := l.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.buckets == nil {
+		l.buckets = map[string]*bucket{}
+	}
 	b := l.buckets[key]
 	if b == nil {
 		if len(l.buckets) >= maxBuckets {
@@ -47,8 +54,7 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 		b = &bucket{tokens: float64(l.Burst), last: now}
 		l.buckets[key] = b
 	}
-	b.tokens = min(float64(l.Burst), b.tokens+float64(now.Sub(b.last))/float64(l.Every))
-	b.last = now
+	l.refill(b, now)
 	if b.tokens >= 1 {
 		b.tokens--
 		return true, 0
@@ -57,19 +63,113 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return false, max(wait, time.Second)
 }
 
+// Return gives back an attempt that Allow granted for key and that turned
+// out not to count (a successful login).
+func (l *Limiter) Return(key string) {
+	if l.off() {
+		return
+	}
+	now := l.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.buckets[key]; b != nil {
+		l.refill(b, now)
+		b.tokens = min(float64(l.Burst), b.tokens+1)
+	}
+}
+
+func (l *Limiter) refill(b *bucket, now time.Time) {
+	if now.After(b.last) {
+		b.tokens = min(float64(l.Burst), b.tokens+float64(now.Sub(b.last))/float64(l.Every))
+		b.last = now
+	}
+}
+
+// prune makes room for a new key. Full buckets go first, since forgetting
+// them changes nothing. If that is not enough (a flood of distinct keys),
+// the fullest tenth goes: the keys that failed least or longest ago, so a
+// flood cannot make the limiter forget the key it is busy refusing.
 func (l *Limiter) prune(now time.Time) {
+	levels := make([]float64, 0, len(l.buckets))
 	for k, b := range l.buckets {
-		if b.tokens+float64(now.Sub(b.last))/float64(l.Every) >= float64(l.Burst) {
+		l.refill(b, now)
+		if b.tokens >= float64(l.Burst) {
+			delete(l.buckets, k)
+		} else {
+			levels = append(levels, b.tokens)
+		}
+	}
+	if len(l.buckets) < maxBuckets {
+		return
+	}
+	slices.Sort(levels)
+	cut := levels[len(levels)-len(levels)/10]
+	for k, b := range l.buckets {
+		if b.tokens >= cut {
 			delete(l.buckets, k)
 		}
 	}
-	if len(l.buckets) >= maxBuckets { // all busy: forget arbitrary ones
-		n := 0
-		for k := range l.buckets {
-			delete(l.buckets, k)
-			if n++; n >= maxBuckets/10 {
-				break
+}
+
+// recentSet remembers keys for ttl, at most maxRecent of them; the oldest
+// are forgotten first.
+type recentSet struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+const maxRecent = 100_000
+
+func (s *recentSet) add(key string, now time.Time, ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]time.Time{}
+	}
+	if _, ok := s.seen[key]; !ok && len(s.seen) >= maxRecent {
+		times := make([]time.Time, 0, len(s.seen))
+		for k, t := range s.seen {
+			if now.Sub(t) >= ttl {
+				delete(s.seen, k)
+			} else {
+				times = append(times, t)
+			}
+		}
+		if len(s.seen) >= maxRecent {
+			slices.SortFunc(times, time.Time.Compare)
+			cut := times[len(times)/10]
+			for k, t := range s.seen {
+				if !t.After(cut) {
+					delete(s.seen, k)
+				}
 			}
 		}
 	}
+	s.seen[key] = now
+}
+
+func (s *recentSet) has(key string, now time.Time, ttl time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.seen[key]
+	return ok && now.Sub(t) < ttl
+}
+
+// clientKeys returns the rate-limit identities of a client address: addr
+// for limits per client, the address itself for IPv4 and its /64 for IPv6
+// (one IPv6 host usually controls a whole /64 and could otherwise rotate
+// past the limit); network, its /24 (IPv4) or /64 (IPv6), for limits per
+// username and client. Text that is not an IP address is its own key.
+func clientKeys(ip string) (addr, network string) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip, ip
+	}
+	a = a.WithZone("").Unmap()
+	if a.Is4() {
+		p, _ := a.Prefix(24)
+		return a.String(), p.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String(), p.String()
 }

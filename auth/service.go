@@ -14,13 +14,17 @@ import (
 
 // Service holds the rules of login, users and posts over a Store.
 type Service struct {
-	Store      Store
-	Hasher     *Hasher
-	Tokens     *Tokens
-	IPLimit    *Limiter      // login attempts per client IP
-	UserLimit  *Limiter      // login attempts per username
-	RefreshTTL time.Duration // lifetime of one refresh token (DefaultRefreshTTL)
-	SessionTTL time.Duration // absolute lifetime of a session (DefaultSessionTTL)
+	Store  Store
+	Hasher *Hasher
+	Tokens *Tokens
+	// Login limits, in memory (see Login): attempts per client address,
+	// failures per username and client network, and failures per username
+	// from networks it has not logged in from lately.
+	IPLimit      *Limiter
+	UserNetLimit *Limiter
+	UserLimit    *Limiter
+	RefreshTTL   time.Duration // lifetime of one refresh token (DefaultRefreshTTL)
+	SessionTTL   time.Duration // absolute lifetime of a session (DefaultSessionTTL)
 	// TokenAge is how long an access token can be accepted (lifetime plus
 	// leeway) as far as this process knows. Defaults to Tokens' settings,
 	// else DefaultTokenAge. Revocations last at least that long, and
@@ -30,6 +34,8 @@ type Service struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 
+	knownNets recentSet // username key + network of recent successful logins
+
 	syncMu   sync.Mutex
 	lastSync time.Time
 
@@ -38,13 +44,23 @@ type Service struct {
 	instance string       // this process's id in the record
 }
 
-// Login checks a username and password. Unknown users, wrong passwords and
-// disabled users all fail with the same ErrUnauthorized after the same
-// amount of hashing work, so responses reveal nothing about which it was.
-// Missing or over-long fields fail at once with ErrInvalid: they reveal
-// nothing about accounts.
+// Login checks a username and password from the client at address
+// clientIP. Unknown users, wrong passwords and disabled users all fail
+// with the same ErrUnauthorized after the same amount of hashing work, so
+// responses reveal nothing about which it was. Missing or over-long
+// fields fail at once with ErrInvalid: they reveal nothing about accounts.
+//
+// Rate limits (ErrRateLimited) apply in this order: every attempt spends
+// from the client's address (IPLimit); a failure spends from the username
+// with the client's network (UserNetLimit), so one client's guessing
+// never blocks the user logging in from elsewhere; and, unless the user
+// logged in from that network within KnownNetworkTTL, from the username
+// across all clients (UserLimit), a ceiling for guessing spread over many
+// networks. Failure budgets are taken before the password check, so
+// concurrent guesses cannot overdraw them, and given back on success.
 func (s *Service) Login(ctx context.Context, clientIP, username, password string) (*User, error) {
-	if ok, wait := s.IPLimit.Allow(clientIP); !ok {
+	addr, network := clientKeys(clientIP)
+	if ok, wait := s.IPLimit.Allow(addr); !ok {
 		return nil, &RetryError{Err: ErrRateLimited, After: wait}
 	}
 	// A request without both fields, or with one no account can have, is
@@ -55,9 +71,36 @@ func (s *Service) Login(ctx context.Context, clientIP, username, password string
 	if len(username) > MaxUsernameLen || len(password) > MaxPasswordLen {
 		return nil, fmt.Errorf("%w: username is at most %d bytes and password at most %d", ErrInvalid, MaxUsernameLen, MaxPasswordLen)
 	}
-	if ok, wait := s.UserLimit.Allow(NameKey(username)); !ok {
+	userKey := NameKey(username)
+	netKey := userKey + "\x00" + network
+	if ok, wait := s.UserNetLimit.Allow(netKey); !ok {
 		return nil, &RetryError{Err: ErrRateLimited, After: wait}
 	}
+	known := s.knownNets.has(netKey, s.now(), KnownNetworkTTL)
+	if !known {
+		if ok, wait := s.UserLimit.Allow(userKey); !ok {
+			s.UserNetLimit.Return(netKey)
+			return nil, &RetryError{Err: ErrRateLimited, After: wait}
+		}
+	}
+	u, err := s.checkPassword(ctx, username, password)
+	if !errors.Is(err, ErrUnauthorized) { // a success, or no answer (busy, unavailable)
+		s.UserNetLimit.Return(netKey)
+		if !known {
+			s.UserLimit.Return(userKey)
+		}
+	}
+	if err == nil {
+		s.knownNets.add(netKey, s.now(), KnownNetworkTTL)
+	}
+	return u, err
+}
+
+// KnownNetworkTTL is how long a successful login exempts the user's later
+// logins from that client network from the ceiling across all networks.
+const KnownNetworkTTL = 30 * 24 * time.Hour
+
+func (s *Service) checkPassword(ctx context.Context, username, password string) (*User, error) {
 	u, err := s.Store.UserByName(ctx, username)
 	if errors.Is(err, ErrNotFound) {
 		if err := s.Hasher.VerifyDummy(ctx, password); err != nil {

@@ -93,7 +93,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 			"send application/json or an application/x-www-form-urlencoded password grant")
 		return
 	}
-	u, err := s.svc.Login(r.Context(), limitKey(stateOf(r).ip), username, password)
+	u, err := s.svc.Login(r.Context(), stateOf(r).ip, username, password)
 	if err != nil {
 		s.fail(w, r, err)
 		return

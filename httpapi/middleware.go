@@ -268,15 +268,3 @@ func hostOnly(addr string) string {
 	}
 	return addr[:i]
 }
-
-// limitKey is the rate-limit identity of a client address: the address
-// itself for IPv4, its /64 network for IPv6, since one IPv6 host usually
-// controls a whole /64 and could otherwise rotate past the limit.
-func limitKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() || a.Is4In6() {
-		return ip
-	}
-	p, _ := a.WithZone("").Prefix(64)
-	return p.String()
-}

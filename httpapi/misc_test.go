@@ -255,18 +255,3 @@ func TestConfigDefaults(t *testing.T) {
 	}()
 	New(Config{Tokens: e.tokens})
 }
-
-func TestLimitKeyGroupsIPv6By64(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.7":               "192.0.2.7",
-		"2001:db8:1:2:aaaa::1":    "2001:db8:1:2::/64",
-		"2001:db8:1:2:ffff:1:2:3": "2001:db8:1:2::/64",
-		"2001:db8:1:3::1":         "2001:db8:1:3::/64",
-		"::ffff:192.0.2.7":        "::ffff:192.0.2.7",
-		"not an ip":               "not an ip",
-	} {
-		if got := limitKey(in); got != want {
-			t.Errorf("limitKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

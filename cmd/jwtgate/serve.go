@@ -51,6 +51,8 @@ type serveConfig struct {
 	LoginIPBurst    int
 	LoginUserEvery  time.Duration
 	LoginUserBurst  int
+	LoginNetEvery   time.Duration
+	LoginNetBurst   int
 	HashConcurrency int
 	HashWait        time.Duration
 	TrustProxy      bool
@@ -136,10 +138,12 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
 	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL for the OpenID configuration (default: from the request's Host)")
 	e.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
-	e.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP: one more allowed every")
-	e.int(&c.LoginIPBurst, "login-ip-burst", "JWTGATE_LOGIN_IP_BURST", 20, "login attempts per client IP allowed at once (0 disables)")
-	e.dur(&c.LoginUserEvery, "login-user-every", "JWTGATE_LOGIN_USER_EVERY", 12*time.Second, "login attempts per username: one more allowed every")
-	e.int(&c.LoginUserBurst, "login-user-burst", "JWTGATE_LOGIN_USER_BURST", 10, "login attempts per username allowed at once (0 disables)")
+	e.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP (IPv6: /64): one more allowed every")
+	e.int(&c.LoginIPBurst, "login-ip-burst", "JWTGATE_LOGIN_IP_BURST", 20, "login attempts per client IP (IPv6: /64) allowed at once (0 disables)")
+	e.dur(&c.LoginNetEvery, "login-user-net-every", "JWTGATE_LOGIN_USER_NET_EVERY", 12*time.Second, "failed logins per username from one client network (IPv4 /24, IPv6 /64): one more allowed every")
+	e.int(&c.LoginNetBurst, "login-user-net-burst", "JWTGATE_LOGIN_USER_NET_BURST", 10, "failed logins per username from one client network allowed at once (0 disables)")
+	e.dur(&c.LoginUserEvery, "login-user-every", "JWTGATE_LOGIN_USER_EVERY", 2*time.Second, "failed logins per username from all networks it has not logged in from lately: one more allowed every")
+	e.int(&c.LoginUserBurst, "login-user-burst", "JWTGATE_LOGIN_USER_BURST", 100, "failed logins per username from all such networks allowed at once (0 disables)")
 	e.int(&c.HashConcurrency, "hash-concurrency", "JWTGATE_HASH_CONCURRENCY", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
 	e.dur(&c.HashWait, "hash-wait", "JWTGATE_HASH_WAIT", 2*time.Second, "how long a login waits for a hashing slot before 503")
 	e.bool(&c.TrustProxy, "trust-proxy", "JWTGATE_TRUST_PROXY", false, "take the client IP from X-Forwarded-For (only behind a proxy you run)")
@@ -244,15 +248,16 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		return err
 	}
 	svc := &auth.Service{
-		Store:      db,
-		Hasher:     auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency, c.HashWait),
-		Tokens:     tokens,
-		IPLimit:    auth.NewLimiter(c.LoginIPEvery, c.LoginIPBurst),
-		UserLimit:  auth.NewLimiter(c.LoginUserEvery, c.LoginUserBurst),
-		RefreshTTL: c.RefreshTTL,
-		SessionTTL: c.SessionTTL,
-		Now:        c.now,
-		Log:        log,
+		Store:        db,
+		Hasher:       auth.NewHasher(auth.DefaultArgon2, c.HashConcurrency, c.HashWait),
+		Tokens:       tokens,
+		IPLimit:      auth.NewLimiter(c.LoginIPEvery, c.LoginIPBurst),
+		UserNetLimit: auth.NewLimiter(c.LoginNetEvery, c.LoginNetBurst),
+		UserLimit:    auth.NewLimiter(c.LoginUserEvery, c.LoginUserBurst),
+		RefreshTTL:   c.RefreshTTL,
+		SessionTTL:   c.SessionTTL,
+		Now:          c.now,
+		Log:          log,
 	}
 	// Record how long this server's tokens live, so that `jwtgate user`,
 	// `jwtgate key rotate` and the other instances, which cannot see our
