@@ -5,19 +5,47 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
 )
 
 // NameKey returns the form of a username that stores index and compare,
-// and that login rate limits count by: two valid UTF-8 names get the same key exactly when
-// strings.EqualFold says they are equal, for every script and not only ASCII (which is all
-// SQLite's NOCASE folds). Each rune becomes one canonical member of its
-// Unicode simple case-folding orbit (the runes that unicode.SimpleFold
-// cycles through): the lower case of its smallest member when that is in
-// the orbit, else its smallest lower-case member, else its smallest member.
-// So "Alice" → "alice", "ÉMILE" → "émile", "ΣΟΦΊΑΣ" → "σοφίασ", the Kelvin
-// sign K → "k". Bytes that are not UTF-8 are kept as they are.
-// The key is not normalised: NFC "é" and NFD "e\u0301" stay distinct.
+// and that login rate limits count by. A name that the PRECIS profile
+// UsernameCaseMapped (RFC 8265) accepts is first mapped by it: fullwidth
+// and halfwidth forms to their ordinary ones, lower case, NFC. Then each
+// rune becomes one canonical member of its Unicode simple case-folding
+// orbit (the runes that unicode.SimpleFold cycles through): the lower case
+// of its smallest member when that is in the orbit, else its smallest
+// lower-case member, else its smallest member. So "Alice" → "alice",
+// "ＡＤＭＩＮ" → "admin", "ÉMILE" and "E\u0301mile" → "émile",
+// "ΣΟΦΊΑΣ" and "σοφίας" → "σοφίασ", the Kelvin sign K → "k": two names
+// strings.EqualFold calls equal always get one key. A name PRECIS refuses
+// (with a space, a symbol, bytes that are not UTF-8, which
+// ValidateUsername refuses too) is only case-folded; bytes that are not
+// UTF-8 are kept as they are.
+//
+// An ASCII name's key is its ASCII lower case. Keys of other names depend
+// on the Unicode tables of golang.org/x/text, so stores bring the keys they
+// hold up to date when they open.
 func NameKey(name string) string {
+	if !isASCII(name) {
+		if k, err := precis.UsernameCaseMapped.String(name); err == nil {
+			name = k
+		}
+	}
+	return foldCase(name)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func foldCase(name string) string {
 	var b strings.Builder
 	b.Grow(len(name))
 	for i := 0; i < len(name); {

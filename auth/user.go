@@ -2,9 +2,13 @@ package auth
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
 )
 
 // Role decides what a user may do. Roles are ordered: admin can do all an
@@ -84,17 +88,95 @@ const (
 	MaxPageSize    = 100
 )
 
-// ValidateUsername allows 1–64 bytes of letters, digits and . _ - @.
+// ValidateUsername allows 1–64 bytes of letters (with their combining
+// marks), digits and . _ - @ that the PRECIS profile UsernameCaseMapped
+// (RFC 8265) accepts, and refuses names that mix scripts, such as "аdmin"
+// with a Cyrillic а, which would pass for "admin". Digits, . _ - @ and
+// other characters common to all scripts go with any script; beyond one
+// script only the mixes of Unicode's "highly restrictive" level (UTS #39)
+// are allowed: Latin with Han, Hiragana and Katakana (Japanese), with Han
+// and Bopomofo (Chinese), or with Han and Hangul (Korean). Width variants
+// ("ａｄｍｉｎ"), case and normalisation are not refused here: NameKey maps
+// them to one name, which the store keeps unique.
 func ValidateUsername(name string) error {
 	if len(name) < MinUsernameLen || len(name) > MaxUsernameLen {
 		return invalid("username must be 1 to %d bytes", MaxUsernameLen)
 	}
+	if !utf8.ValidString(name) {
+		return invalid("username must be valid UTF-8")
+	}
 	for _, r := range name {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' && r != '@' {
+		if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != '.' && r != '_' && r != '-' && r != '@' {
 			return invalid("username may contain only letters, digits and . _ - @")
 		}
 	}
+	if _, err := precis.UsernameCaseMapped.String(name); err != nil {
+		return invalid("username is not valid under RFC 8265 (PRECIS): it has compatibility characters (such as ligatures), or mixes right-to-left text wrongly")
+	}
+	if a, b, mixed := mixedScripts(name); mixed {
+		return invalid("username must not mix scripts (it has %s and %s letters): write it in one script; digits and . _ - @ go with any", a, b)
+	}
 	return nil
+}
+
+// scripts are the Unicode scripts but Common and Inherited, the most used
+// first: a rune's script is the first that has it.
+var scripts = func() []script {
+	first := []string{"Latin", "Cyrillic", "Greek", "Han", "Hiragana", "Katakana", "Hangul", "Arabic", "Hebrew"}
+	var out []script
+	for _, n := range first {
+		out = append(out, script{n, unicode.Scripts[n]})
+	}
+	rest := slices.Sorted(maps.Keys(unicode.Scripts))
+	for _, n := range rest {
+		if n != "Common" && n != "Inherited" && !slices.Contains(first, n) {
+			out = append(out, script{n, unicode.Scripts[n]})
+		}
+	}
+	return out
+}()
+
+type script struct {
+	name  string
+	table *unicode.RangeTable
+}
+
+// scriptMixes are the sets of scripts one name may combine (UTS #39,
+// highly restrictive).
+var scriptMixes = [][]string{
+	{"Latin", "Han", "Hiragana", "Katakana"},
+	{"Latin", "Han", "Bopomofo"},
+	{"Latin", "Han", "Hangul"},
+}
+
+// mixedScripts reports whether name's letters come from scripts no one
+// name may combine, and names two of them.
+func mixedScripts(name string) (a, b string, mixed bool) {
+	var seen []string
+	for _, r := range name {
+		if r < utf8.RuneSelf && !unicode.IsLetter(r) {
+			continue
+		}
+		for _, sc := range scripts {
+			if unicode.Is(sc.table, r) {
+				if !slices.Contains(seen, sc.name) {
+					seen = append(seen, sc.name)
+				}
+				break
+			}
+		}
+	}
+	// A set no mix contains has a pair no mix contains.
+	for i, a := range seen {
+		for _, b := range seen[i+1:] {
+			if !slices.ContainsFunc(scriptMixes, func(mix []string) bool {
+				return slices.Contains(mix, a) && slices.Contains(mix, b)
+			}) {
+				return a, b, true
+			}
+		}
+	}
+	return "", "", false
 }
 
 // ValidatePassword requires 8–1024 bytes of valid UTF-8.
