@@ -11,8 +11,9 @@
 // Besides the contracts documented on auth.UserStore and auth.PostStore,
 // the suite holds backends to these:
 //
-//   - Usernames keep their case but are unique and looked up ignoring case
-//     (strings.EqualFold, not only ASCII): "Alice" and "alice" are one user.
+//   - Usernames keep their case but are unique and looked up by
+//     auth.NameKey: ignoring case (strings.EqualFold, not only ASCII),
+//     width and normalisation: "Alice", "alice" and "ａｌｉｃｅ" are one user.
 //     Lookups are exact otherwise (no LIKE wildcards, no trimming).
 //     ListUsers orders by name ignoring case.
 //   - Strings round-trip exactly (unicode, quotes, backslashes, newlines).
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateUser", testCreateUser},
 		{"StringsRoundTrip", testStringsRoundTrip},
 		{"NamesIgnoreCase", testNamesIgnoreCase},
+		{"LookalikeNames", testLookalikeNames},
 		{"DuplicateChangesNothing", testDuplicateChangesNothing},
 		{"LookupsAreExact", testLookupsAreExact},
 		{"NotFound", testNotFound},
@@ -763,5 +765,47 @@ func testClosed(t *testing.T, s auth.Store) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("Close twice: %v, want nil", err)
+	}
+}
+
+// Look-alike names: a mixed-script name is refused (by the service's
+// rules), width and normalisation variants are the existing user, both for
+// the unique index and for lookups, login included.
+func testLookalikeNames(t *testing.T, s auth.Store) {
+	svc := &auth.Service{Store: s, Hasher: auth.NewHasher(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 1, time.Minute)}
+	admin, err := svc.CreateUser(ctx, "admin", "admin password", auth.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emile, err := svc.CreateUser(ctx, "émile", "emile password", auth.RoleReader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"аdmin", "admіn", "ΑDMIN", "ａdmіn"} { // Cyrillic а, і; Greek Α
+		if _, err := svc.CreateUser(ctx, name, "other password", auth.RoleAdmin); !errors.Is(err, auth.ErrInvalid) {
+			t.Errorf("CreateUser(%q) = %v, want ErrInvalid (mixed scripts)", name, err)
+		}
+	}
+	if _, err := svc.CreateUser(ctx, "ａｄｍｉｎ", "other password", auth.RoleAdmin); !errors.Is(err, auth.ErrConflict) {
+		t.Errorf("service CreateUser(ａｄｍｉｎ) with admin taken = %v, want ErrConflict", err)
+	}
+	for _, name := range []string{"ａｄｍｉｎ", "ＡＤＭＩＮ", "ａdmin", "E\u0301MILE", "e\u0301mile"} {
+		if err := s.CreateUser(ctx, &auth.User{Name: name, Role: auth.RoleAdmin, PasswordHash: hash}); !errors.Is(err, auth.ErrConflict) {
+			t.Errorf("CreateUser(%q) with admin and émile taken: %v, want ErrConflict", name, err)
+		}
+	}
+	for name, want := range map[string]*auth.User{"ａｄｍｉｎ": admin, "ＡＤＭＩＮ": admin, "Ａdmin": admin, "E\u0301MILE": emile} {
+		if got, err := s.UserByName(ctx, name); err != nil || got.ID != want.ID {
+			t.Errorf("UserByName(%q) = %+v, %v; want %q", name, got, err, want.Name)
+		}
+	}
+	if u, err := svc.Login(ctx, "192.0.2.1", "ＡＤＭＩＮ", "admin password"); err != nil || u.ID != admin.ID {
+		t.Errorf("Login(ＡＤＭＩＮ) = %+v, %v; want admin", u, err)
+	}
+	if u, err := s.UserByName(ctx, "аdmin"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByName(аdmin) = %+v, %v; want ErrNotFound", u, err)
+	}
+	if n := count(t, s); n != 2 {
+		t.Errorf("CountUsers = %d, want 2", n)
 	}
 }
