@@ -141,7 +141,7 @@ func (d *DB) migrate(ctx context.Context) error {
 			return d.wrap("migration "+m.Version, err)
 		}
 	}
-	return nil
+	return d.wrap("migrate: rekey names", rekeyNames(ctx, conn))
 }
 
 // AppliedMigrations returns the versions recorded in schema_migrations, in

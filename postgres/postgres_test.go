@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/auth/storetest"
 	"github.com/jwtgate/jwtgate/migrations"
@@ -102,5 +104,54 @@ func TestIsURL(t *testing.T) {
 		if postgres.IsURL(s) != want {
 			t.Errorf("IsURL(%q) = %v", s, !want)
 		}
+	}
+}
+
+// Keys written by a jwtgate that did not map names with PRECIS (or by
+// migration 002's lower()) are brought up to date on open, so their users
+// are found by every spelling; a look-alike of an existing name keeps its
+// old key and cannot take over the name.
+func TestOpenRekeysNames(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	db := open(t, url)
+	for _, name := range []string{"admin", "ｔａｒｏ", "E\u0301mile", "ǅungla"} {
+		if err := db.CreateUser(ctx, &auth.User{Name: name, Role: auth.RoleReader, PasswordHash: "x"}); err != nil {
+			t.Fatal(name, err)
+		}
+	}
+	db.Close()
+	raw, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close(ctx)
+	// The keys of the earlier version: case folding only.
+	for name, key := range map[string]string{"ｔａｒｏ": "ｔａｒｏ", "E\u0301mile": "e\u0301mile", "ǅungla": "ǆungla"} {
+		if _, err := raw.Exec(ctx, `UPDATE users SET name_key = $1 WHERE name = $2`, key, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(ctx, `INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
+		VALUES ('ＡＤＭＩＮ', 'ａｄｍｉｎ', 'admin', 'x', false, now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, url)
+	for spelling, want := range map[string]string{
+		"ｔａｒｏ": "ｔａｒｏ", "taro": "ｔａｒｏ", "TARO": "ｔａｒｏ",
+		"émile": "E\u0301mile", "E\u0301mile": "E\u0301mile",
+		"admin": "admin", "ＡＤＭＩＮ": "admin", "ａｄｍｉｎ": "admin",
+		"ǅungla": "ǅungla", "ǆungla": "ǅungla",
+	} {
+		if u, err := db.UserByName(ctx, spelling); err != nil || u.Name != want {
+			t.Errorf("UserByName(%q) = %+v, %v; want %q", spelling, u, err, want)
+		}
+	}
+	var key string
+	if err := raw.QueryRow(ctx, `SELECT name_key FROM users WHERE name = 'ＡＤＭＩＮ'`).Scan(&key); err != nil || key != "ａｄｍｉｎ" {
+		t.Errorf("the look-alike's key = %q, %v; want it kept", key, err)
+	}
+	if n, err := db.CountUsers(ctx); err != nil || n != 5 {
+		t.Errorf("CountUsers = %d, %v; want 5", n, err)
 	}
 }

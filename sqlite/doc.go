@@ -17,9 +17,11 @@
 //	      title TEXT, body TEXT, created_at INTEGER), index on author_id
 //
 // Usernames keep the case they were created with but are unique, and looked
-// up, ignoring case in every script: name_key is the name case-folded by
-// the application, so "Alice"/"alice" and "Émile"/"ÉMILE" are one user.
-// Users are listed in name_key order.
+// up, ignoring case in every script, width and normalisation: name_key is
+// auth.NameKey of the name, so "Alice"/"alice", "Émile"/"ÉMILE" and
+// "admin"/"ａｄｍｉｎ" are one user. Open brings the keys of names that are
+// not ASCII up to date with the binary's NameKey. Users are listed in
+// name_key order.
 //
 // Times are stored as Unix milliseconds and returned in UTC with
 // millisecond precision; the values CreateUser and CreatePost set are the

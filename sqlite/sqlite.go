@@ -75,6 +75,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := d.rekeyNames(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if d.file, err = os.Stat(abs); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)

@@ -370,3 +370,46 @@ func oldDB(t *testing.T, path string, names ...string) *sql.DB {
 	}
 	return raw
 }
+
+// Keys written by a jwtgate that did not map names with PRECIS are brought
+// up to date on open, so their users are found by every spelling; a
+// look-alike of an existing name keeps its old key and cannot take over
+// the name.
+func TestOpenRekeysNames(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db := open(t, path)
+	for _, name := range []string{"admin", "ｔａｒｏ", "E\u0301mile", "ǅungla"} {
+		if err := db.CreateUser(ctx, &auth.User{Name: name, Role: auth.RoleReader, PasswordHash: "x"}); err != nil {
+			t.Fatal(name, err)
+		}
+	}
+	// The keys of the earlier version: case folding only.
+	for name, key := range map[string]string{"ｔａｒｏ": "ｔａｒｏ", "E\u0301mile": "e\u0301mile", "ǅungla": "ǆungla"} {
+		if _, err := db.db.ExecContext(ctx, `UPDATE users SET name_key = ? WHERE name = ?`, key, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
+		VALUES ('ＡＤＭＩＮ', 'ａｄｍｉｎ', 'admin', 'x', 0, 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = open(t, path)
+	for spelling, want := range map[string]string{
+		"ｔａｒｏ": "ｔａｒｏ", "taro": "ｔａｒｏ", "TARO": "ｔａｒｏ",
+		"émile": "E\u0301mile", "E\u0301mile": "E\u0301mile",
+		"admin": "admin", "ＡＤＭＩＮ": "admin", "ａｄｍｉｎ": "admin",
+		"ǅungla": "ǅungla", "ǆungla": "ǅungla",
+	} {
+		if u, err := db.UserByName(ctx, spelling); err != nil || u.Name != want {
+			t.Errorf("UserByName(%q) = %+v, %v; want %q", spelling, u, err, want)
+		}
+	}
+	var key string
+	if err := db.db.QueryRowContext(ctx, `SELECT name_key FROM users WHERE name = 'ＡＤＭＩＮ'`).Scan(&key); err != nil || key != "ａｄｍｉｎ" {
+		t.Errorf("the look-alike's key = %q, %v; want it kept", key, err)
+	}
+	if n, err := db.CountUsers(ctx); err != nil || n != 5 {
+		t.Errorf("CountUsers = %d, %v; want 5", n, err)
+	}
+}
