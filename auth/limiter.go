@@ -17,6 +17,7 @@ type Limiter struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
+	max     int // maxBuckets unless a test sets it
 }
 
 type bucket struct {
@@ -48,7 +49,7 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	}
 	b := l.buckets[key]
 	if b == nil {
-		if len(l.buckets) >= maxBuckets {
+		if len(l.buckets) >= l.limit() {
 			l.prune(now)
 		}
 		b = &bucket{tokens: float64(l.Burst), last: now}
@@ -78,6 +79,13 @@ func (l *Limiter) Return(key string) {
 	}
 }
 
+func (l *Limiter) limit() int {
+	if l.max > 0 {
+		return l.max
+	}
+	return maxBuckets
+}
+
 func (l *Limiter) refill(b *bucket, now time.Time) {
 	if now.After(b.last) {
 		b.tokens = min(float64(l.Burst), b.tokens+float64(now.Sub(b.last))/float64(l.Every))
@@ -99,7 +107,7 @@ func (l *Limiter) prune(now time.Time) {
 			levels = append(levels, b.tokens)
 		}
 	}
-	if len(l.buckets) < maxBuckets {
+	if len(l.buckets) < l.limit() {
 		return
 	}
 	slices.Sort(levels)
@@ -116,6 +124,7 @@ func (l *Limiter) prune(now time.Time) {
 type recentSet struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
+	max  int // maxRecent unless a test sets it
 }
 
 const maxRecent = 100_000
@@ -126,7 +135,11 @@ func (s *recentSet) add(key string, now time.Time, ttl time.Duration) {
 	if s.seen == nil {
 		s.seen = map[string]time.Time{}
 	}
-	if _, ok := s.seen[key]; !ok && len(s.seen) >= maxRecent {
+	limit := maxRecent
+	if s.max > 0 {
+		limit = s.max
+	}
+	if _, ok := s.seen[key]; !ok && len(s.seen) >= limit {
 		times := make([]time.Time, 0, len(s.seen))
 		for k, t := range s.seen {
 			if now.Sub(t) >= ttl {
@@ -135,7 +148,7 @@ func (s *recentSet) add(key string, now time.Time, ttl time.Duration) {
 				times = append(times, t)
 			}
 		}
-		if len(s.seen) >= maxRecent {
+		if len(s.seen) >= limit {
 			slices.SortFunc(times, time.Time.Compare)
 			cut := times[len(times)/10]
 			for k, t := range s.seen {

@@ -54,17 +54,18 @@ func TestLimiterFloodKeepsBusyKeys(t *testing.T) {
 	now := time.Unix(1000, 0)
 	l := NewLimiter(time.Hour, 3)
 	l.Now = func() time.Time { return now }
+	l.max = 1000
 	for range 3 {
 		l.Allow("target")
 	}
-	for i := range maxBuckets + maxBuckets/2 {
+	for i := range l.max * 3 {
 		l.Allow(fmt.Sprint("flood", i))
-		if i%1000 == 0 {
+		if i%100 == 0 {
 			now = now.Add(time.Millisecond)
 		}
 	}
-	if n := len(l.buckets); n > maxBuckets {
-		t.Errorf("%d buckets held, want at most %d", n, maxBuckets)
+	if n := len(l.buckets); n > l.max {
+		t.Errorf("%d buckets held, want at most %d", n, l.max)
 	}
 	if ok, _ := l.Allow("target"); ok {
 		t.Error("the flood made the limiter forget a spent key")
@@ -72,21 +73,21 @@ func TestLimiterFloodKeepsBusyKeys(t *testing.T) {
 }
 
 func TestRecentSetBounded(t *testing.T) {
-	var s recentSet
+	s := recentSet{max: 1000}
 	start := time.Unix(1000, 0)
 	const ttl = time.Hour
 	s.add("first", start, ttl)
-	for i := range maxRecent + 10 {
+	for i := range s.max + 10 {
 		s.add(fmt.Sprint("k", i), start.Add(time.Duration(i+1)*time.Millisecond), ttl)
 	}
-	now := start.Add(time.Duration(maxRecent+11) * time.Millisecond)
-	if n := len(s.seen); n > maxRecent {
-		t.Errorf("%d keys held, want at most %d", n, maxRecent)
+	now := start.Add(time.Duration(s.max+11) * time.Millisecond)
+	if n := len(s.seen); n > s.max {
+		t.Errorf("%d keys held, want at most %d", n, s.max)
 	}
 	if s.has("first", now, ttl) {
 		t.Error("the oldest key survived the overflow")
 	}
-	if last := fmt.Sprint("k", maxRecent+9); !s.has(last, now, ttl) || s.has(last, now.Add(ttl), ttl) {
+	if last := fmt.Sprint("k", s.max+9); !s.has(last, now, ttl) || s.has(last, now.Add(ttl), ttl) {
 		t.Error("the newest key is not held exactly for ttl")
 	}
 }
