@@ -56,6 +56,8 @@ type envOptions struct {
 	trustProxy bool
 	insecure   bool     // InsecureCookies
 	key        *jwt.Key // signing key (default: an HS256 test key)
+	publicURL  string   // Config.PublicURL
+	issuer     string   // default "jwtgate"
 }
 
 type env struct {
@@ -95,7 +97,12 @@ func testKey(t testing.TB, fill string) *jwt.Key {
 
 func newTokens(t testing.TB, key *jwt.Key, c *clock) *auth.Tokens {
 	t.Helper()
-	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: "jwtgate", Audience: "jwtgate-api",
+	return newTokensIssuer(t, key, c, "jwtgate")
+}
+
+func newTokensIssuer(t testing.TB, key *jwt.Key, c *clock, issuer string) *auth.Tokens {
+	t.Helper()
+	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: issuer, Audience: "jwtgate-api",
 		TTL: 15 * time.Minute, Leeway: 30 * time.Second, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +120,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.key == nil {
 		o.key = testKey(t, "k")
 	}
-	e.tokens = newTokens(t, o.key, e.clock)
+	if o.issuer == "" {
+		o.issuer = "jwtgate"
+	}
+	e.tokens = newTokensIssuer(t, o.key, e.clock, o.issuer)
 	e.svc = &auth.Service{Store: e.store, Hasher: o.hasher, Tokens: e.tokens, IPLimit: o.ipLimit, Now: e.clock.Now, Log: log}
 	for _, u := range seedUsers {
 		if _, err := e.svc.CreateUser(context.Background(), u.name, pw(u.name), u.role); err != nil {
@@ -126,7 +136,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			}
 		}
 	}
-	e.h = New(Config{Service: e.svc, Tokens: e.tokens, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure}).(*server)
+	e.h = New(Config{Service: e.svc, Tokens: e.tokens, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure, PublicURL: o.publicURL}).(*server)
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -148,6 +158,7 @@ type req struct {
 	body         string
 	bodyReader   io.Reader // instead of body, e.g. for chunked uploads
 	header       http.Header
+	host         string // the Host header, instead of the server's address
 }
 
 func (e *env) send(q req) resp {
@@ -164,6 +175,9 @@ func (e *env) send(q req) resp {
 	}
 	for k, v := range q.header {
 		r.Header[k] = v
+	}
+	if q.host != "" {
+		r.Host = q.host
 	}
 	if q.token != "" {
 		r.Header.Set("Authorization", "Bearer "+q.token)

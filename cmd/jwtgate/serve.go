@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -134,7 +135,7 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", 10*time.Second, "how often to look for rotated keys (SIGHUP reloads at once)")
 	e.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", 500*time.Millisecond, "how often to load revocations made by other instances or the command line")
 	e.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
-	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL for the OpenID configuration (default: from the request's Host)")
+	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL (https://auth.example.com) of the OpenID configuration's links (default: an https:// --issuer, else no discovery document)")
 	e.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
 	e.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP: one more allowed every")
 	e.int(&c.LoginIPBurst, "login-ip-burst", "JWTGATE_LOGIN_IP_BURST", 20, "login attempts per client IP allowed at once (0 disables)")
@@ -165,12 +166,28 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	if c.RefreshTTL <= 0 || c.SessionTTL <= 0 || c.KeyReload <= 0 || c.RevocationPoll <= 0 {
 		return nil, errors.New("--refresh-ttl, --session-ttl, --key-reload and --revocation-poll must be positive")
 	}
+	if err := checkPublicURL(c.PublicURL); err != nil {
+		return nil, err
+	}
 	if !jwt.Algorithm(c.Alg).Valid() {
 		return nil, fmt.Errorf("--alg: unknown algorithm %q (want one of %s)", c.Alg, algList())
 	}
 	c.AlgSet = env("JWTGATE_ALG") != ""
 	fs.Visit(func(f *flag.Flag) { c.AlgSet = c.AlgSet || f.Name == "alg" })
 	return c, nil
+}
+
+// checkPublicURL accepts "" or an absolute http(s) URL with a host and
+// nothing after the path: the discovery document's links are built on it.
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return fmt.Errorf("--public-url %q: want an absolute URL such as https://auth.example.com", s)
+	}
+	return nil
 }
 
 func cmdServe(args []string, env func(string) string, stdout, stderr io.Writer) int {
@@ -287,6 +304,15 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
+	if httpapi.DiscoveryBaseURL(c.PublicURL, c.Issuer) == "" {
+		// The links of the discovery document are never taken from a
+		// request's Host header, which any client chooses.
+		lv := slog.LevelInfo
+		if !ks.Signing.IsSymmetric() {
+			lv = slog.LevelWarn
+		}
+		log.Log(ctx, lv, "no --public-url and the issuer is not an https:// URL: /.well-known/openid-configuration answers 404 until the server is started with --public-url https://HOST")
+	}
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
 		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + st.flag())
 	}
