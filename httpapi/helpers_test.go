@@ -58,6 +58,9 @@ type envOptions struct {
 	key        *jwt.Key // signing key (default: an HS256 test key)
 	publicURL  string   // Config.PublicURL
 	issuer     string   // default "jwtgate"
+	// logWrap, if set, wraps the server's log handler (the JSON one that
+	// writes e.logs).
+	logWrap func(slog.Handler) slog.Handler
 }
 
 type env struct {
@@ -113,7 +116,11 @@ func newTokensIssuer(t testing.TB, key *jwt.Key, c *clock, issuer string) *auth.
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, store: newFaultStore(t), clock: newClock(), logs: &syncBuffer{}}
-	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var lh slog.Handler = slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if o.logWrap != nil {
+		lh = o.logWrap(lh)
+	}
+	log := slog.New(lh)
 	if o.hasher == nil {
 		o.hasher = auth.NewHasher(fastArgon, 2, time.Second)
 	}

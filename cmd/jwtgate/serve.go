@@ -21,6 +21,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/httpapi"
+	"github.com/jwtgate/jwtgate/internal/lograte"
 	"github.com/jwtgate/jwtgate/jwt"
 	"github.com/jwtgate/jwtgate/postgres"
 	"github.com/jwtgate/jwtgate/web"
@@ -206,6 +207,7 @@ func cmdServe(args []string, env func(string) string, stdout, stderr io.Writer) 
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	defer flushLog(log)
 	if err := serve(ctx, c, env, log, nil); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
@@ -219,13 +221,28 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("--log-format must be text or json")
 	}
-	return nil, fmt.Errorf("--log-format must be text or json")
+	// A failure that repeats on every request (the database is down or
+	// full) is written once per interval with a count, not once a request.
+	return slog.New(lograte.New(h, lograte.Options{Every: logRepeatEvery})), nil
+}
+
+// logRepeatEvery is how often a repeated warning or error is written.
+const logRepeatEvery = 10 * time.Second
+
+// flushLog writes the counts of repeated records still held back.
+func flushLog(log *slog.Logger) {
+	if h, ok := log.Handler().(*lograte.Handler); ok {
+		h.Flush()
+	}
 }
 
 // serve runs the server until ctx is done, then shuts down gracefully:
