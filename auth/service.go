@@ -42,6 +42,8 @@ type Service struct {
 	leaseMu  sync.Mutex   // serializes renewals of the token lifetime record
 	leaseEnd atomic.Int64 // Unix nanoseconds: the record covers tokens issued before
 	instance string       // this process's id in the record
+
+	ready writeProbe // Ready's write probe
 }
 
 // Login checks a username and password from the client at address
@@ -298,7 +300,14 @@ func (s *Service) ListUsers(ctx context.Context) ([]*User, error) {
 	return s.Store.ListUsers(ctx)
 }
 
-// Ready reports whether the store is reachable.
+// Ready reports whether the store is reachable and, if it is a
+// WriteChecker, accepts writes.
 func (s *Service) Ready(ctx context.Context) error {
-	return s.Store.Ping(ctx)
+	if err := s.Store.Ping(ctx); err != nil {
+		return err
+	}
+	if wc, ok := s.Store.(WriteChecker); ok {
+		return s.ready.check(ctx, wc)
+	}
+	return nil
 }

@@ -14,10 +14,12 @@ import (
 
 // faultStore is a real SQLite store that can pretend the database is down:
 // while down is set every call fails with auth.ErrUnavailable and reaches
-// nothing.
+// nothing; while full is set only writes fail so (a full disk, a read-only
+// database), and reads and Ping work.
 type faultStore struct {
 	s    *sqlite.DB
 	down atomic.Bool
+	full atomic.Bool
 }
 
 func newFaultStore(tb testing.TB) *faultStore {
@@ -30,7 +32,10 @@ func newFaultStore(tb testing.TB) *faultStore {
 	return &faultStore{s: db}
 }
 
-var errDown = fmt.Errorf("test: %w: database is down", auth.ErrUnavailable)
+var (
+	errDown = fmt.Errorf("test: %w: database is down", auth.ErrUnavailable)
+	errFull = fmt.Errorf("test: %w: database or disk is full", auth.ErrUnavailable)
+)
 
 func (f *faultStore) check() error {
 	if f.down.Load() {
@@ -61,7 +66,10 @@ func (f *faultStore) ListUsers(ctx context.Context) ([]*auth.User, error) {
 	return call(f, func() ([]*auth.User, error) { return f.s.ListUsers(ctx) })
 }
 func (f *faultStore) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
-	return call(f, func() (*auth.User, error) { return f.s.UpdateUser(ctx, name, upd) })
+	if err := f.checkWrite(); err != nil {
+		return nil, err
+	}
+	return f.s.UpdateUser(ctx, name, upd)
 }
 func (f *faultStore) DeleteUser(ctx context.Context, name string, end *auth.Revoke) error {
 	return f.do(func() error { return f.s.DeleteUser(ctx, name, end) })
@@ -109,13 +117,30 @@ func (f *faultStore) AddSigningKey(ctx context.Context, k auth.StoredKey, retire
 	return f.do(func() error { return f.s.AddSigningKey(ctx, k, retire, onlyIfNone) })
 }
 func (f *faultStore) Ping(ctx context.Context) error {
-	return f.do(func() error { return f.s.Ping(ctx) })
-}
-func (f *faultStore) Close() error { return nil } // the test's cleanup closes the database
-
-func (f *faultStore) do(fn func() error) error {
 	if err := f.check(); err != nil {
 		return err
 	}
+	return f.s.Ping(ctx)
+}
+func (f *faultStore) PingWrite(ctx context.Context) error {
+	return f.do(func() error { return f.s.PingWrite(ctx) })
+}
+func (f *faultStore) Close() error { return nil } // the test's cleanup closes the database
+
+// do runs the write fn unless the store is down or full.
+func (f *faultStore) do(fn func() error) error {
+	if err := f.checkWrite(); err != nil {
+		return err
+	}
 	return fn()
+}
+
+func (f *faultStore) checkWrite() error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if f.full.Load() {
+		return errFull
+	}
+	return nil
 }

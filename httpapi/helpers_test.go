@@ -56,6 +56,11 @@ type envOptions struct {
 	trustProxy bool
 	insecure   bool     // InsecureCookies
 	key        *jwt.Key // signing key (default: an HS256 test key)
+	publicURL  string   // Config.PublicURL
+	issuer     string   // default "jwtgate"
+	// logWrap, if set, wraps the server's log handler (the JSON one that
+	// writes e.logs).
+	logWrap func(slog.Handler) slog.Handler
 }
 
 type env struct {
@@ -95,7 +100,12 @@ func testKey(t testing.TB, fill string) *jwt.Key {
 
 func newTokens(t testing.TB, key *jwt.Key, c *clock) *auth.Tokens {
 	t.Helper()
-	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: "jwtgate", Audience: "jwtgate-api",
+	return newTokensIssuer(t, key, c, "jwtgate")
+}
+
+func newTokensIssuer(t testing.TB, key *jwt.Key, c *clock, issuer string) *auth.Tokens {
+	t.Helper()
+	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: issuer, Audience: "jwtgate-api",
 		TTL: 15 * time.Minute, Leeway: 30 * time.Second, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -106,14 +116,21 @@ func newTokens(t testing.TB, key *jwt.Key, c *clock) *auth.Tokens {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, store: newFaultStore(t), clock: newClock(), logs: &syncBuffer{}}
-	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var lh slog.Handler = slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if o.logWrap != nil {
+		lh = o.logWrap(lh)
+	}
+	log := slog.New(lh)
 	if o.hasher == nil {
 		o.hasher = auth.NewHasher(fastArgon, 2, time.Second)
 	}
 	if o.key == nil {
 		o.key = testKey(t, "k")
 	}
-	e.tokens = newTokens(t, o.key, e.clock)
+	if o.issuer == "" {
+		o.issuer = "jwtgate"
+	}
+	e.tokens = newTokensIssuer(t, o.key, e.clock, o.issuer)
 	e.svc = &auth.Service{Store: e.store, Hasher: o.hasher, Tokens: e.tokens, IPLimit: o.ipLimit, Now: e.clock.Now, Log: log}
 	for _, u := range seedUsers {
 		if _, err := e.svc.CreateUser(context.Background(), u.name, pw(u.name), u.role); err != nil {
@@ -126,7 +143,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			}
 		}
 	}
-	e.h = New(Config{Service: e.svc, Tokens: e.tokens, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure}).(*server)
+	e.h = New(Config{Service: e.svc, Tokens: e.tokens, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure, PublicURL: o.publicURL}).(*server)
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -148,6 +165,7 @@ type req struct {
 	body         string
 	bodyReader   io.Reader // instead of body, e.g. for chunked uploads
 	header       http.Header
+	host         string // the Host header, instead of the server's address
 }
 
 func (e *env) send(q req) resp {
@@ -164,6 +182,9 @@ func (e *env) send(q req) resp {
 	}
 	for k, v := range q.header {
 		r.Header[k] = v
+	}
+	if q.host != "" {
+		r.Host = q.host
 	}
 	if q.token != "" {
 		r.Header.Set("Authorization", "Bearer "+q.token)

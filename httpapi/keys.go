@@ -61,7 +61,11 @@ func (s *server) openidConfiguration(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, codeNoPublicKeys, "this server signs tokens with a shared secret (HS256): there is no discovery document without public keys")
 		return
 	}
-	base := s.baseURL(r)
+	base := s.publicURL
+	if base == "" {
+		writeProblem(w, http.StatusNotFound, codeNotFound, "the discovery document needs the server's external URL: start jwtgate with --public-url (or an https:// --issuer)")
+		return
+	}
 	var algs []string
 	for _, k := range keys {
 		a := string(k.Algorithm())
@@ -87,21 +91,17 @@ func (s *server) openidConfiguration(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// baseURL is the configured public URL, else one built from the request:
-// its Host, and https unless the request came in plain (or, behind a
-// trusted proxy, X-Forwarded-Proto says http).
-func (s *server) baseURL(r *http.Request) string {
-	if s.publicURL != "" {
-		return s.publicURL
+// DiscoveryBaseURL is the absolute base URL the discovery document's
+// links start from: publicURL, else an https:// issuer, else "" (no
+// document). It never comes from a request: a Host or X-Forwarded-*
+// header is the client's to choose, and a document built from it would be
+// cached (Cache-Control: public) for every other client.
+func DiscoveryBaseURL(publicURL, issuer string) string {
+	if publicURL != "" {
+		return strings.TrimSuffix(publicURL, "/")
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	if strings.HasPrefix(issuer, "https://") {
+		return strings.TrimSuffix(issuer, "/")
 	}
-	if s.trustProxy {
-		if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-			scheme = p
-		}
-	}
-	return scheme + "://" + r.Host
+	return ""
 }

@@ -41,7 +41,7 @@ import (
 //	rate_limited            429  too many login attempts: wait Retry-After seconds
 //	internal                500  a server fault, logged with the request id
 //	busy                    503  too many password checks at once: wait Retry-After seconds
-//	unavailable             503  the database cannot be reached
+//	unavailable             503  the database cannot be reached or written: wait Retry-After seconds
 const (
 	codeInvalidRequest       = "invalid_request"
 	codeInvalidJSON          = "invalid_json"
@@ -123,9 +123,16 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 	h := w.Header()
 	h.Del("Content-Length")
 	h["Content-Type"] = hProblem
+	if status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
+		setRetryAfter(w, retryUnavailable) // every 503 says when to try again
+	}
 	w.WriteHeader(status)
 	w.Write(b)
 }
+
+// retryUnavailable is the Retry-After of a 503 that gives no better
+// estimate: the database is down, full or slow.
+const retryUnavailable = 5 * time.Second
 
 // setRetryAfter sets Retry-After to d in whole seconds, rounded up, at least 1.
 func setRetryAfter(w http.ResponseWriter, d time.Duration) {

@@ -14,7 +14,6 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/jwtgate/jwtgate/auth"
 )
@@ -37,8 +36,9 @@ type Config struct {
 	InsecureCookies bool
 
 	// PublicURL is the server's external base URL (https://auth.example),
-	// used in the OpenID configuration document. By default it is derived
-	// from each request's Host.
+	// used in the OpenID configuration document. By default the issuer is
+	// used if it is an https:// URL; without either the document answers
+	// 404 (see DiscoveryBaseURL).
 	PublicURL string
 
 	// UI, if set, serves the browser pages: GET /, /inspect, /admin and
@@ -125,7 +125,7 @@ func New(cfg Config) http.Handler {
 		maxBody:    cfg.MaxBodyBytes,
 
 		insecureCookies: cfg.InsecureCookies,
-		publicURL:       strings.TrimSuffix(cfg.PublicURL, "/"),
+		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Tokens.Issuer()),
 		mux:             http.NewServeMux(),
 	}
 	if s.log == nil {

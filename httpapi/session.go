@@ -205,7 +205,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.svc.Logout(r.Context(), p, all); err != nil {
-		s.fail(w, r, err)
+		s.failLogout(w, r, err)
 		return
 	}
 	s.clearCookies(w)
@@ -268,7 +268,7 @@ func (s *server) logoutRefresh(w http.ResponseWriter, r *http.Request, token str
 			writeProblem(w, http.StatusUnauthorized, codeRefreshInvalid, "the refresh token is unknown, expired, already used or revoked")
 			return
 		}
-		s.fail(w, r, err)
+		s.failLogout(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -408,7 +408,7 @@ func TestJWKSPublishesPublicKeysOnly(t *testing.T) {
 		tp, _ := k.Thumbprint()
 		keys = append(keys, k.WithKeyID(tp))
 	}
-	e := newEnv(t, envOptions{key: keys[0]})
+	e := newEnv(t, envOptions{key: keys[0], publicURL: "https://auth.example.test/"})
 	hmac := testKey(t, "h").WithKeyID("hmac")
 	if err := e.tokens.SetKeys(keys[0], []*jwt.Key{keys[1], keys[2], hmac}); err != nil {
 		t.Fatal(err)
@@ -452,7 +452,7 @@ func TestJWKSPublishesPublicKeysOnly(t *testing.T) {
 	if err := json.Unmarshal(r.body, &oc); err != nil {
 		t.Fatal(err)
 	}
-	if oc["issuer"] != "jwtgate" || oc["jwks_uri"] != e.srv.URL+"/.well-known/jwks.json" || oc["token_endpoint"] != e.srv.URL+"/login" {
+	if oc["issuer"] != "jwtgate" || oc["jwks_uri"] != "https://auth.example.test/.well-known/jwks.json" || oc["token_endpoint"] != "https://auth.example.test/login" {
 		t.Fatalf("openid-configuration %s", r.body)
 	}
 	if algs, _ := oc["id_token_signing_alg_values_supported"].([]any); len(algs) != 3 {

@@ -46,9 +46,10 @@ func IsURL(s string) bool {
 // Open connects to the database at url (postgres://user:pass@host/db?...;
 // a search_path parameter picks the schema), with at most maxConns
 // connections (0: DefaultMaxConns), and applies the migrations it has not
-// had. Errors wrap auth.ErrInvalid for a malformed URL and
-// auth.ErrUnavailable when the server cannot be reached. Error texts never
-// contain the URL's password.
+// had; it refuses a database migrated by a newer jwtgate
+// (migrations.ErrSchemaTooNew). Errors wrap auth.ErrInvalid for a
+// malformed URL and auth.ErrUnavailable when the server cannot be reached.
+// Error texts never contain the URL's password.
 //
 // Every method but Close gives up when the server has not answered within
 // 5 seconds (or by the ctx's own deadline, if earlier), with an error
@@ -124,6 +125,9 @@ func (d *DB) migrate(ctx context.Context) error {
 		applied_at TIMESTAMPTZ NOT NULL
 	)`); err != nil {
 		return d.wrap("migrate", err)
+	}
+	if err := d.checkSchema(ctx, conn); err != nil {
+		return err
 	}
 	for _, m := range ms {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { // not d.tx: no d.timeout

@@ -52,7 +52,9 @@ const maxConns = 8
 //     BEGIN, so they wait on busy_timeout there instead of failing midway
 //     when they first write.
 //
-// Errors wrap auth.ErrUnavailable when the file cannot be opened, read or
+// Open refuses an existing zero-length file (ErrEmptyFile) and a database
+// migrated by a newer jwtgate (migrations.ErrSchemaTooNew). Other errors
+// wrap auth.ErrUnavailable when the file cannot be opened, read or
 // written, and auth.ErrInvalid for an empty path, ":memory:" (each pooled
 // connection would get its own empty in-memory database) or a "file:" URI
 // (path is a file name; Open builds the URI).
@@ -63,6 +65,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
+	}
+	if err := checkNotEmpty(path, abs); err != nil {
+		return nil, err
 	}
 	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
@@ -127,6 +132,9 @@ func (d *DB) migrate(ctx context.Context, op string) error {
 		applied_at INTEGER NOT NULL -- Unix milliseconds
 	)`); err != nil {
 		return d.wrap(op, err)
+	}
+	if err := d.checkSchema(ctx, op); err != nil {
+		return err
 	}
 	for _, m := range ms {
 		if err := d.apply(ctx, m); err != nil {

@@ -213,8 +213,10 @@ func TestJWKSInteropPyJWT(t *testing.T) {
 			if err := json.Unmarshal(body, &disc); code != 200 || err != nil {
 				t.Fatalf("openid-configuration: %d %v %s", code, err, body)
 			}
-			if disc.JWKSURI != p.base+"/.well-known/jwks.json" {
-				t.Errorf("jwks_uri %q, want %s/.well-known/jwks.json", disc.JWKSURI, p.base)
+			// Its links start from the https:// issuer, not from the
+			// address the request was sent to.
+			if disc.JWKSURI != issuer+"/.well-known/jwks.json" {
+				t.Errorf("jwks_uri %q, want %s/.well-known/jwks.json", disc.JWKSURI, issuer)
 			}
 			if !slices.Contains(disc.SigningAlgs, alg) {
 				t.Errorf("id_token_signing_alg_values_supported %v lacks %s", disc.SigningAlgs, alg)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/httpapi"
+	"github.com/jwtgate/jwtgate/internal/lograte"
 	"github.com/jwtgate/jwtgate/jwt"
 	"github.com/jwtgate/jwtgate/postgres"
 	"github.com/jwtgate/jwtgate/web"
@@ -136,7 +138,7 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", 10*time.Second, "how often to look for rotated keys (SIGHUP reloads at once)")
 	e.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", 500*time.Millisecond, "how often to load revocations made by other instances or the command line")
 	e.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
-	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL for the OpenID configuration (default: from the request's Host)")
+	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL (https://auth.example.com) of the OpenID configuration's links (default: an https:// --issuer, else no discovery document)")
 	e.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
 	e.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP (IPv6: /64): one more allowed every")
 	e.int(&c.LoginIPBurst, "login-ip-burst", "JWTGATE_LOGIN_IP_BURST", 20, "login attempts per client IP (IPv6: /64) allowed at once (0 disables)")
@@ -149,7 +151,7 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.bool(&c.TrustProxy, "trust-proxy", "JWTGATE_TRUST_PROXY", false, "take the client IP from X-Forwarded-For (only behind a proxy you run)")
 	e.str(&c.LogFormat, "log-format", "JWTGATE_LOG_FORMAT", "text", "log format: text or json")
 	e.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
-	e.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests")
+	e.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: jwtgate serve [flags]\n\nRuns the login server. Every flag can also be set with the environment\nvariable shown; a flag wins over its variable.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -169,12 +171,28 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	if c.RefreshTTL <= 0 || c.SessionTTL <= 0 || c.KeyReload <= 0 || c.RevocationPoll <= 0 {
 		return nil, errors.New("--refresh-ttl, --session-ttl, --key-reload and --revocation-poll must be positive")
 	}
+	if err := checkPublicURL(c.PublicURL); err != nil {
+		return nil, err
+	}
 	if !jwt.Algorithm(c.Alg).Valid() {
 		return nil, fmt.Errorf("--alg: unknown algorithm %q (want one of %s)", c.Alg, algList())
 	}
 	c.AlgSet = env("JWTGATE_ALG") != ""
 	fs.Visit(func(f *flag.Flag) { c.AlgSet = c.AlgSet || f.Name == "alg" })
 	return c, nil
+}
+
+// checkPublicURL accepts "" or an absolute http(s) URL with a host and
+// nothing after the path: the discovery document's links are built on it.
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return fmt.Errorf("--public-url %q: want an absolute URL such as https://auth.example.com", s)
+	}
+	return nil
 }
 
 func cmdServe(args []string, env func(string) string, stdout, stderr io.Writer) int {
@@ -193,6 +211,7 @@ func cmdServe(args []string, env func(string) string, stdout, stderr io.Writer) 
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	defer flushLog(log)
 	if err := serve(ctx, c, env, log, nil); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
@@ -206,13 +225,28 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("--log-format must be text or json")
 	}
-	return nil, fmt.Errorf("--log-format must be text or json")
+	// A failure that repeats on every request (the database is down or
+	// full) is written once per interval with a count, not once a request.
+	return slog.New(lograte.New(h, lograte.Options{Every: logRepeatEvery})), nil
+}
+
+// logRepeatEvery is how often a repeated warning or error is written.
+const logRepeatEvery = 10 * time.Second
+
+// flushLog writes the counts of repeated records still held back.
+func flushLog(log *slog.Logger) {
+	if h, ok := log.Handler().(*lograte.Handler); ok {
+		h.Flush()
+	}
 }
 
 // serve runs the server until ctx is done, then shuts down gracefully:
@@ -282,8 +316,9 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err != nil {
 		return err
 	}
+	var active inflight
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           active.wrap(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -292,6 +327,15 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
+	if httpapi.DiscoveryBaseURL(c.PublicURL, c.Issuer) == "" {
+		// The links of the discovery document are never taken from a
+		// request's Host header, which any client chooses.
+		lv := slog.LevelInfo
+		if !ks.Signing.IsSymmetric() {
+			lv = slog.LevelWarn
+		}
+		log.Log(ctx, lv, "no --public-url and the issuer is not an https:// URL: /.well-known/openid-configuration answers 404 until the server is started with --public-url https://HOST")
+	}
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
 		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + st.flag())
 	}
@@ -306,9 +350,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests", "timeout", c.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := shutdown(srv, &active, c.ShutdownTimeout, log); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("stopped cleanly")
