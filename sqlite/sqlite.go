@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -137,8 +138,30 @@ func (d *DB) migrate(ctx context.Context, op string) error {
 // the check and the migration happen under one lock and two processes
 // opening the database together cannot both apply it. A migration that
 // fails leaves no trace.
+//
+// Foreign keys are off while a migration runs, as SQLite's procedure for
+// rebuilding a table requires (https://sqlite.org/lang_altertable.html,
+// "other kinds of table schema changes"): with them on, dropping the old
+// table would delete, by ON DELETE CASCADE, every row that refers to it.
+// PRAGMA foreign_key_check must then find no dangling reference before
+// the migration commits.
 func (d *DB) apply(ctx context.Context, m migrations.Migration) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	conn, err := d.db.Conn(ctx) // the pragma holds for one connection
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer func() {
+		// The connection goes back to the pool with foreign keys on, or
+		// is discarded.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -153,10 +176,32 @@ func (d *DB) apply(ctx context.Context, m migrations.Migration) error {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
+	if err := foreignKeyCheck(ctx, tx); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixMilli()); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// foreignKeyCheck fails if a row refers to a row that does not exist.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: row %d of %s refers to a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
 }
 
 // wrap maps an error of the driver to the domain's sentinels:
