@@ -18,6 +18,9 @@ var (
 	ErrUnavailable  = errors.New("storage unavailable")
 	ErrBusy         = errors.New("too many password checks in progress")
 	ErrRateLimited  = errors.New("too many attempts")
+	// ErrStale refuses a write that relies on a read which is no longer
+	// true: the user changed (Version) or the session ended meanwhile.
+	ErrStale = errors.New("changed since it was read")
 )
 
 // RetryError says when an ErrBusy or ErrRateLimited request may be retried.

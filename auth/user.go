@@ -51,6 +51,11 @@ type User struct {
 	Disabled     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Version advances with every change that ends the user's sessions
+	// (UserUpdate.EndSessions). A session is only stored for the Version
+	// its login read (Session.UserVersion), so a login that raced such a
+	// change cannot outlive it.
+	Version int64
 }
 
 // UserUpdate changes some fields of a user; nil fields stay as they are.
@@ -58,8 +63,9 @@ type UserUpdate struct {
 	Role         *Role
 	Disabled     *bool
 	PasswordHash *string
-	// EndSessions, if set, revokes every session of the user in the same
-	// transaction (Revoke.UserID is filled in by the store).
+	// EndSessions, if set, revokes every session of the user and advances
+	// their Version in the same transaction (Revoke.UserID is filled in by
+	// the store).
 	EndSessions *Revoke
 }
 
@@ -112,7 +118,9 @@ func ValidatePassword(pw string) error {
 // ErrNotFound, ErrConflict (duplicate name) or ErrUnavailable (the
 // database cannot be reached), and never leave a half-done write.
 type UserStore interface {
-	// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt.
+	// CreateUser inserts u and sets its ID, CreatedAt, UpdatedAt and
+	// Version. IDs are never reused, even those of deleted users: an ID
+	// is the sub of access tokens and the author of posts.
 	CreateUser(ctx context.Context, u *User) error
 	UserByName(ctx context.Context, name string) (*User, error)
 	UserByID(ctx context.Context, id int64) (*User, error)

@@ -277,7 +277,7 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
-const userCols = `id, name, role, password_hash, disabled, created_at, updated_at`
+const userCols = `id, name, role, password_hash, disabled, created_at, updated_at, version`
 
 type scanner interface{ Scan(...any) error }
 
@@ -285,26 +285,27 @@ func scanUser(s scanner) (*auth.User, error) {
 	var u auth.User
 	var role string
 	var created, updated int64
-	if err := s.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created, &updated); err != nil {
+	if err := s.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created, &updated, &u.Version); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt, u.UpdatedAt = auth.Role(role), fromMS(created), fromMS(updated)
 	return &u, nil
 }
 
-// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt. A name
-// equal to an existing one ignoring case is auth.ErrConflict.
+// CreateUser inserts u and sets its ID, CreatedAt, UpdatedAt and Version.
+// A name equal to an existing one ignoring case is auth.ErrConflict. IDs
+// are never reused (AUTOINCREMENT).
 func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	now := fromMS(ms(time.Now()))
-	var id int64
+	var id, version int64
 	err := d.db.QueryRowContext(ctx,
 		`INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Name, nameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, ms(now), ms(now)).Scan(&id)
+		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, version`,
+		u.Name, nameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, ms(now), ms(now)).Scan(&id, &version)
 	if err != nil {
 		return d.wrap("create user", err)
 	}
-	u.ID, u.CreatedAt, u.UpdatedAt = id, now, now
+	u.ID, u.CreatedAt, u.UpdatedAt, u.Version = id, now, now, version
 	return nil
 }
 
@@ -351,6 +352,7 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 // UpdateUser changes the given fields and updated_at in one statement and
 // returns the user as stored. updated_at never goes back, even if the clock
 // does. An update that gives no field changes nothing and returns the user.
+// With EndSessions the version advances too.
 func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
 	var sets []string
 	var args []any
@@ -366,15 +368,22 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 	if len(sets) == 0 {
 		return d.UserByName(ctx, name)
 	}
+	if upd.EndSessions != nil {
+		sets = append(sets, "version = version + 1")
+	}
 	sets, args = append(sets, "updated_at = max(updated_at, ?)"), append(args, ms(time.Now()))
-	args = append(args, nameKey(name))
+	key := nameKey(name)
+	args = append(args, key)
 	var u *auth.User
 	err := d.tx(ctx, "update user", func(tx *sql.Tx) error {
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx,
 			`UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
-		if err != nil || upd.EndSessions == nil {
+		if err != nil {
 			return err
+		}
+		if upd.EndSessions == nil {
+			return nil
 		}
 		r := *upd.EndSessions
 		r.UserID = u.ID

@@ -27,6 +27,9 @@
 //   - Sessions: RotateRefreshToken succeeds once per token, even when
 //     called concurrently; Revoke, UpdateUser.EndSessions and DeleteUser's
 //     end revoke sessions and record revocations in the same transaction.
+//   - Accounts: a session is stored only for the user's current Version;
+//     a refresh token is rotated only in a live session; ids are never
+//     reused.
 //   - Concurrent CreateUser calls are safe: of several creating one name
 //     (in any case), exactly one succeeds and the others get ErrConflict.
 //   - Token lifetimes: every store is also an auth.TokenLifetimeStore. A
@@ -90,6 +93,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"SigningKeyOnlyIfNone", testSigningKeyOnlyIfNone},
 		{"TokenLifetimes", testTokenLifetimes},
 		{"TokenLifetimesUnavailable", testTokenLifetimesUnavailable},
+		{"UserVersion", testUserVersion},
+		{"SessionRacesUserChange", testSessionRacesUserChange},
+		{"RotateEndedSession", testRotateEndedSession},
+		{"IDsNeverReused", testIDsNeverReused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
