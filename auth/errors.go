@@ -23,6 +23,11 @@ var (
 	ErrStale = errors.New("changed since it was read")
 )
 
+// ErrLastAdmin refuses a change that would leave no enabled admin, so a
+// server always keeps someone who can manage the accounts. Its text
+// reaches API clients.
+var ErrLastAdmin = fmt.Errorf("%w: the last enabled admin cannot be demoted, disabled or deleted", ErrForbidden)
+
 // RetryError says when an ErrBusy or ErrRateLimited request may be retried.
 type RetryError struct {
 	Err   error

@@ -117,6 +117,11 @@ func ValidatePassword(pw string) error {
 // UserStore keeps users. Implementations return errors wrapping
 // ErrNotFound, ErrConflict (duplicate name) or ErrUnavailable (the
 // database cannot be reached), and never leave a half-done write.
+//
+// A store keeps at least one enabled admin once it has one: UpdateUser
+// and DeleteUser refuse with ErrLastAdmin, changing nothing, to demote,
+// disable or delete the only enabled admin, checked in their transaction
+// so that concurrent calls cannot together remove every admin.
 type UserStore interface {
 	// CreateUser inserts u and sets its ID, CreatedAt, UpdatedAt and
 	// Version. IDs are never reused, even those of deleted users: an ID

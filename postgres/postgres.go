@@ -200,7 +200,7 @@ func (d *DB) wrap(op string, err error) error {
 		return nil
 	}
 	if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrInvalid) || errors.Is(err, auth.ErrUnavailable) ||
-		errors.Is(err, auth.ErrStale) {
+		errors.Is(err, auth.ErrStale) || errors.Is(err, auth.ErrForbidden) {
 		return err
 	}
 	var pe *pgconn.PgError
@@ -376,10 +376,24 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 	where := arg(key)
 	var u *auth.User
 	err := d.tx(ctx, "update user", func(ctx context.Context, tx pgx.Tx) error {
+		if upd.Role != nil || upd.Disabled != nil {
+			if err := lockAdmins(ctx, tx); err != nil {
+				return err
+			}
+		}
+		var wasAdmin bool
+		if err := tx.QueryRow(ctx, `SELECT `+enabledAdmin+` FROM users WHERE name_key = $1 FOR UPDATE`, key).Scan(&wasAdmin); err != nil {
+			return err
+		}
 		var err error
 		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = `+where+` RETURNING `+userCols, args...))
 		if err != nil {
 			return err
+		}
+		if wasAdmin && (u.Role != auth.RoleAdmin || u.Disabled) {
+			if err := otherAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
 		}
 		if upd.EndSessions == nil {
 			return nil
@@ -402,9 +416,18 @@ func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) erro
 		return err
 	}
 	return d.tx(ctx, "delete user", func(ctx context.Context, tx pgx.Tx) error {
-		var id int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE name_key = $1 FOR UPDATE`, auth.NameKey(name)).Scan(&id); err != nil {
+		if err := lockAdmins(ctx, tx); err != nil {
 			return err
+		}
+		var id int64
+		var admin bool
+		if err := tx.QueryRow(ctx, `SELECT id, `+enabledAdmin+` FROM users WHERE name_key = $1 FOR UPDATE`, auth.NameKey(name)).Scan(&id, &admin); err != nil {
+			return err
+		}
+		if admin {
+			if err := otherAdmin(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if end != nil {
 			r := *end
@@ -416,6 +439,33 @@ func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) erro
 		_, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 		return err
 	})
+}
+
+// enabledAdmin is true for the rows of enabled admins.
+const enabledAdmin = `(role = 'admin' AND NOT disabled)`
+
+// lockAdmins serialises, per schema, the transactions that may demote,
+// disable or delete an admin, until the transaction ends. Each checks
+// after taking it, and under READ COMMITTED each statement sees what was
+// committed before it started, so of two admins removing each other the
+// second sees the first gone. Row locks alone would not do: each
+// transaction would lock only its own target.
+func lockAdmins(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('jwtgate admins ' || current_schema(), 0))`)
+	return err
+}
+
+// otherAdmin fails with auth.ErrLastAdmin unless an enabled admin other
+// than the user id exists. The caller holds lockAdmins.
+func otherAdmin(ctx context.Context, tx pgx.Tx, id int64) error {
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE `+enabledAdmin+` AND id <> $1)`, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return auth.ErrLastAdmin
+	}
+	return nil
 }
 
 const postCols = `p.id, p.author_id, u.name, p.title, p.body, p.created_at`

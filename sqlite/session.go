@@ -234,7 +234,7 @@ func (d *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		if errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrStale) {
+		if errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrStale) || errors.Is(err, auth.ErrForbidden) {
 			return err
 		}
 		return d.wrap(op, err)

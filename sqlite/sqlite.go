@@ -352,7 +352,8 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 // UpdateUser changes the given fields and updated_at in one statement and
 // returns the user as stored. updated_at never goes back, even if the clock
 // does. An update that gives no field changes nothing and returns the user.
-// With EndSessions the version advances too.
+// With EndSessions the version advances too. Transactions take the write
+// lock at BEGIN, so the last-admin check sees every earlier change.
 func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
 	var sets []string
 	var args []any
@@ -376,11 +377,20 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 	args = append(args, key)
 	var u *auth.User
 	err := d.tx(ctx, "update user", func(tx *sql.Tx) error {
+		var wasAdmin bool
+		if err := tx.QueryRowContext(ctx, `SELECT `+enabledAdmin+` FROM users WHERE name_key = ?`, key).Scan(&wasAdmin); err != nil {
+			return err
+		}
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx,
 			`UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
 		if err != nil {
 			return err
+		}
+		if wasAdmin && (u.Role != auth.RoleAdmin || u.Disabled) {
+			if err := otherAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
 		}
 		if upd.EndSessions == nil {
 			return nil
@@ -401,8 +411,14 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) error {
 	return d.tx(ctx, "delete user", func(tx *sql.Tx) error {
 		var id int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE name_key = ?`, nameKey(name)).Scan(&id); err != nil {
+		var admin bool
+		if err := tx.QueryRowContext(ctx, `SELECT id, `+enabledAdmin+` FROM users WHERE name_key = ?`, nameKey(name)).Scan(&id, &admin); err != nil {
 			return err
+		}
+		if admin {
+			if err := otherAdmin(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if end != nil {
 			r := *end
@@ -414,6 +430,22 @@ func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) erro
 		_, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 		return err
 	})
+}
+
+// enabledAdmin is true for the rows of enabled admins.
+const enabledAdmin = `(role = 'admin' AND NOT disabled)`
+
+// otherAdmin fails with auth.ErrLastAdmin unless an enabled admin other
+// than the user id exists.
+func otherAdmin(ctx context.Context, tx *sql.Tx, id int64) error {
+	var ok bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE `+enabledAdmin+` AND id <> ?)`, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return auth.ErrLastAdmin
+	}
+	return nil
 }
 
 func (d *DB) affected(op string, res sql.Result, err error) error {

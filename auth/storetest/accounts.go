@@ -184,3 +184,141 @@ func testIDsNeverReused(t *testing.T, s auth.Store) {
 		t.Errorf("a new post got id %d, not above %d of a deleted user's post", q.ID, p.ID)
 	}
 }
+
+func testLastAdmin(t *testing.T, s auth.Store) {
+	root := mkUser(t, s, "root", auth.RoleAdmin)
+	mkUser(t, s, "ed", auth.RoleEditor)
+	old := mkUser(t, s, "old", auth.RoleAdmin)
+	yes, no, editor, admin := true, false, auth.RoleEditor, auth.RoleAdmin
+	if _, err := s.UpdateUser(ctx, "old", auth.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	lastOnes := []struct {
+		name string
+		call func() error
+	}{
+		{"demote ROOT", func() error {
+			_, err := s.UpdateUser(ctx, "ROOT", auth.UserUpdate{Role: &editor, EndSessions: endAt})
+			return err
+		}},
+		{"disable Root", func() error { _, err := s.UpdateUser(ctx, "Root", auth.UserUpdate{Disabled: &yes}); return err }},
+		{"admin but disabled", func() error {
+			_, err := s.UpdateUser(ctx, "root", auth.UserUpdate{Role: &admin, Disabled: &yes})
+			return err
+		}},
+		{"delete rOOT", func() error { return s.DeleteUser(ctx, "rOOT", endAt) }},
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, c := range lastOnes {
+			if err := c.call(); !errors.Is(err, auth.ErrLastAdmin) || !errors.Is(err, auth.ErrForbidden) {
+				t.Errorf("%s, %s: %v, want ErrLastAdmin", when, c.name, err)
+			}
+		}
+		if got, err := s.UserByID(ctx, root.ID); err != nil || got.Role != auth.RoleAdmin || got.Disabled || got.Version != root.Version {
+			t.Errorf("%s, refused changes changed root: %+v, %v", when, got, err)
+		}
+	}
+	// A disabled admin does not count.
+	check("the only enabled admin")
+	// Changes that keep root an enabled admin go through.
+	h := "$2a$10$root"
+	if _, err := s.UpdateUser(ctx, "ROOT", auth.UserUpdate{PasswordHash: &h, Role: &admin, Disabled: &no}); err != nil {
+		t.Fatalf("change that keeps the last admin: %v", err)
+	}
+	root, _ = s.UserByID(ctx, root.ID)
+	// Another enabled admin lets root go, then is the last one.
+	if _, err := s.UpdateUser(ctx, "old", auth.UserUpdate{Disabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(ctx, "root", auth.UserUpdate{Role: &editor}); err != nil {
+		t.Fatalf("demoting one of two admins: %v", err)
+	}
+	if _, err := s.UpdateUser(ctx, "old", auth.UserUpdate{Role: &editor}); !errors.Is(err, auth.ErrLastAdmin) {
+		t.Errorf("demoting the other, now last, admin: %v, want ErrLastAdmin", err)
+	}
+	if err := s.DeleteUser(ctx, "OLD", nil); !errors.Is(err, auth.ErrLastAdmin) {
+		t.Errorf("deleting the last admin: %v, want ErrLastAdmin", err)
+	}
+	if _, err := s.UpdateUser(ctx, "root", auth.UserUpdate{Role: &admin}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "old", nil); err != nil {
+		t.Fatalf("deleting one of two admins: %v", err)
+	}
+	if _, err := s.UserByID(ctx, old.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("deleted admin: %v", err)
+	}
+	root, _ = s.UserByID(ctx, root.ID)
+	check("root alone again")
+	// Users other than admins come and go freely.
+	if err := s.DeleteUser(ctx, "ed", nil); err != nil {
+		t.Errorf("deleting an editor: %v", err)
+	}
+}
+
+// testConcurrentLastAdmin has the only two enabled admins remove each
+// other at once, many times: one must fail, whatever the interleaving.
+func testConcurrentLastAdmin(t *testing.T, s auth.Store) {
+	const rounds = 40
+	editor, yes := auth.RoleEditor, true
+	removals := []struct {
+		name string
+		do   func(name string) error
+	}{
+		{"demote", func(name string) error {
+			_, err := s.UpdateUser(ctx, name, auth.UserUpdate{Role: &editor, EndSessions: endAt})
+			return err
+		}},
+		{"disable", func(name string) error {
+			_, err := s.UpdateUser(ctx, name, auth.UserUpdate{Disabled: &yes, EndSessions: endAt})
+			return err
+		}},
+		{"delete", func(name string) error { return s.DeleteUser(ctx, name, endAt) }},
+	}
+	survivor := ""
+	for i := range rounds {
+		a, b := fmt.Sprint("a", i), fmt.Sprint("b", i)
+		mkUser(t, s, a, auth.RoleAdmin)
+		mkUser(t, s, b, auth.RoleAdmin)
+		if survivor != "" {
+			if _, err := s.UpdateUser(ctx, survivor, auth.UserUpdate{Role: &editor}); err != nil {
+				t.Fatalf("round %d: demoting %s beside two admins: %v", i, survivor, err)
+			}
+		}
+		// Every pair of kinds meets every 9 rounds.
+		ra, rb := removals[i%len(removals)], removals[(i/len(removals))%len(removals)]
+		start := make(chan struct{})
+		var errA, errB error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); <-start; errA = ra.do(b) }()
+		go func() { defer wg.Done(); <-start; errB = rb.do(a) }()
+		close(start)
+		wg.Wait()
+		for _, e := range []error{errA, errB} {
+			if e != nil && !errors.Is(e, auth.ErrLastAdmin) {
+				t.Fatalf("round %d (%s, %s): %v, want nil or ErrLastAdmin", i, ra.name, rb.name, e)
+			}
+		}
+		if (errA == nil) == (errB == nil) {
+			t.Errorf("round %d: %s b and %s a at once: errors %v and %v; want exactly one refused", i, ra.name, rb.name, errA, errB)
+		}
+		users, err := s.ListUsers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		survivor = ""
+		for _, u := range users {
+			if u.Role == auth.RoleAdmin && !u.Disabled {
+				if survivor != "" {
+					t.Fatalf("round %d: enabled admins %s and %s, want one", i, survivor, u.Name)
+				}
+				survivor = u.Name
+			}
+		}
+		if survivor == "" {
+			t.Fatalf("round %d: %s b and %s a at once left no enabled admin", i, ra.name, rb.name)
+		}
+	}
+}
