@@ -124,6 +124,10 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, role Ro
 	}
 	u := &User{Name: name, Role: role, PasswordHash: h}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrConflict) {
+			// "already exists", without the database's words for it.
+			return nil, fmt.Errorf("user %q %w", name, ErrConflict)
+		}
 		return nil, err
 	}
 	return u, nil

@@ -113,3 +113,12 @@ func TestAdminsRemovingEachOtherKeepOne(t *testing.T) {
 		}
 	}
 }
+
+// A name taken in any case is 409 conflict, as documented.
+func TestCreateUserTakenNameIsConflict(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	alice := e.login("alice")
+	for _, name := range []string{"rita", "RITA", "Alice"} {
+		wantProblem(t, e.sendJSON("POST", "/users", alice, `{"username":"`+name+`","password":"another-password","role":"reader"}`), 409, codeConflict)
+	}
+}
