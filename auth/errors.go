@@ -18,7 +18,15 @@ var (
 	ErrUnavailable  = errors.New("storage unavailable")
 	ErrBusy         = errors.New("too many password checks in progress")
 	ErrRateLimited  = errors.New("too many attempts")
+	// ErrStale refuses a write that relies on a read which is no longer
+	// true: the user changed (Version) or the session ended meanwhile.
+	ErrStale = errors.New("changed since it was read")
 )
+
+// ErrLastAdmin refuses a change that would leave no enabled admin, so a
+// server always keeps someone who can manage the accounts. Its text
+// reaches API clients.
+var ErrLastAdmin = fmt.Errorf("%w: the last enabled admin cannot be demoted, disabled or deleted", ErrForbidden)
 
 // RetryError says when an ErrBusy or ErrRateLimited request may be retried.
 type RetryError struct {

@@ -169,6 +169,10 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, role Ro
 	}
 	u := &User{Name: name, Role: role, PasswordHash: h}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrConflict) {
+			// "already exists", without the database's words for it.
+			return nil, fmt.Errorf("user %q %w", name, ErrConflict)
+		}
 		return nil, err
 	}
 	return u, nil
@@ -206,8 +210,9 @@ func (s *Service) updateUser(ctx context.Context, name string, upd UserUpdate) (
 }
 
 // UpdateUser changes a user's role or disabled flag and ends the user's
-// sessions (their tokens carry the old role). An admin cannot
-// demote or disable themselves, so a server always keeps an admin who can
+// sessions (their tokens carry the old role). An admin cannot demote or
+// disable themselves, and the store refuses to demote or disable the last
+// enabled admin (ErrLastAdmin), so a server always keeps an admin who can
 // undo mistakes.
 func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string, upd UserUpdate) (*User, error) {
 	if upd.Role == nil && upd.Disabled == nil {
@@ -219,7 +224,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string,
 		}
 	}
 	upd.PasswordHash = nil
-	if actor != nil && actor.Name == name && ((upd.Role != nil && *upd.Role != RoleAdmin) || (upd.Disabled != nil && *upd.Disabled)) {
+	if actor != nil && sameName(actor.Name, name) && ((upd.Role != nil && *upd.Role != RoleAdmin) || (upd.Disabled != nil && *upd.Disabled)) {
 		return nil, fmt.Errorf("%w: admins cannot demote or disable themselves", ErrForbidden)
 	}
 	end, err := s.endSessions(ctx, s.now())
@@ -230,9 +235,10 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string,
 	return s.updateUser(ctx, name, upd)
 }
 
-// DeleteUser removes a user and their posts; admins cannot delete themselves.
+// DeleteUser removes a user and their posts; admins cannot delete
+// themselves, nor anyone the last enabled admin (ErrLastAdmin).
 func (s *Service) DeleteUser(ctx context.Context, actor *Principal, name string) error {
-	if actor != nil && actor.Name == name {
+	if actor != nil && sameName(actor.Name, name) {
 		return fmt.Errorf("%w: admins cannot delete themselves", ErrForbidden)
 	}
 	end, err := s.endSessions(ctx, s.now())
@@ -247,6 +253,10 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Principal, name string)
 	}
 	return nil
 }
+
+// sameName reports whether two names are one user's, as the stores look
+// names up.
+func sameName(a, b string) bool { return NameKey(a) == NameKey(b) }
 
 // CreatePost stores a post by the actor, who must be an editor or admin.
 func (s *Service) CreatePost(ctx context.Context, actor *Principal, title, body string) (*Post, error) {

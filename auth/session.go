@@ -18,11 +18,14 @@ var ErrRefreshInvalid = errors.New("refresh token invalid, expired or revoked")
 // Session is one login: the family of refresh tokens that descend from it.
 // Its ID is the sid claim of every access token issued in it.
 type Session struct {
-	ID        string
-	UserID    int64
-	CreatedAt time.Time
-	ExpiresAt time.Time // absolute end, however often it is refreshed
-	RevokedAt time.Time // zero while the session is alive
+	ID     string
+	UserID int64
+	// UserVersion is the user's Version as the login read it, which
+	// CreateSession checks (it is not stored).
+	UserVersion int64
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // absolute end, however often it is refreshed
+	RevokedAt   time.Time // zero while the session is alive
 }
 
 // RefreshToken is a stored refresh token. Only the SHA-256 of the token is
@@ -57,14 +60,17 @@ type Revoke struct {
 // Implementations return errors wrapping ErrNotFound, ErrConflict or
 // ErrUnavailable, and never leave a half-done write.
 type SessionStore interface {
-	// CreateSession stores s and its first refresh token.
+	// CreateSession stores s and its first refresh token. It fails with
+	// ErrStale, storing nothing, unless the user still exists with
+	// Version s.UserVersion when the transaction commits.
 	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
 	// RefreshToken returns the refresh token with this hash and its
 	// session, or ErrNotFound.
 	RefreshToken(ctx context.Context, hash []byte) (*RefreshToken, *Session, error)
 	// RotateRefreshToken marks the token oldHash used at usedAt and stores
 	// next, atomically. It fails with ErrConflict, storing nothing, when
-	// oldHash was already used: two clients raced with one token.
+	// oldHash was already used: two clients raced with one token; and with
+	// ErrStale, storing nothing, when next's session is revoked or gone.
 	RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time.Time, next *RefreshToken) error
 	// Revoke applies r atomically.
 	Revoke(ctx context.Context, r Revoke) error
@@ -132,18 +138,65 @@ func (s *Service) now() time.Time {
 
 // StartSession begins a session for a user who just logged in: a new
 // refresh-token family and an access token in it.
+//
+// The session is stored only if the user is still as Login read it
+// (Version): a password, role or disabled change, or a delete, that
+// commits between the two would otherwise leave a session it never
+// revoked. When the user changed, the login stands only if the password
+// hash it was checked against is unchanged and the user is enabled: then
+// the session starts with the user read again (a role change takes
+// effect), else the login fails with ErrUnauthorized. A change that
+// commits after the session is stored revokes it, with every access token
+// in it: tokens are signed before their session or rotation is stored.
 func (s *Service) StartSession(ctx context.Context, u *User) (*Grant, error) {
 	now := s.now()
 	if err := s.coverIssue(ctx, now); err != nil {
 		return nil, err
 	}
-	sess := &Session{ID: randomID(16), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL())}
-	token, hash := newRefreshToken()
-	rt := &RefreshToken{Hash: hash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
-	if err := s.Store.CreateSession(ctx, sess, rt); err != nil {
+	for attempt := 1; ; attempt++ {
+		sess := &Session{ID: randomID(16), UserID: u.ID, UserVersion: u.Version, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL())}
+		token, hash := newRefreshToken()
+		rt := &RefreshToken{Hash: hash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
+		g, err := s.grant(u, sess.ID, token, rt.ExpiresAt)
+		if err != nil {
+			return nil, err
+		}
+		err = s.Store.CreateSession(ctx, sess, rt)
+		if err == nil {
+			return g, nil
+		}
+		if !errors.Is(err, ErrStale) {
+			return nil, err
+		}
+		if u, err = s.stillValid(ctx, u, attempt); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// maxSessionAttempts bounds how often StartSession reads a user again
+// whose changes keep overtaking the login.
+const maxSessionAttempts = 3
+
+// stillValid reads u again after it changed during a login (attempt
+// sessions failed) and returns it if the password the login checked
+// still holds and the user may log in.
+func (s *Service) stillValid(ctx context.Context, u *User, attempt int) (*User, error) {
+	changed := fmt.Errorf("%w: the account changed during the login", ErrUnauthorized)
+	if attempt >= maxSessionAttempts {
+		return nil, changed
+	}
+	fresh, err := s.Store.UserByID(ctx, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, changed
+	}
+	if err != nil {
 		return nil, err
 	}
-	return s.grant(u, sess.ID, token, rt.ExpiresAt)
+	if fresh.Disabled || fresh.PasswordHash != u.PasswordHash {
+		return nil, changed
+	}
+	return fresh, nil
 }
 
 func (s *Service) grant(u *User, sid, refresh string, refreshExp time.Time) (*Grant, error) {
@@ -197,13 +250,23 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
 	}
 	next, nextHash := newRefreshToken()
 	nrt := &RefreshToken{Hash: nextHash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
+	// Signed before the rotation is stored, which fails if the session
+	// was revoked since it was read (a change of the user, a logout): a
+	// revocation that commits later covers this token.
+	g, err := s.grant(u, sess.ID, next, nrt.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Store.RotateRefreshToken(ctx, hash, now, nrt); err != nil {
-		if errors.Is(err, ErrConflict) {
+		switch {
+		case errors.Is(err, ErrConflict):
 			return nil, s.reused(ctx, sess, now)
+		case errors.Is(err, ErrStale):
+			return nil, ErrRefreshInvalid
 		}
 		return nil, err
 	}
-	return s.grant(u, sess.ID, next, nrt.ExpiresAt)
+	return g, nil
 }
 
 // reused revokes the session of a refresh token presented twice.

@@ -55,6 +55,11 @@ type User struct {
 	Disabled     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Version advances with every change that ends the user's sessions
+	// (UserUpdate.EndSessions). A session is only stored for the Version
+	// its login read (Session.UserVersion), so a login that raced such a
+	// change cannot outlive it.
+	Version int64
 }
 
 // UserUpdate changes some fields of a user; nil fields stay as they are.
@@ -62,8 +67,9 @@ type UserUpdate struct {
 	Role         *Role
 	Disabled     *bool
 	PasswordHash *string
-	// EndSessions, if set, revokes every session of the user in the same
-	// transaction (Revoke.UserID is filled in by the store).
+	// EndSessions, if set, revokes every session of the user and advances
+	// their Version in the same transaction (Revoke.UserID is filled in by
+	// the store).
 	EndSessions *Revoke
 }
 
@@ -193,8 +199,15 @@ func ValidatePassword(pw string) error {
 // UserStore keeps users. Implementations return errors wrapping
 // ErrNotFound, ErrConflict (duplicate name) or ErrUnavailable (the
 // database cannot be reached), and never leave a half-done write.
+//
+// A store keeps at least one enabled admin once it has one: UpdateUser
+// and DeleteUser refuse with ErrLastAdmin, changing nothing, to demote,
+// disable or delete the only enabled admin, checked in their transaction
+// so that concurrent calls cannot together remove every admin.
 type UserStore interface {
-	// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt.
+	// CreateUser inserts u and sets its ID, CreatedAt, UpdatedAt and
+	// Version. IDs are never reused, even those of deleted users: an ID
+	// is the sub of access tokens and the author of posts.
 	CreateUser(ctx context.Context, u *User) error
 	UserByName(ctx context.Context, name string) (*User, error)
 	UserByID(ctx context.Context, id int64) (*User, error)

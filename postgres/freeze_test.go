@@ -67,7 +67,7 @@ func TestFrozenServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := now()
-	sess := &auth.Session{ID: "sess-1", UserID: usr.ID, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+	sess := &auth.Session{ID: "sess-1", UserID: usr.ID, UserVersion: usr.Version, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 	first := &auth.RefreshToken{Hash: []byte("first-token-hash"), SessionID: sess.ID, ExpiresAt: at.Add(time.Hour)}
 	if err := d.CreateSession(ctx, sess, first); err != nil {
 		t.Fatal(err)

@@ -203,7 +203,8 @@ func (d *DB) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrInvalid) || errors.Is(err, auth.ErrUnavailable) {
+	if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrInvalid) || errors.Is(err, auth.ErrUnavailable) ||
+		errors.Is(err, auth.ErrStale) || errors.Is(err, auth.ErrForbidden) {
 		return err
 	}
 	var pe *pgconn.PgError
@@ -261,33 +262,34 @@ func (d *DB) Ping(ctx context.Context) error {
 // now is the time stored for new rows, at the database's precision.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-const userCols = `id, name, role, password_hash, disabled, created_at, updated_at`
+const userCols = `id, name, role, password_hash, disabled, created_at, updated_at, version`
 
 func scanUser(row pgx.Row) (*auth.User, error) {
 	var u auth.User
 	var role string
-	if err := row.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.Version); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt, u.UpdatedAt = auth.Role(role), u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return &u, nil
 }
 
-// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt. A name
-// equal to an existing one ignoring case is auth.ErrConflict.
+// CreateUser inserts u and sets its ID, CreatedAt, UpdatedAt and Version.
+// A name equal to an existing one ignoring case is auth.ErrConflict. IDs
+// come from an identity column and are never reused.
 func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	ctx, done := d.bound(ctx)
 	defer done()
 	t := now()
-	var id int64
+	var id, version int64
 	err := d.pool.QueryRow(ctx,
 		`INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-		u.Name, auth.NameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, t).Scan(&id)
+		 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id, version`,
+		u.Name, auth.NameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, t).Scan(&id, &version)
 	if err != nil {
 		return d.wrap("create user", err)
 	}
-	u.ID, u.CreatedAt, u.UpdatedAt = id, t, t
+	u.ID, u.CreatedAt, u.UpdatedAt, u.Version = id, t, t, version
 	return nil
 }
 
@@ -349,8 +351,8 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 }
 
 // UpdateUser changes the given fields and updated_at (which never goes
-// back) and, with EndSessions, revokes the user's sessions in the same
-// transaction.
+// back) and, with EndSessions, advances the version and revokes the
+// user's sessions in the same transaction.
 func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
 	var sets []string
 	var args []any
@@ -370,14 +372,35 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 	if err := noSuchName("update user", name); err != nil {
 		return nil, err
 	}
+	if upd.EndSessions != nil {
+		sets = append(sets, "version = version + 1")
+	}
 	sets = append(sets, "updated_at = GREATEST(updated_at, "+arg(now())+")")
-	where := arg(auth.NameKey(name))
+	key := auth.NameKey(name)
+	where := arg(key)
 	var u *auth.User
 	err := d.tx(ctx, "update user", func(ctx context.Context, tx pgx.Tx) error {
+		if upd.Role != nil || upd.Disabled != nil {
+			if err := lockAdmins(ctx, tx); err != nil {
+				return err
+			}
+		}
+		var wasAdmin bool
+		if err := tx.QueryRow(ctx, `SELECT `+enabledAdmin+` FROM users WHERE name_key = $1 FOR UPDATE`, key).Scan(&wasAdmin); err != nil {
+			return err
+		}
 		var err error
 		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = `+where+` RETURNING `+userCols, args...))
-		if err != nil || upd.EndSessions == nil {
+		if err != nil {
 			return err
+		}
+		if wasAdmin && (u.Role != auth.RoleAdmin || u.Disabled) {
+			if err := otherAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		if upd.EndSessions == nil {
+			return nil
 		}
 		r := *upd.EndSessions
 		r.UserID = u.ID
@@ -397,9 +420,18 @@ func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) erro
 		return err
 	}
 	return d.tx(ctx, "delete user", func(ctx context.Context, tx pgx.Tx) error {
-		var id int64
-		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE name_key = $1 FOR UPDATE`, auth.NameKey(name)).Scan(&id); err != nil {
+		if err := lockAdmins(ctx, tx); err != nil {
 			return err
+		}
+		var id int64
+		var admin bool
+		if err := tx.QueryRow(ctx, `SELECT id, `+enabledAdmin+` FROM users WHERE name_key = $1 FOR UPDATE`, auth.NameKey(name)).Scan(&id, &admin); err != nil {
+			return err
+		}
+		if admin {
+			if err := otherAdmin(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if end != nil {
 			r := *end
@@ -411,6 +443,33 @@ func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) erro
 		_, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 		return err
 	})
+}
+
+// enabledAdmin is true for the rows of enabled admins.
+const enabledAdmin = `(role = 'admin' AND NOT disabled)`
+
+// lockAdmins serialises, per schema, the transactions that may demote,
+// disable or delete an admin, until the transaction ends. Each checks
+// after taking it, and under READ COMMITTED each statement sees what was
+// committed before it started, so of two admins removing each other the
+// second sees the first gone. Row locks alone would not do: each
+// transaction would lock only its own target.
+func lockAdmins(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('jwtgate admins ' || current_schema(), 0))`)
+	return err
+}
+
+// otherAdmin fails with auth.ErrLastAdmin unless an enabled admin other
+// than the user id exists. The caller holds lockAdmins.
+func otherAdmin(ctx context.Context, tx pgx.Tx, id int64) error {
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE `+enabledAdmin+` AND id <> $1)`, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return auth.ErrLastAdmin
+	}
+	return nil
 }
 
 const postCols = `p.id, p.author_id, u.name, p.title, p.body, p.created_at`

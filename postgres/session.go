@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,14 +12,25 @@ import (
 )
 
 // CreateSession stores a session and its first refresh token in one
-// transaction.
+// transaction, if the user's version is still s.UserVersion (else
+// auth.ErrStale). The user's row is share-locked, so a change of the user
+// (which locks the row for update) commits either before the check, which
+// then reads the new version, or after the session, which it revokes.
 func (d *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
 	return d.tx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
+		var version int64
+		err := tx.QueryRow(ctx, `SELECT version FROM users WHERE id = $1 FOR SHARE`, s.UserID).Scan(&version)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && version != s.UserVersion {
+			return fmt.Errorf("postgres: create session: %w: the user changed since the login read it", auth.ErrStale)
+		}
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 			s.ID, s.UserID, s.CreatedAt, s.ExpiresAt); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES ($1, $2, $3)`,
+		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES ($1, $2, $3)`,
 			first.Hash, s.ID, first.ExpiresAt)
 		return err
 	})
@@ -51,12 +63,22 @@ func orZero(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-// RotateRefreshToken marks oldHash used and stores next; auth.ErrConflict
-// if oldHash was used already (or is unknown). Under READ COMMITTED a
-// concurrent rotation of the same token waits for the row lock and then
-// finds used_at set, so exactly one wins.
+// RotateRefreshToken marks oldHash used and stores next; auth.ErrStale if
+// next's session was revoked or deleted, auth.ErrConflict if oldHash was
+// used already (or is unknown). Under READ COMMITTED a concurrent rotation
+// of the same token waits for the row lock and then finds used_at set, so
+// exactly one wins. The session's row is share-locked, so a revocation
+// commits either before the check or after the rotation.
 func (d *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time.Time, next *auth.RefreshToken) error {
 	return d.tx(ctx, "rotate refresh token", func(ctx context.Context, tx pgx.Tx) error {
+		var live bool
+		err := tx.QueryRow(ctx, `SELECT revoked_at IS NULL FROM sessions WHERE id = $1 FOR SHARE`, next.SessionID).Scan(&live)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && !live {
+			return fmt.Errorf("postgres: rotate refresh token: %w: the session ended", auth.ErrStale)
+		}
+		if err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL`, usedAt, oldHash)
 		if err != nil {
 			return err

@@ -11,14 +11,25 @@ import (
 )
 
 // CreateSession stores a session and its first refresh token in one
-// transaction.
+// transaction, if the user's version is still s.UserVersion (else
+// auth.ErrStale). The transaction holds the write lock from BEGIN: a
+// change of the user commits either before the check or after the
+// session, which it then revokes.
 func (d *DB) CreateSession(ctx context.Context, s *auth.Session, first *auth.RefreshToken) error {
 	return d.tx(ctx, "create session", func(tx *sql.Tx) error {
+		var version int64
+		err := tx.QueryRowContext(ctx, `SELECT version FROM users WHERE id = ?`, s.UserID).Scan(&version)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && version != s.UserVersion {
+			return fmt.Errorf("sqlite: create session: %w: the user changed since the login read it", auth.ErrStale)
+		}
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			s.ID, s.UserID, ms(s.CreatedAt), ms(s.ExpiresAt)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)`,
 			first.Hash, s.ID, ms(first.ExpiresAt))
 		return err
 	})
@@ -50,10 +61,14 @@ func nullTime(v sql.NullInt64) time.Time {
 	return fromMS(v.Int64)
 }
 
-// RotateRefreshToken marks oldHash used and stores next; auth.ErrConflict
-// if oldHash was used already (or is unknown).
+// RotateRefreshToken marks oldHash used and stores next; auth.ErrStale if
+// next's session was revoked or deleted, auth.ErrConflict if oldHash was
+// used already (or is unknown).
 func (d *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time.Time, next *auth.RefreshToken) error {
 	return d.tx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+		if err := sessionLive(ctx, tx, next.SessionID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`, ms(usedAt), oldHash)
 		if err != nil {
 			return err
@@ -68,6 +83,17 @@ func (d *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time
 			next.Hash, next.SessionID, ms(next.ExpiresAt))
 		return err
 	})
+}
+
+// sessionLive fails with auth.ErrStale unless the session exists and is
+// not revoked.
+func sessionLive(ctx context.Context, tx *sql.Tx, id string) error {
+	var live bool
+	err := tx.QueryRowContext(ctx, `SELECT revoked_at IS NULL FROM sessions WHERE id = ?`, id).Scan(&live)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !live {
+		return fmt.Errorf("sqlite: rotate refresh token: %w: the session ended", auth.ErrStale)
+	}
+	return err
 }
 
 // Revoke ends sessions and records revocations in one transaction.
@@ -208,7 +234,7 @@ func (d *DB) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		if errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrNotFound) {
+		if errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrStale) || errors.Is(err, auth.ErrForbidden) {
 			return err
 		}
 		return d.wrap(op, err)

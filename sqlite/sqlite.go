@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -149,8 +150,30 @@ func (d *DB) migrate(ctx context.Context, op string) error {
 // the check and the migration happen under one lock and two processes
 // opening the database together cannot both apply it. A migration that
 // fails leaves no trace.
+//
+// Foreign keys are off while a migration runs, as SQLite's procedure for
+// rebuilding a table requires (https://sqlite.org/lang_altertable.html,
+// "other kinds of table schema changes"): with them on, dropping the old
+// table would delete, by ON DELETE CASCADE, every row that refers to it.
+// PRAGMA foreign_key_check must then find no dangling reference before
+// the migration commits.
 func (d *DB) apply(ctx context.Context, m migrations.Migration) error {
-	tx, err := d.db.BeginTx(ctx, nil)
+	conn, err := d.db.Conn(ctx) // the pragma holds for one connection
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer func() {
+		// The connection goes back to the pool with foreign keys on, or
+		// is discarded.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -165,10 +188,32 @@ func (d *DB) apply(ctx context.Context, m migrations.Migration) error {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
+	if err := foreignKeyCheck(ctx, tx); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixMilli()); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// foreignKeyCheck fails if a row refers to a row that does not exist.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: row %d of %s refers to a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
 }
 
 // wrap maps an error of the driver to the domain's sentinels:
@@ -244,7 +289,7 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
-const userCols = `id, name, role, password_hash, disabled, created_at, updated_at`
+const userCols = `id, name, role, password_hash, disabled, created_at, updated_at, version`
 
 type scanner interface{ Scan(...any) error }
 
@@ -252,26 +297,27 @@ func scanUser(s scanner) (*auth.User, error) {
 	var u auth.User
 	var role string
 	var created, updated int64
-	if err := s.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created, &updated); err != nil {
+	if err := s.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created, &updated, &u.Version); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt, u.UpdatedAt = auth.Role(role), fromMS(created), fromMS(updated)
 	return &u, nil
 }
 
-// CreateUser inserts u and sets its ID, CreatedAt and UpdatedAt. A name
-// equal to an existing one ignoring case is auth.ErrConflict.
+// CreateUser inserts u and sets its ID, CreatedAt, UpdatedAt and Version.
+// A name equal to an existing one ignoring case is auth.ErrConflict. IDs
+// are never reused (AUTOINCREMENT).
 func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	now := fromMS(ms(time.Now()))
-	var id int64
+	var id, version int64
 	err := d.db.QueryRowContext(ctx,
 		`INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Name, nameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, ms(now), ms(now)).Scan(&id)
+		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, version`,
+		u.Name, nameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, ms(now), ms(now)).Scan(&id, &version)
 	if err != nil {
 		return d.wrap("create user", err)
 	}
-	u.ID, u.CreatedAt, u.UpdatedAt = id, now, now
+	u.ID, u.CreatedAt, u.UpdatedAt, u.Version = id, now, now, version
 	return nil
 }
 
@@ -318,6 +364,8 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 // UpdateUser changes the given fields and updated_at in one statement and
 // returns the user as stored. updated_at never goes back, even if the clock
 // does. An update that gives no field changes nothing and returns the user.
+// With EndSessions the version advances too. Transactions take the write
+// lock at BEGIN, so the last-admin check sees every earlier change.
 func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
 	var sets []string
 	var args []any
@@ -333,15 +381,31 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 	if len(sets) == 0 {
 		return d.UserByName(ctx, name)
 	}
+	if upd.EndSessions != nil {
+		sets = append(sets, "version = version + 1")
+	}
 	sets, args = append(sets, "updated_at = max(updated_at, ?)"), append(args, ms(time.Now()))
-	args = append(args, nameKey(name))
+	key := nameKey(name)
+	args = append(args, key)
 	var u *auth.User
 	err := d.tx(ctx, "update user", func(tx *sql.Tx) error {
+		var wasAdmin bool
+		if err := tx.QueryRowContext(ctx, `SELECT `+enabledAdmin+` FROM users WHERE name_key = ?`, key).Scan(&wasAdmin); err != nil {
+			return err
+		}
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx,
 			`UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
-		if err != nil || upd.EndSessions == nil {
+		if err != nil {
 			return err
+		}
+		if wasAdmin && (u.Role != auth.RoleAdmin || u.Disabled) {
+			if err := otherAdmin(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		if upd.EndSessions == nil {
+			return nil
 		}
 		r := *upd.EndSessions
 		r.UserID = u.ID
@@ -359,8 +423,14 @@ func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (
 func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) error {
 	return d.tx(ctx, "delete user", func(tx *sql.Tx) error {
 		var id int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE name_key = ?`, nameKey(name)).Scan(&id); err != nil {
+		var admin bool
+		if err := tx.QueryRowContext(ctx, `SELECT id, `+enabledAdmin+` FROM users WHERE name_key = ?`, nameKey(name)).Scan(&id, &admin); err != nil {
 			return err
+		}
+		if admin {
+			if err := otherAdmin(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if end != nil {
 			r := *end
@@ -372,6 +442,22 @@ func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) erro
 		_, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 		return err
 	})
+}
+
+// enabledAdmin is true for the rows of enabled admins.
+const enabledAdmin = `(role = 'admin' AND NOT disabled)`
+
+// otherAdmin fails with auth.ErrLastAdmin unless an enabled admin other
+// than the user id exists.
+func otherAdmin(ctx context.Context, tx *sql.Tx, id int64) error {
+	var ok bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE `+enabledAdmin+` AND id <> ?)`, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return auth.ErrLastAdmin
+	}
+	return nil
 }
 
 func (d *DB) affected(op string, res sql.Result, err error) error {

@@ -413,3 +413,69 @@ func TestOpenRekeysNames(t *testing.T) {
 		t.Errorf("CountUsers = %d, %v; want 5", n, err)
 	}
 }
+
+// 005 rebuilds users (for AUTOINCREMENT): the rows that refer to users,
+// posts and sessions with their refresh tokens, must all survive it, and
+// foreign keys must work as before on the rebuilt table.
+func TestMigrate005KeepsWhatRefersToUsers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "at004.db")
+	raw, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations.List("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Num >= 5 {
+			break
+		}
+		if _, err := raw.Exec(m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Version, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, 0)`, m.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO users (id, name, name_key, role, password_hash, created_at, updated_at) VALUES
+			(1, 'Ann', 'ann', 'admin', 'x', 0, 0), (7, 'bo', 'bo', 'editor', 'y', 0, 0)`,
+		`INSERT INTO posts (author_id, title, body, created_at) VALUES (1, 'a', '', 0), (7, 'b', '', 0)`,
+		`INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ('s1', 1, 0, 1), ('s7', 7, 0, 1)`,
+		`INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (x'01', 's1', 1), (x'07', 's7', 1)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db := open(t, path)
+	for table, want := range map[string]int{"users": 2, "posts": 2, "sessions": 2, "refresh_tokens": 2} {
+		if n, err := db.CountRows(ctx, table); err != nil || n != want {
+			t.Errorf("%s after the migration: %d rows, %v; want %d", table, n, err, want)
+		}
+	}
+	if u, err := db.UserByName(ctx, "ANN"); err != nil || u.ID != 1 || u.Version != 1 {
+		t.Errorf("Ann after the migration: %+v, %v; want id 1, version 1", u, err)
+	}
+	u := &auth.User{Name: "cy", Role: auth.RoleReader, PasswordHash: "z"}
+	if err := db.CreateUser(ctx, u); err != nil || u.ID != 8 {
+		t.Errorf("new user: id %d, %v; want 8", u.ID, err)
+	}
+	if err := db.DeleteUser(ctx, "bo", nil); err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range map[string]int{"posts": 1, "sessions": 1, "refresh_tokens": 1} {
+		if n, err := db.CountRows(ctx, table); err != nil || n != want {
+			t.Errorf("%s after deleting bo: %d rows, %v; want %d (ON DELETE CASCADE)", table, n, err, want)
+		}
+	}
+	if err := db.CreatePost(ctx, &auth.Post{AuthorID: 7, Title: "orphan"}); !errors.Is(err, auth.ErrInvalid) {
+		t.Errorf("post by the deleted user: %v, want ErrInvalid (foreign key)", err)
+	}
+}

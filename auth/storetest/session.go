@@ -19,7 +19,7 @@ func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 
 func mkSession(t *testing.T, s auth.Store, u *auth.User, id, token string) *auth.Session {
 	t.Helper()
-	sess := &auth.Session{ID: id, UserID: u.ID, CreatedAt: base, ExpiresAt: base.Add(30 * 24 * time.Hour)}
+	sess := &auth.Session{ID: id, UserID: u.ID, UserVersion: u.Version, CreatedAt: base, ExpiresAt: base.Add(30 * 24 * time.Hour)}
 	rt := &auth.RefreshToken{Hash: hashOf(token), SessionID: id, ExpiresAt: base.Add(7 * 24 * time.Hour)}
 	if err := s.CreateSession(ctx, sess, rt); err != nil {
 		t.Fatalf("CreateSession(%s): %v", id, err)
@@ -57,7 +57,7 @@ func testSessions(t *testing.T, s auth.Store) {
 		t.Errorf("unknown refresh token: err = %v, want ErrNotFound", err)
 	}
 	// A session id is unique; the failed create stores no token either.
-	dup := &auth.Session{ID: "sess-1", UserID: u.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	dup := &auth.Session{ID: "sess-1", UserID: u.ID, UserVersion: u.Version, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
 	if err := s.CreateSession(ctx, dup, &auth.RefreshToken{Hash: hashOf("token-3"), SessionID: "sess-1", ExpiresAt: base.Add(time.Hour)}); !errors.Is(err, auth.ErrConflict) {
 		t.Errorf("duplicate session id: err = %v, want ErrConflict", err)
 	}
@@ -222,7 +222,7 @@ func testDeleteEndsSessions(t *testing.T, s auth.Store) {
 func testPurge(t *testing.T, s auth.Store) {
 	u := mkUser(t, s, "pia", auth.RoleReader)
 	mkSession(t, s, u, "live", "live1")
-	old := &auth.Session{ID: "old", UserID: u.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	old := &auth.Session{ID: "old", UserID: u.ID, UserVersion: u.Version, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
 	if err := s.CreateSession(ctx, old, &auth.RefreshToken{Hash: hashOf("old1"), SessionID: "old", ExpiresAt: base.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}

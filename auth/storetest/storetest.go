@@ -28,6 +28,10 @@
 //   - Sessions: RotateRefreshToken succeeds once per token, even when
 //     called concurrently; Revoke, UpdateUser.EndSessions and DeleteUser's
 //     end revoke sessions and record revocations in the same transaction.
+//   - Accounts: a session is stored only for the user's current Version;
+//     a refresh token is rotated only in a live session; ids are never
+//     reused; the last enabled admin stays, whatever the case of the name
+//     and the concurrency.
 //   - Concurrent CreateUser calls are safe: of several creating one name
 //     (in any case), exactly one succeeds and the others get ErrConflict.
 //   - Token lifetimes: every store is also an auth.TokenLifetimeStore. A
@@ -92,6 +96,12 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"SigningKeyOnlyIfNone", testSigningKeyOnlyIfNone},
 		{"TokenLifetimes", testTokenLifetimes},
 		{"TokenLifetimesUnavailable", testTokenLifetimesUnavailable},
+		{"UserVersion", testUserVersion},
+		{"SessionRacesUserChange", testSessionRacesUserChange},
+		{"RotateEndedSession", testRotateEndedSession},
+		{"IDsNeverReused", testIDsNeverReused},
+		{"LastAdmin", testLastAdmin},
+		{"ConcurrentLastAdmin", testConcurrentLastAdmin},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,6 +29,8 @@ Commands:
   role NAME ROLE                          change the role
   delete NAME                             delete the user and their posts
 
+Without --role, add makes a reader.
+
 Every command takes --data DIR (default ./jwtgate-data, or $JWTGATE_DATA),
 or --db URL for a PostgreSQL database (default $JWTGATE_DB).
 passwd, disable, role and delete also end the user's sessions: running
@@ -99,7 +101,11 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		if err != nil {
 			return fail(stderr, sub, err)
 		}
-		fmt.Fprintf(stdout, "created user %s (id %d, role %s)\n", u.Name, u.ID, u.Role)
+		how := ""
+		if !flagSet(fs, "role") {
+			how = ": the default without --role"
+		}
+		fmt.Fprintf(stdout, "created user %s (id %d, role %s%s)\n", u.Name, u.ID, u.Role, how)
 	case "list":
 		users, err := db.ListUsers(ctx)
 		if err != nil {
@@ -149,6 +155,13 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		fmt.Fprintf(stdout, "deleted %s\n", pos[0])
 	}
 	return 0
+}
+
+// flagSet reports whether the command line gave the flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func fail(stderr io.Writer, sub string, err error) int {
