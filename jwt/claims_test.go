@@ -289,3 +289,104 @@ func TestInstantOf(t *testing.T) {
 		}
 	}
 }
+
+// appClaims is what the package doc recommends: Claims embedded in an
+// application's own struct, with no methods of its own.
+type appClaims struct {
+	Claims
+	Role   string   `json:"role"`
+	Scopes []string `json:"scopes,omitempty"`
+	Admin  bool     `json:"admin"`
+}
+
+// appClaimsPtr embeds *Claims instead.
+type appClaimsPtr struct {
+	*Claims
+	Role string `json:"role"`
+}
+
+func TestSignEncodesEveryFieldOfEmbeddingStruct(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := testClaims().Claims
+	reg.Audience = Audience{"api", "web"}
+	v, err := NewVerifier([]*Key{k}, WithClock(func() time.Time { return testNow }), WithIssuer(reg.Issuer), WithAudience("api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := appClaims{Claims: reg, Role: "admin", Scopes: []string{"read", "write"}, Admin: true}
+	appPtr := appClaimsPtr{Claims: &reg, Role: "admin"}
+	cases := []struct {
+		name   string
+		claims any
+		into   func() any    // a fresh value to verify into
+		got    func(any) any // what to compare with the signed value
+	}{
+		{"pointer", &app, func() any { return new(appClaims) }, func(x any) any { return *x.(*appClaims) }},
+		{"value", app, func() any { return new(appClaims) }, func(x any) any { return *x.(*appClaims) }},
+		{"embedded pointer", &appPtr, func() any { return new(appClaimsPtr) }, func(x any) any { return *x.(*appClaimsPtr) }},
+		{"embedded pointer, value", appPtr, func() any { return new(appClaimsPtr) }, func(x any) any { return *x.(*appClaimsPtr) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := Sign(k, tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := DecodeUnverified(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(u.Payload) != string(want) {
+				t.Fatalf("payload %s\nwant    %s", u.Payload, want)
+			}
+			into := tc.into()
+			if err := v.Verify(tok, into); err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(tc.got(into))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("verified into %s\nwant         %s", got, want)
+			}
+		})
+	}
+}
+
+// Claims on its own, by pointer or value, encodes as encoding/json would.
+func TestSignRegisteredClaims(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testClaims().Claims
+	c.NotBefore = NumericDate{time.Unix(5, 250_000_000)}
+	want, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, claims := range []any{c, &c} {
+		tok, err := Sign(k, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := DecodeUnverified(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(u.Payload) != string(want) {
+			t.Errorf("%T: payload %s\nwant %s", claims, u.Payload, want)
+		}
+	}
+	if _, err := Sign(k, (*Claims)(nil)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Sign(nil *Claims): err = %v, want ErrMalformed", err)
+	}
+}
