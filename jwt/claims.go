@@ -31,8 +31,6 @@ type Claims struct {
 	NotBefore NumericDate `json:"nbf,omitzero"`
 	IssuedAt  NumericDate `json:"iat,omitzero"`
 	ID        string      `json:"jti,omitempty"`
-
-	aud1 [1]string // backing array for a single-valued aud: saves an allocation per token
 }
 
 // RegisteredClaims returns c itself, so that a struct embedding Claims

@@ -557,8 +557,9 @@ func (rc *scanned) fill(t *text, p []byte, v *Verifier, c *Claims) {
 		if aud == "" {
 			aud = t.str(p, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
 		}
-		c.aud1[0] = aud
-		c.Audience = c.aud1[:1:1] // the backing array inside c: no allocation
+		// An array of its own: one inside c would be shared by every copy
+		// of c and rewritten by the next Verify into it.
+		c.Audience = Audience{aud}
 	default: // an array
 		list := []string{}
 		eachAud(p, rc.aud, func(sp span, _ bool) { list = append(list, t.str(p, sp)) })
