@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -460,5 +461,78 @@ func TestVerifiedClaimsCopyKeepsItsAudience(t *testing.T) {
 				t.Errorf("ClaimDecoder: copy has aud %q, want %q", savedS.Audience, tc.aud1)
 			}
 		})
+	}
+}
+
+// sentinels are every sentinel error of the package.
+var sentinels = []error{ErrMalformed, ErrTooLarge, ErrUnsupportedAlgorithm, ErrAlgorithmMismatch, ErrKeyNotFound,
+	ErrSignature, ErrCritical, ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrMissingExp, ErrIssuer,
+	ErrAudience, ErrWeakKey, ErrInvalidKey}
+
+// Verifying into something that cannot be written is the caller's bug,
+// whatever the token: never an error a server would answer 401 to.
+func TestVerifyIntoInvalidTarget(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier([]*Key{k}, WithClock(func() time.Time { return testNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid, err := Sign(k, testClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := testClaims()
+	expired.ExpiresAt = NewNumericDate(testNow.Add(-time.Hour))
+	tokens := map[string]string{"valid": valid, "expired": rfcOK(Sign(k, expired)), "garbage": "not.a.token"}
+	var m map[string]any
+	targets := []struct {
+		name   string
+		target any
+	}{
+		{"Claims value", Claims{}},
+		{"nil *Claims", (*Claims)(nil)},
+		{"struct value", serverClaims{}},
+		{"nil ClaimDecoder", (*serverClaims)(nil)},
+		{"map value", m},
+		{"nil *map", (*map[string]any)(nil)},
+		{"int", 5},
+		{"string", "claims"},
+		{"nil struct pointer", (*appClaims)(nil)},
+	}
+	for _, tc := range targets {
+		for name, tok := range tokens {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				err := v.Verify(tok, tc.target)
+				var ite *InvalidTargetError
+				if !errors.As(err, &ite) {
+					t.Fatalf("err = %v (%T), want *InvalidTargetError", err, err)
+				}
+				for _, s := range sentinels {
+					if errors.Is(err, s) {
+						t.Errorf("err %v matches %v", err, s)
+					}
+				}
+				if !strings.Contains(err.Error(), "pointer") {
+					t.Errorf("message %q does not say what is wanted", err)
+				}
+			})
+		}
+	}
+	u, err := DecodeUnverified(valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ite *InvalidTargetError
+	if err := u.Claims(Claims{}); !errors.As(err, &ite) || errors.Is(err, ErrMalformed) {
+		t.Errorf("Unverified.Claims(non-pointer): err = %v, want *InvalidTargetError", err)
+	}
+	// What may be written still works.
+	for _, target := range []any{nil, new(Claims), new(serverClaims), new(map[string]any), new(json.RawMessage), new(appClaims)} {
+		if err := v.Verify(valid, target); err != nil {
+			t.Errorf("Verify into %T: %v", target, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -90,8 +91,13 @@ func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
 //     *map[string]any, a *json.RawMessage).
 //
 // The claims are written only when the token is valid. The returned error
-// wraps one of the package's sentinel errors.
+// wraps one of the package's sentinel errors, except when claims is
+// neither nil nor a non-nil pointer: that is an *InvalidTargetError,
+// whatever the token.
 func (v *Verifier) Verify(token string, claims any) error {
+	if err := checkTarget(claims); err != nil {
+		return err
+	}
 	// With a single HMAC key, one pooled state holds both the HMAC and the
 	// scratch buffer: one pool round trip per token instead of two.
 	if k := v.single; k != nil && k.macs != nil {
@@ -131,8 +137,12 @@ func (v *Verifier) verify(token string, claims any, buf *[]byte, m *macState) er
 		rc.fill(&t, seg.payload, v, c)
 		return nil
 	case ClaimDecoder:
+		r := c.RegisteredClaims()
+		if r == nil {
+			return &InvalidTargetError{Type: reflect.TypeOf(claims)}
+		}
 		t := rc.text(seg.payload, v, true)
-		rc.fill(&t, seg.payload, v, c.RegisteredClaims())
+		rc.fill(&t, seg.payload, v, r)
 		return rc.decodeExtra(&t, seg.payload, c)
 	}
 	if err := json.Unmarshal(seg.payload, claims); err != nil {
