@@ -431,7 +431,11 @@ stderr saying why), 2 usage or key error.`, stdout, stderr)
 	}
 	var claims json.RawMessage
 	if err := v.Verify(tok, &claims); err != nil {
-		fmt.Fprintf(stderr, "invalid token: %s\n", oneLine(err.Error()))
+		msg := oneLine(err.Error())
+		if errors.Is(err, jwt.ErrMissingExp) {
+			msg += " (pass --require-exp=false to accept a token that never expires)"
+		}
+		fmt.Fprintf(stderr, "invalid token: %s\n", msg)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s\n", claims)

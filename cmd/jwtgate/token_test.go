@@ -43,6 +43,9 @@ func TestTeachingTokenByteForByte(t *testing.T) {
 		t.Fatalf("verify: exit %d, stdout %q, stderr %q", claims.code, claims.stdout, claims.stderr)
 	}
 	mustFail(t, jwtgate(t, env, "", "token", "verify", "--secret-env", "S", "--require-exp=false", teachingToken), 2, "--allow-weak-secret")
+	// The token never expires: the refusal names the flag that accepts it.
+	mustFail(t, jwtgate(t, env, "", "token", "verify", "--secret-env", "S", "--allow-weak-secret", teachingToken), 1,
+		"invalid token: jwt: token has no expiry (pass --require-exp=false to accept a token that never expires)")
 	mustFail(t, jwtgate(t, env, "", "token", "sign", "--secret-env", "S", "--no-exp"), 2, "--allow-weak-secret")
 }
 
@@ -105,7 +108,7 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"issued in the future", strong, "", []string{"--secret-env", "S", at, "2023-11-14T22:13:19Z", tok}, 1, "issued in the future"},
 		{"live without now", strong, "", []string{"--secret-env", "S", live}, 0, ""},
 		{"exp 1s, checked 10s later", strong, "", []string{"--secret-env", "S", at, in10s, shortLived}, 1, "token expired"},
-		{"no exp refused", strong, "", []string{"--secret-env", "S", noExp}, 1, "token has no expiry"},
+		{"no exp refused", strong, "", []string{"--secret-env", "S", noExp}, 1, "token has no expiry (pass --require-exp=false"},
 		{"no exp allowed", strong, "", []string{"--secret-env", "S", "--require-exp=false", noExp}, 0, `{"sub":"1"}`},
 		{"tampered payload", strong, "", []string{"--secret-env", "S", at, "1700000300", tampered}, 1, "invalid token: jwt: signature invalid"},
 		{"wrong key", wrong, "", []string{"--secret-env", "S", at, "1700000300", tok}, 1, "invalid token: jwt: signature invalid"},
