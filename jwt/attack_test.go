@@ -501,8 +501,41 @@ func TestAttackHeaderMembers(t *testing.T) {
 		{"header-lone-surrogate-alg", v, sign(`{"alg":"HS256\ud800"}`), ErrUnsupportedAlgorithm},
 		{"header-depth-bomb", v, sign(`{"alg":"HS256","x":` + deep(2000) + `}`), ErrMalformed},
 		{"header-too-many-members", v, sign(`{"alg":"HS256"` + atkMembers(20) + `}`), ErrMalformed},
+		// encoding/json, which other tools read a header with, matches
+		// names case-insensitively with Unicode folding and keeps the last
+		// match: "ALG" next to "alg" would be read as the alg by them.
+		{"alg-upper-case-after", v, sign(`{"alg":"HS256","ALG":"none"}`), ErrMalformed},
+		{"alg-upper-case-before", v, sign(`{"ALG":"none","alg":"HS256"}`), ErrMalformed},
+		{"alg-mixed-case-same-value", v, sign(`{"alg":"HS256","Alg":"HS256"}`), ErrMalformed},
+		{"alg-upper-case-escaped", v, sign(`{"alg":"HS256","\u0041LG":"none"}`), ErrMalformed},
+		{"alg-upper-case-alone", v, sign(`{"ALG":"HS256"}`), ErrMalformed},
+		{"kid-upper-case", v, sign(`{"alg":"HS256","kid":"a","KID":"b"}`), ErrMalformed},
+		{"kid-kelvin-sign", v, sign(`{"alg":"HS256","kid":"a","\u212aid":"b"}`), ErrMalformed},
+		{"kid-kelvin-sign-raw", v, sign("{\"alg\":\"HS256\",\"\u212aid\":\"b\"}"), ErrMalformed},
+		{"typ-upper-case", v, sign(`{"alg":"HS256","typ":"JWT","TYP":"at+jwt"}`), ErrMalformed},
+		{"cty-upper-case", v, sign(`{"alg":"HS256","CTY":"JWT"}`), ErrMalformed},
+		{"crit-upper-case", v, sign(`{"alg":"HS256","CRIT":["x"]}`), ErrMalformed},
+		{"b64-upper-case", v, sign(`{"alg":"HS256","B64":false}`), ErrMalformed},
+		{"jku-upper-case", v, sign(`{"alg":"HS256","JKU":"http://127.0.0.1:1/jwks"}`), ErrMalformed},
+		{"jwk-upper-case", v, sign(`{"alg":"HS256","Jwk":{"kty":"oct","k":"AAAA"}}`), ErrMalformed},
+		{"x5t-S256-lower-case", v, sign(`{"alg":"HS256","x5t#s256":"abc"}`), ErrMalformed},
+		{"unknown-case-duplicate", v, sign(`{"alg":"HS256","foo":1,"FOO":2}`), ErrMalformed},
+		{"unknown-long-s-duplicate", v, sign(`{"alg":"HS256","s":1,"\u017f":2}`), ErrMalformed},
+		// JWE members: a JWS defines no compression and no content
+		// encryption, so a header with them is not one this package reads.
+		{"zip", v, sign(`{"alg":"HS256","zip":"DEF"}`), ErrMalformed},
+		{"zip-upper-case", v, sign(`{"alg":"HS256","ZIP":"DEF"}`), ErrMalformed},
+		{"zip-escaped", v, sign(`{"alg":"HS256","\u007aip":"DEF"}`), ErrMalformed},
+		{"enc", v, sign(`{"alg":"HS256","enc":"A128GCM"}`), ErrMalformed},
+		{"zip-and-enc", v, sign(`{"alg":"HS256","enc":"A256GCM","zip":"DEF"}`), ErrMalformed},
 	}
 	atkCheck(t, cases, atkSecret)
+	// DecodeUnverified reads headers by the same rules.
+	for _, c := range cases {
+		if _, err := DecodeUnverified(c.token); errors.Is(c.want, ErrMalformed) && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: DecodeUnverified: err = %v, want ErrMalformed", c.name, err)
+		}
+	}
 
 	// Accepted headers: escapes are decoded, unknown members and white
 	// space are fine, nesting within the limit is fine.
@@ -513,6 +546,7 @@ func TestAttackHeaderMembers(t *testing.T) {
 		`{"alg":"HS256","typ":"at+jwt","cty":"x","x5t":"abc","jku":1,"unknown":{"nested":[1,2,{"a":null}]}}`,
 		`{"alg":"HS256","x":` + deep(60) + `}`,
 		`{"alg":"HS256","kid":"anything: a single key without kid accepts it"}`,
+		`{"alg":"HS256","x5t#S256":"abc","x5c":["a"],"Role":"x","lang":"en"}`,
 	} {
 		if err := v.Verify(sign(h), nil); err != nil {
 			t.Errorf("header %.60s: %v", h, err)

@@ -13,11 +13,16 @@ import (
 )
 
 // Claims holds the registered claims of RFC 7519 section 4.1. Embed it in
-// your own struct for custom claims; Verify fills it without reflection.
+// your own struct for custom claims; Sign and Verify then encode and
+// decode every field of that struct (with encoding/json), and Verify
+// fills *Claims itself without reflection.
 //
-// Claims deliberately has no UnmarshalJSON method: a struct embedding it
-// would otherwise hand its whole decoding to that method and lose its own
-// fields.
+// Claims deliberately has no method that Sign or Verify would find on a
+// struct embedding it and use in place of that struct's own encoding:
+// no MarshalJSON, no UnmarshalJSON, no AppendJSON. Such a method, promoted
+// to the struct, would handle the registered claims alone and silently
+// drop the struct's own fields. A struct that wants to skip reflection
+// implements ClaimAppender and ClaimDecoder itself, with AppendMembers.
 type Claims struct {
 	Issuer    string      `json:"iss,omitempty"`
 	Subject   string      `json:"sub,omitempty"`
@@ -26,17 +31,15 @@ type Claims struct {
 	NotBefore NumericDate `json:"nbf,omitzero"`
 	IssuedAt  NumericDate `json:"iat,omitzero"`
 	ID        string      `json:"jti,omitempty"`
-
-	aud1 [1]string // backing array for a single-valued aud: saves an allocation per token
 }
 
 // RegisteredClaims returns c itself, so that a struct embedding Claims
 // satisfies ClaimDecoder's first method.
 func (c *Claims) RegisteredClaims() *Claims { return c }
 
-// AppendJSON appends c as a JSON object, the same bytes encoding/json
+// appendJSON appends c as a JSON object, the same bytes encoding/json
 // would produce, without reflection.
-func (c *Claims) AppendJSON(dst []byte) []byte {
+func (c *Claims) appendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	dst = c.appendMembers(dst, false)
 	return append(dst, '}')
@@ -116,7 +119,10 @@ type ClaimDecoder interface {
 }
 
 // ClaimAppender is implemented by claim types that encode themselves as a
-// JSON object without reflection. Sign uses it when present.
+// JSON object without reflection. Sign uses it when present, so it must
+// write every claim of the type; Claims.AppendMembers writes the
+// registered ones. A struct embedding a ClaimAppender inherits its
+// AppendJSON, and with it encodes only what that method writes.
 type ClaimAppender interface {
 	AppendJSON(dst []byte) []byte
 }

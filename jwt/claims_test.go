@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -197,8 +199,10 @@ func TestVerifyServerClaimsAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 1 {
-		t.Errorf("Verify into a ClaimDecoder allocates %.0f times, want at most 1", allocs)
+	// The text all claim strings are cut from, and the audience's array
+	// (one of its own, so that no copy of the claims shares it).
+	if allocs > 2 {
+		t.Errorf("Verify into a ClaimDecoder allocates %.0f times, want at most 2", allocs)
 	}
 	signAllocs := testing.AllocsPerRun(100, func() {
 		if _, err := Sign(k, &c); err != nil {
@@ -286,6 +290,249 @@ func TestInstantOf(t *testing.T) {
 			if got := instantOf(base).add(d); got.sec != want.Unix() || got.nsec != int64(want.Nanosecond()) {
 				t.Errorf("instantOf(%v).add(%v) = %+v, want %d.%09d", base, d, got, want.Unix(), want.Nanosecond())
 			}
+		}
+	}
+}
+
+// appClaims is what the package doc recommends: Claims embedded in an
+// application's own struct, with no methods of its own.
+type appClaims struct {
+	Claims
+	Role   string   `json:"role"`
+	Scopes []string `json:"scopes,omitempty"`
+	Admin  bool     `json:"admin"`
+}
+
+// appClaimsPtr embeds *Claims instead.
+type appClaimsPtr struct {
+	*Claims
+	Role string `json:"role"`
+}
+
+func TestSignEncodesEveryFieldOfEmbeddingStruct(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := testClaims().Claims
+	reg.Audience = Audience{"api", "web"}
+	v, err := NewVerifier([]*Key{k}, WithClock(func() time.Time { return testNow }), WithIssuer(reg.Issuer), WithAudience("api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := appClaims{Claims: reg, Role: "admin", Scopes: []string{"read", "write"}, Admin: true}
+	appPtr := appClaimsPtr{Claims: &reg, Role: "admin"}
+	cases := []struct {
+		name   string
+		claims any
+		into   func() any    // a fresh value to verify into
+		got    func(any) any // what to compare with the signed value
+	}{
+		{"pointer", &app, func() any { return new(appClaims) }, func(x any) any { return *x.(*appClaims) }},
+		{"value", app, func() any { return new(appClaims) }, func(x any) any { return *x.(*appClaims) }},
+		{"embedded pointer", &appPtr, func() any { return new(appClaimsPtr) }, func(x any) any { return *x.(*appClaimsPtr) }},
+		{"embedded pointer, value", appPtr, func() any { return new(appClaimsPtr) }, func(x any) any { return *x.(*appClaimsPtr) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := Sign(k, tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := DecodeUnverified(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(u.Payload) != string(want) {
+				t.Fatalf("payload %s\nwant    %s", u.Payload, want)
+			}
+			into := tc.into()
+			if err := v.Verify(tok, into); err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(tc.got(into))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("verified into %s\nwant         %s", got, want)
+			}
+		})
+	}
+}
+
+// Claims on its own, by pointer or value, encodes as encoding/json would.
+func TestSignRegisteredClaims(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testClaims().Claims
+	c.NotBefore = NumericDate{time.Unix(5, 250_000_000)}
+	want, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, claims := range []any{c, &c} {
+		tok, err := Sign(k, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := DecodeUnverified(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(u.Payload) != string(want) {
+			t.Errorf("%T: payload %s\nwant %s", claims, u.Payload, want)
+		}
+	}
+	if _, err := Sign(k, (*Claims)(nil)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Sign(nil *Claims): err = %v, want ErrMalformed", err)
+	}
+}
+
+// A copy of verified claims is the caller's: verifying another token into
+// the same variable must not change it.
+func TestVerifiedClaimsCopyKeepsItsAudience(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := WithClock(func() time.Time { return testNow })
+	anyAud, err := NewVerifier([]*Key{k}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(aud ...string) string {
+		c := testClaims()
+		c.Audience = aud
+		tok, err := Sign(k, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	verifierFor := func(aud string) *Verifier {
+		v, err := NewVerifier([]*Key{k}, clock, WithAudience(aud))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		name        string
+		first, then *Verifier
+		aud1, aud2  []string
+	}{
+		{"no audience required", anyAud, anyAud, []string{"api"}, []string{"web"}},
+		{"audience required", verifierFor("api"), verifierFor("web"), []string{"api"}, []string{"web"}},
+		{"escaped", anyAud, anyAud, []string{"a<p>i"}, []string{"web"}},
+		{"list then single", anyAud, anyAud, []string{"api", "x"}, []string{"web"}},
+		{"single then list", anyAud, anyAud, []string{"api"}, []string{"web", "x"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			first, then := token(tc.aud1...), token(tc.aud2...)
+			var c Claims
+			if err := tc.first.Verify(first, &c); err != nil {
+				t.Fatal(err)
+			}
+			saved := c
+			if err := tc.then.Verify(then, &c); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual([]string(saved.Audience), tc.aud1) || !reflect.DeepEqual([]string(c.Audience), tc.aud2) {
+				t.Errorf("Claims: copy has aud %q, want %q; variable has %q", saved.Audience, tc.aud1, c.Audience)
+			}
+
+			var s serverClaims
+			if err := tc.first.Verify(first, &s); err != nil {
+				t.Fatal(err)
+			}
+			savedS := s
+			if err := tc.then.Verify(then, &s); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual([]string(savedS.Audience), tc.aud1) {
+				t.Errorf("ClaimDecoder: copy has aud %q, want %q", savedS.Audience, tc.aud1)
+			}
+		})
+	}
+}
+
+// sentinels are every sentinel error of the package.
+var sentinels = []error{ErrMalformed, ErrTooLarge, ErrUnsupportedAlgorithm, ErrAlgorithmMismatch, ErrKeyNotFound,
+	ErrSignature, ErrCritical, ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrMissingExp, ErrIssuer,
+	ErrAudience, ErrWeakKey, ErrInvalidKey}
+
+// Verifying into something that cannot be written is the caller's bug,
+// whatever the token: never an error a server would answer 401 to.
+func TestVerifyIntoInvalidTarget(t *testing.T) {
+	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier([]*Key{k}, WithClock(func() time.Time { return testNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid, err := Sign(k, testClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := testClaims()
+	expired.ExpiresAt = NewNumericDate(testNow.Add(-time.Hour))
+	tokens := map[string]string{"valid": valid, "expired": rfcOK(Sign(k, expired)), "garbage": "not.a.token"}
+	var m map[string]any
+	targets := []struct {
+		name   string
+		target any
+	}{
+		{"Claims value", Claims{}},
+		{"nil *Claims", (*Claims)(nil)},
+		{"struct value", serverClaims{}},
+		{"nil ClaimDecoder", (*serverClaims)(nil)},
+		{"map value", m},
+		{"nil *map", (*map[string]any)(nil)},
+		{"int", 5},
+		{"string", "claims"},
+		{"nil struct pointer", (*appClaims)(nil)},
+	}
+	for _, tc := range targets {
+		for name, tok := range tokens {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				err := v.Verify(tok, tc.target)
+				var ite *InvalidTargetError
+				if !errors.As(err, &ite) {
+					t.Fatalf("err = %v (%T), want *InvalidTargetError", err, err)
+				}
+				for _, s := range sentinels {
+					if errors.Is(err, s) {
+						t.Errorf("err %v matches %v", err, s)
+					}
+				}
+				if !strings.Contains(err.Error(), "pointer") {
+					t.Errorf("message %q does not say what is wanted", err)
+				}
+			})
+		}
+	}
+	u, err := DecodeUnverified(valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ite *InvalidTargetError
+	if err := u.Claims(Claims{}); !errors.As(err, &ite) || errors.Is(err, ErrMalformed) {
+		t.Errorf("Unverified.Claims(non-pointer): err = %v, want *InvalidTargetError", err)
+	}
+	// What may be written still works.
+	for _, target := range []any{nil, new(Claims), new(serverClaims), new(map[string]any), new(json.RawMessage), new(appClaims)} {
+		if err := v.Verify(valid, target); err != nil {
+			t.Errorf("Verify into %T: %v", target, err)
 		}
 	}
 }

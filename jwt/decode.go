@@ -45,8 +45,15 @@ func DecodeUnverified(token string) (*Unverified, error) {
 	}, nil
 }
 
-// Claims decodes the unverified payload into dst with encoding/json.
+// Claims decodes the unverified payload into dst with encoding/json. dst
+// must be a non-nil pointer, else the error is an *InvalidTargetError.
 func (u *Unverified) Claims(dst any) error {
+	if dst == nil {
+		return &InvalidTargetError{}
+	}
+	if err := checkTarget(dst); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(u.Payload, dst); err != nil {
 		return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
 	}

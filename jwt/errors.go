@@ -1,6 +1,9 @@
 package jwt
 
-import "errors"
+import (
+	"errors"
+	"reflect"
+)
 
 // Sentinel errors. Every error returned by this package wraps exactly one of
 // these, so callers switch with errors.Is. Messages describe what was wrong
@@ -46,3 +49,45 @@ var (
 	// a private operation on a public key, unparsable key material.
 	ErrInvalidKey = errors.New("jwt: invalid key")
 )
+
+// InvalidTargetError is returned when the claims argument of
+// Verifier.Verify or Unverified.Claims cannot be written to: not a
+// pointer, or a nil pointer. It is a bug in the caller, not a bad token,
+// so it wraps none of the sentinel errors above and is returned before
+// the token is looked at.
+type InvalidTargetError struct {
+	Type reflect.Type // the argument's type
+}
+
+func (e *InvalidTargetError) Error() string {
+	if e.Type == nil {
+		return "jwt: claims target is nil, want a non-nil pointer"
+	}
+	if e.Type.Kind() == reflect.Pointer {
+		return "jwt: claims target is a nil " + e.Type.String() + ", want a non-nil pointer"
+	}
+	return "jwt: claims target is a non-pointer " + e.Type.String() + ", want a non-nil pointer"
+}
+
+// checkTarget returns an *InvalidTargetError unless claims is nil (only
+// check the token), a non-nil *Claims, a ClaimDecoder that is not a nil
+// pointer, or a non-nil pointer for encoding/json.
+func checkTarget(claims any) error {
+	switch c := claims.(type) {
+	case nil:
+		return nil
+	case *Claims:
+		if c != nil {
+			return nil
+		}
+	case ClaimDecoder:
+		if rv := reflect.ValueOf(c); rv.Kind() != reflect.Pointer || !rv.IsNil() {
+			return nil
+		}
+	default:
+		if rv := reflect.ValueOf(c); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+			return nil
+		}
+	}
+	return &InvalidTargetError{Type: reflect.TypeOf(claims)}
+}

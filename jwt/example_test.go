@@ -52,6 +52,56 @@ func Example() {
 	// Output: 123 admin
 }
 
+// Custom claims: embed jwt.Claims in your own struct. Sign encodes every
+// field of it and Verify fills every field back.
+func Example_customClaims() {
+	type MyClaims struct {
+		jwt.Claims
+		Role   string   `json:"role"`
+		Scopes []string `json:"scopes"`
+		Tenant int      `json:"tenant"`
+	}
+	key, err := jwt.NewHMACKey(jwt.HS256, []byte("an example secret of at least 32 bytes!"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	token, err := jwt.Sign(key, &MyClaims{
+		Claims: jwt.Claims{
+			Issuer:    "https://auth.example.com",
+			Subject:   "123",
+			Audience:  jwt.Audience{"api"},
+			ExpiresAt: jwt.NewNumericDate(now.Add(15 * time.Minute)),
+			IssuedAt:  jwt.NewNumericDate(now),
+		},
+		Role:   "admin",
+		Scopes: []string{"posts:read", "posts:write"},
+		Tenant: 7,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, _ := jwt.DecodeUnverified(token) // only to show what was signed
+	fmt.Println(string(u.Payload))
+
+	verifier, err := jwt.NewVerifier([]*jwt.Key{key},
+		jwt.WithIssuer("https://auth.example.com"),
+		jwt.WithAudience("api"),
+		jwt.WithClock(func() time.Time { return now }), // omit in real code
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var claims MyClaims
+	if err := verifier.Verify(token, &claims); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(claims.Subject, claims.Audience, claims.ExpiresAt.Unix(), claims.Role, claims.Scopes, claims.Tenant)
+	// Output:
+	// {"iss":"https://auth.example.com","sub":"123","aud":"api","exp":1700000900,"iat":1700000000,"role":"admin","scopes":["posts:read","posts:write"],"tenant":7}
+	// 123 [api] 1700000900 admin [posts:read posts:write] 7
+}
+
 func ExampleVerifier_Verify_errors() {
 	key, _ := jwt.NewHMACKey(jwt.HS256, []byte("an example secret of at least 32 bytes!"))
 	issued := time.Unix(1_700_000_000, 0)

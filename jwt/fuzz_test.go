@@ -138,6 +138,15 @@ func fzAttackTokens(t testing.TB) []string {
 	out = append(out, rfc7515PayloadB64, rfc7520HS256, rfc7520RS256,
 		"eyJhbGciOiJub25lIn0."+rfc7515PayloadB64+".",
 		"eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."+rfc7515PayloadB64+".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+	// Header names encoding/json would read as another, and JWE members.
+	for _, hdr := range []string{
+		`{"alg":"HS256","ALG":"none"}`, `{"ALG":"none","alg":"HS256"}`, `{"alg":"HS256","\u0041lg":"none"}`,
+		`{"alg":"HS256","kid":"k1","KID":"k2"}`, `{"alg":"HS256","\u212aid":"k2"}`, `{"alg":"HS256","CRIT":["x"]}`,
+		`{"alg":"HS256","x5t#s256":"a"}`, `{"alg":"HS256","a":1,"A":2}`,
+		`{"alg":"HS256","zip":"DEF"}`, `{"alg":"HS256","enc":"A128GCM"}`,
+	} {
+		out = append(out, atkSign(t, k, hdr, c))
+	}
 	return out
 }
 
@@ -228,6 +237,7 @@ func FuzzVerify(f *testing.F) {
 			}
 			// No member name appears twice, as encoding/json reads names.
 			fzNoDuplicates(t, "header", hdr)
+			fzHeaderStrict(t, hdr)
 			fzNoDuplicates(t, "payload", payload)
 			// Decoding through encoding/json hands back the same
 			// registered claims as the scanner (which validated them).
@@ -276,6 +286,7 @@ func FuzzDecodeUnverified(f *testing.F) {
 			}
 		}
 		fzNoDuplicates(t, "header", u.Header)
+		fzHeaderStrict(t, u.Header)
 		fzNoDuplicates(t, "payload", u.Payload)
 		// encoding/json reads the same alg and kid.
 		dec := json.NewDecoder(bytes.NewReader(u.Header))
@@ -406,6 +417,29 @@ func fzNoDuplicates(t *testing.T, what string, b []byte) {
 			t.Fatalf("accepted %s %q has member %q twice", what, b, m.name)
 		}
 		seen[m.name] = true
+	}
+}
+
+// fzHeaderStrict checks an accepted header by the rules encoding/json
+// readers need: no two names that fold to one another, registered names
+// spelled exactly, and no JWE members.
+func fzHeaderStrict(t *testing.T, hdr []byte) {
+	t.Helper()
+	ms := jsnMembers(t, hdr)
+	for i, m := range ms {
+		if m.name == "zip" || m.name == "enc" {
+			t.Fatalf("accepted header %q has %s", hdr, m.name)
+		}
+		for _, r := range headerNames {
+			if m.name != r && strings.EqualFold(m.name, r) {
+				t.Fatalf("accepted header %q has %q, a variant of %s", hdr, m.name, r)
+			}
+		}
+		for _, o := range ms[:i] {
+			if strings.EqualFold(o.name, m.name) {
+				t.Fatalf("accepted header %q has %q and %q", hdr, o.name, m.name)
+			}
+		}
 	}
 }
 

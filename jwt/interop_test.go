@@ -248,3 +248,70 @@ func TestInteropPyJWT(t *testing.T) {
 		})
 	}
 }
+
+// iopAppClaims is an application's claims type as the package doc
+// recommends: Claims embedded, plus its own fields.
+type iopAppClaims struct {
+	Claims
+	Role   string         `json:"role"`
+	Scopes []string       `json:"scopes"`
+	Tenant int64          `json:"tenant"`
+	Extra  map[string]any `json:"extra"`
+}
+
+// A struct embedding Claims, signed here, reaches PyJWT with every field,
+// and PyJWT's token of the same claims fills every field here.
+func TestInteropPyJWTCustomClaims(t *testing.T) {
+	iopRequire(t)
+	const iss, aud = "https://issuer.example", "api"
+	for _, alg := range []Algorithm{HS256, EdDSA} {
+		t.Run(string(alg), func(t *testing.T) {
+			keys := iopNewKeys(t, alg)
+			now := time.Now().Truncate(time.Second)
+			in := iopAppClaims{
+				Claims: Claims{
+					Issuer:    iss,
+					Subject:   "user-\u00fc",
+					Audience:  Audience{aud},
+					ExpiresAt: NewNumericDate(now.Add(10 * time.Minute)),
+					IssuedAt:  NewNumericDate(now),
+					ID:        "id-1",
+				},
+				Role:   "admin",
+				Scopes: []string{"posts:read", "posts:write"},
+				Tenant: 42,
+				Extra:  map[string]any{"ok": true, "note": "<&>"},
+			}
+			want := iopNormalize(t, in)
+			if len(want) != 10 {
+				t.Fatalf("the test's claims %v should have 10 members", want)
+			}
+
+			ours, err := Sign(keys.sign, &in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := iopRun(t, iopRequest{Mode: "verify", Alg: alg, SecretHex: keys.secretHex, KeyPEM: keys.pubPEM, Audience: aud, Issuer: iss, Token: ours})
+			if resp.Error != "" {
+				t.Fatalf("PyJWT refuses our token: %s: %s", resp.Type, resp.Error)
+			}
+			if !reflect.DeepEqual(resp.Claims, want) {
+				t.Fatalf("PyJWT read our claims as\n%v\nwant\n%v", resp.Claims, want)
+			}
+
+			resp = iopRun(t, iopRequest{Mode: "sign", Alg: alg, SecretHex: keys.secretHex, KeyPEM: keys.privPEM, Claims: want})
+			if resp.Error != "" || resp.Token == "" {
+				t.Fatalf("PyJWT cannot sign: %s: %s", resp.Type, resp.Error)
+			}
+			v := rfcOK(NewVerifier([]*Key{keys.verify}, WithIssuer(iss), WithAudience(aud)))
+			var got iopAppClaims
+			if err := v.Verify(resp.Token, &got); err != nil {
+				t.Fatalf("we refuse PyJWT's token: %v", err)
+			}
+			if !reflect.DeepEqual(iopNormalize(t, got), want) || got.Role != in.Role || got.Tenant != in.Tenant ||
+				!reflect.DeepEqual(got.Scopes, in.Scopes) || !got.ExpiresAt.Equal(in.ExpiresAt.Time) || got.Subject != in.Subject {
+				t.Fatalf("we read PyJWT's claims as\n%+v\nwant\n%+v", got, in)
+			}
+		})
+	}
+}

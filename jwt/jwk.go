@@ -71,11 +71,21 @@ var jwkB64 = base64.RawURLEncoding.Strict()
 // "use" and "key_ops" are not enforced here: the caller chose this one key
 // explicitly. ParseJWKS uses them to pick signature keys out of a set.
 func ParseJWK(data []byte) (*Key, error) {
+	return ParseJWKFor(data, "")
+}
+
+// ParseJWKFor is ParseJWK for a caller that uses the key with alg. RFC
+// 7517 makes a JWK's "alg" optional: a JWK without it serves any
+// algorithm of its type the caller names (HS256/384/512 for kty "oct",
+// RS* and PS* for "RSA", the ES* of its curve for "EC", EdDSA for "OKP"),
+// while a JWK that names its "alg" serves that one alone. Anything else
+// fails with ErrInvalidKey. alg "" lets the JWK decide, as ParseJWK.
+func ParseJWKFor(data []byte, alg Algorithm) (*Key, error) {
 	j, err := decodeJWK(data)
 	if err != nil {
 		return nil, err
 	}
-	return j.key(false)
+	return j.key(false, alg)
 }
 
 // ParseJWKInsecureWeakSecret is ParseJWK except that a kty "oct" key goes
@@ -84,11 +94,17 @@ func ParseJWK(data []byte) (*Key, error) {
 // secrets (the CLI's --allow-weak-secret); such secrets can be
 // brute-forced offline from any single token. Never use it for new keys.
 func ParseJWKInsecureWeakSecret(data []byte) (*Key, error) {
+	return ParseJWKInsecureWeakSecretFor(data, "")
+}
+
+// ParseJWKInsecureWeakSecretFor is ParseJWKInsecureWeakSecret for a
+// caller that uses the key with alg, as ParseJWKFor.
+func ParseJWKInsecureWeakSecretFor(data []byte, alg Algorithm) (*Key, error) {
 	j, err := decodeJWK(data)
 	if err != nil {
 		return nil, err
 	}
-	return j.key(true)
+	return j.key(true, alg)
 }
 
 // ParseJWKS parses a JWK Set, {"keys":[...]}, into its signature keys.
@@ -102,6 +118,14 @@ func ParseJWKInsecureWeakSecret(data []byte) (*Key, error) {
 // set also fails if two keys share a kid (kid selection would be
 // ambiguous) or if no usable key remains.
 func ParseJWKS(data []byte) ([]*Key, error) {
+	return ParseJWKSFor(data, "")
+}
+
+// ParseJWKSFor is ParseJWKS for a caller that uses the keys with alg
+// ("" for any): it keeps the entries that name alg, and those that name
+// no "alg" and whose type serves alg (see ParseJWKFor), bound to alg.
+// It fails if none remains.
+func ParseJWKSFor(data []byte, alg Algorithm) ([]*Key, error) {
 	var entries []json.RawMessage
 	seenKeys := false
 	err := jwkWalkObject(data, func(name string, dec *json.Decoder) error {
@@ -131,10 +155,10 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("JWKS key %d: %w", i, err)
 		}
-		if !j.isSignatureKey() {
+		if !j.isSignatureKey() || alg != "" && !j.serves(alg) {
 			continue
 		}
-		k, err := j.key(false)
+		k, err := j.key(false, alg)
 		if err != nil {
 			return nil, fmt.Errorf("JWKS key %d: %w", i, err)
 		}
@@ -147,6 +171,9 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
+		if alg != "" {
+			return nil, fmt.Errorf("%w: no %s key in the set", ErrInvalidKey, algText(alg))
+		}
 		return nil, fmt.Errorf("%w: JWKS has no usable signature key", ErrInvalidKey)
 	}
 	return keys, nil
@@ -482,43 +509,82 @@ func jwkCurve(crv string) elliptic.Curve {
 	return nil
 }
 
-// alg resolves the JWK's algorithm: its "alg" if present, which must be a
-// supported algorithm of family fam (and, for EC, on crv), else natural.
-func (j *JWK) alg(natural Algorithm, curve elliptic.Curve, fams ...family) (Algorithm, error) {
-	if j.Alg == "" {
-		return natural, nil
+// serves reports whether a signature key of the JWK's type can be used
+// with alg: the JWK names alg, or names none and its kty (and crv) suit
+// alg. It looks at no key material.
+func (j *JWK) serves(alg Algorithm) bool {
+	if j.Alg != "" {
+		return Algorithm(j.Alg) == alg
 	}
-	a := Algorithm(j.Alg)
+	f, _ := alg.info()
+	switch j.Kty {
+	case "oct":
+		return f == famHMAC
+	case "RSA":
+		return f == famRSA || f == famPSS
+	case "EC":
+		c := jwkCurve(j.Crv)
+		return f == famECDSA && c != nil && curveFor(alg) == c
+	case "OKP":
+		return f == famEdDSA && j.Crv == "Ed25519"
+	}
+	return false
+}
+
+// alg resolves the algorithm of the key: the JWK's "alg" if present, which
+// the caller's want ("" for any) must equal; else want, or natural when
+// want is "". The result must be a supported algorithm of one of fams
+// (and, for EC, on curve).
+func (j *JWK) alg(want, natural Algorithm, curve elliptic.Curve, fams ...family) (Algorithm, error) {
+	a, what := Algorithm(j.Alg), "JWK alg"
+	switch {
+	case a != "" && want != "" && a != want:
+		return "", fmt.Errorf("%w: the JWK is for %s, not %s", ErrInvalidKey, algText(a), algText(want))
+	case a == "" && want == "":
+		return natural, nil
+	case a == "":
+		a, what = want, "algorithm"
+	}
 	f, _ := a.info()
 	if f == famNone {
-		return "", fmt.Errorf("%w: JWK alg %s", ErrUnsupportedAlgorithm, algName(a))
+		return "", fmt.Errorf("%w: %s %s", ErrUnsupportedAlgorithm, what, algName(a))
 	}
-	for _, want := range fams {
-		if f == want && (curve == nil || curveFor(a) == curve) {
+	for _, fam := range fams {
+		if f == fam && (curve == nil || curveFor(a) == curve) {
 			return a, nil
 		}
 	}
 	if curve != nil {
-		return "", fmt.Errorf("%w: JWK alg %s does not match kty %s crv %s", ErrInvalidKey, a, j.Kty, j.Crv)
+		return "", fmt.Errorf("%w: %s %s does not match kty %s crv %s", ErrInvalidKey, what, a, j.Kty, j.Crv)
 	}
-	return "", fmt.Errorf("%w: JWK alg %s does not match kty %s", ErrInvalidKey, a, j.Kty)
+	return "", fmt.Errorf("%w: %s %s does not match kty %s", ErrInvalidKey, what, a, j.Kty)
 }
 
-// key builds the Key. allowWeak applies to oct secrets only.
-func (j *JWK) key(allowWeak bool) (*Key, error) {
+// algText names a supported algorithm as it is, anything else quoted and
+// kept short.
+func algText(a Algorithm) string {
+	if a.Valid() {
+		return string(a)
+	}
+	return algName(a)
+}
+
+// key builds the Key for want ("" lets the JWK decide). allowWeak applies
+// to oct secrets only.
+func (j *JWK) key(allowWeak bool, want Algorithm) (*Key, error) {
 	var (
 		k   *Key
 		err error
 	)
 	switch j.Kty {
 	case "oct":
-		k, err = j.octKey(allowWeak)
+		k, err = j.octKey(allowWeak, want)
 	case "RSA":
-		k, err = j.rsaKey()
+		k, err = j.rsaKey(want)
 	case "EC":
-		k, err = j.ecKey()
+		k, err = j.ecKey(want)
 	case "OKP":
-		k, err = j.okpKey()
+		k, err = j.okpKey(want)
 	case "":
 		return nil, fmt.Errorf(`%w: JWK has no "kty"`, ErrInvalidKey)
 	default:
@@ -533,8 +599,8 @@ func (j *JWK) key(allowWeak bool) (*Key, error) {
 	return k, nil
 }
 
-func (j *JWK) octKey(allowWeak bool) (*Key, error) {
-	alg, err := j.alg(HS256, nil, famHMAC)
+func (j *JWK) octKey(allowWeak bool, want Algorithm) (*Key, error) {
+	alg, err := j.alg(want, HS256, nil, famHMAC)
 	if err != nil {
 		return nil, err
 	}
@@ -548,8 +614,8 @@ func (j *JWK) octKey(allowWeak bool) (*Key, error) {
 	return NewHMACKey(alg, secret)
 }
 
-func (j *JWK) rsaKey() (*Key, error) {
-	alg, err := j.alg(RS256, nil, famRSA, famPSS)
+func (j *JWK) rsaKey(want Algorithm) (*Key, error) {
+	alg, err := j.alg(want, RS256, nil, famRSA, famPSS)
 	if err != nil {
 		return nil, err
 	}
@@ -629,13 +695,13 @@ func (j *JWK) rsaKey() (*Key, error) {
 	return NewSigningKey(alg, priv)
 }
 
-func (j *JWK) ecKey() (*Key, error) {
+func (j *JWK) ecKey(want Algorithm) (*Key, error) {
 	curve := jwkCurve(j.Crv)
 	if curve == nil {
 		return nil, fmt.Errorf("%w: unsupported EC curve %s", ErrInvalidKey, jwkQuote(j.Crv))
 	}
 	natural, _ := DefaultAlgorithm(&ecdsa.PublicKey{Curve: curve})
-	alg, err := j.alg(natural, curve, famECDSA)
+	alg, err := j.alg(want, natural, curve, famECDSA)
 	if err != nil {
 		return nil, err
 	}
@@ -670,12 +736,12 @@ func (j *JWK) ecKey() (*Key, error) {
 	return NewSigningKey(alg, priv)
 }
 
-func (j *JWK) okpKey() (*Key, error) {
+func (j *JWK) okpKey(want Algorithm) (*Key, error) {
 	if j.Crv != "Ed25519" {
 		// X25519 is for key agreement; Ed448 is not in the standard library.
 		return nil, fmt.Errorf("%w: unsupported OKP curve %s", ErrInvalidKey, jwkQuote(j.Crv))
 	}
-	alg, err := j.alg(EdDSA, nil, famEdDSA)
+	alg, err := j.alg(want, EdDSA, nil, famEdDSA)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -784,5 +785,131 @@ func FuzzParseJWK(f *testing.F) {
 		if !bytes.Equal(out, again) {
 			t.Fatalf("marshal not stable:\n%s\n%s", out, again)
 		}
+		// For a caller's alg: the same material bound to that alg, never
+		// another alg than a JWK names, and always the alg ParseJWK chose.
+		j, _ := decodeJWK(data)
+		for _, alg := range Algorithms() {
+			kf, err := ParseJWKInsecureWeakSecretFor(data, alg)
+			if err != nil {
+				if alg == k.Algorithm() {
+					t.Fatalf("ParseJWK gave %s but ParseJWKFor(%s) fails: %v", alg, alg, err)
+				}
+				continue
+			}
+			if kf.Algorithm() != alg || j.Alg != "" && j.Alg != string(alg) || jwkThumbprint(t, kf) != tp {
+				t.Fatalf("ParseJWKFor(%s) gave alg %s from a JWK naming %q", alg, kf.Algorithm(), j.Alg)
+			}
+		}
 	})
+}
+
+// RFC 7517 section 4.4 makes "alg" optional. A JWK without it serves
+// whichever algorithm of its type the caller names; a JWK with it serves
+// that one alone.
+func TestJWKWithoutAlgServesTheCallersAlgorithm(t *testing.T) {
+	noAlg := func(k *Key, private bool) []byte {
+		return jwkEdit(t, k, private, func(m map[string]any) { delete(m, "alg") })
+	}
+	cases := []struct {
+		signer  Algorithm   // the test key the JWK is made from
+		private bool        // a private (signing) JWK, else public
+		ok      []Algorithm // what the alg-less JWK must serve
+		refused []Algorithm // of another type: ErrInvalidKey
+	}{
+		{RS256, false, []Algorithm{RS256, RS384, RS512, PS256, PS384, PS512}, []Algorithm{HS256, ES256, EdDSA}},
+		{RS256, true, []Algorithm{RS384, PS256, PS512}, []Algorithm{HS512, ES384}},
+		{HS512, true, []Algorithm{HS256, HS384, HS512}, []Algorithm{RS256, ES256, EdDSA}},
+		{ES256, false, []Algorithm{ES256}, []Algorithm{ES384, ES512, RS256, HS256}},
+		{ES384, true, []Algorithm{ES384}, []Algorithm{ES256, PS384}},
+		{EdDSA, false, []Algorithm{EdDSA}, []Algorithm{ES256, HS256}},
+	}
+	for _, tc := range cases {
+		src := jwkTestSigner(t, tc.signer)
+		doc := noAlg(src, tc.private || src.IsSymmetric())
+		for _, alg := range tc.ok {
+			t.Run(fmt.Sprintf("%s/%v/%s", tc.signer, tc.private, alg), func(t *testing.T) {
+				k, err := ParseJWKFor(doc, alg)
+				if err != nil {
+					t.Fatalf("ParseJWKFor(%s): %v", alg, err)
+				}
+				if k.Algorithm() != alg || k.KeyID() != "test-kid" || k.CanSign() != (tc.private || src.IsSymmetric()) {
+					t.Fatalf("key alg %s kid %q CanSign %v", k.Algorithm(), k.KeyID(), k.CanSign())
+				}
+				// The key verifies what the same material signs with alg.
+				signer := src
+				if !src.IsSymmetric() {
+					signer = rfcOK(NewSigningKey(alg, src.priv))
+				} else {
+					signer = rfcOK(NewHMACKey(alg, src.secret))
+				}
+				tok := rfcOK(Sign(signer, Claims{Subject: "x"}))
+				v := rfcOK(NewVerifier([]*Key{k}, AllowMissingExp()))
+				if err := v.Verify(tok, nil); err != nil {
+					t.Fatalf("verify %s: %v", alg, err)
+				}
+				// So does ParseJWKSFor for a set holding it.
+				keys, err := ParseJWKSFor([]byte(`{"keys":[`+string(doc)+`]}`), alg)
+				if err != nil || len(keys) != 1 || keys[0].Algorithm() != alg {
+					t.Fatalf("ParseJWKSFor(%s) = %v, %v", alg, keys, err)
+				}
+			})
+		}
+		for _, alg := range tc.refused {
+			if k, err := ParseJWKFor(doc, alg); !errors.Is(err, ErrInvalidKey) && !errors.Is(err, ErrWeakKey) {
+				t.Errorf("%s JWK for %s: %v, %v; want ErrInvalidKey", tc.signer, alg, k, err)
+			}
+			if _, err := ParseJWKSFor([]byte(`{"keys":[`+string(doc)+`]}`), alg); !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), "no "+string(alg)+" key") {
+				t.Errorf("%s JWKS for %s: %v, want no %s key", tc.signer, alg, err, alg)
+			}
+		}
+		// Without a wanted alg: the natural one, as ParseJWK.
+		natural := map[Algorithm]Algorithm{RS256: RS256, HS512: HS256, ES256: ES256, ES384: ES384, EdDSA: EdDSA}[tc.signer]
+		if k, err := ParseJWKFor(doc, ""); err != nil || k.Algorithm() != natural {
+			t.Errorf("%s JWK for \"\": %v, %v; want %s", tc.signer, k, err, natural)
+		}
+	}
+
+	// A JWK that names its alg serves that alg alone.
+	rs := jwkTestSigner(t, RS256)
+	named, err := rs.MarshalPublicJWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := ParseJWKFor(named, RS256); err != nil || k.Algorithm() != RS256 {
+		t.Errorf("named RS256 for RS256: %v, %v", k, err)
+	}
+	for _, alg := range []Algorithm{RS384, PS256, ES256, HS256} {
+		if _, err := ParseJWKFor(named, alg); !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), "the JWK is for RS256, not "+string(alg)) {
+			t.Errorf("named RS256 for %s: %v", alg, err)
+		}
+	}
+	// A set keeps the entries that name alg or name none and suit it.
+	es := jwkTestSigner(t, ES256).WithKeyID("es")
+	esNamed, _ := es.MarshalPublicJWK()
+	rsBare := jwkEdit(t, rs.WithKeyID("rs-bare"), false, func(m map[string]any) { delete(m, "alg") })
+	set := []byte(`{"keys":[` + string(named) + `,` + string(esNamed) + `,` + string(rsBare) + `]}`)
+	for alg, kids := range map[Algorithm][]string{RS256: {"test-kid", "rs-bare"}, PS384: {"rs-bare"}, ES256: {"es"}} {
+		keys, err := ParseJWKSFor(set, alg)
+		if err != nil || len(keys) != len(kids) {
+			t.Errorf("ParseJWKSFor(%s) = %d keys, %v; want %v", alg, len(keys), err, kids)
+			continue
+		}
+		for i, k := range keys {
+			if k.KeyID() != kids[i] || k.Algorithm() != alg {
+				t.Errorf("ParseJWKSFor(%s) key %d: kid %q alg %s", alg, i, k.KeyID(), k.Algorithm())
+			}
+		}
+	}
+	// An alg of the key's type that the secret is too short for: weak.
+	k32 := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+	if _, err := ParseJWKFor([]byte(`{"kty":"oct","k":"`+k32+`"}`), HS512); !errors.Is(err, ErrWeakKey) {
+		t.Errorf("32-byte secret for HS512: %v, want ErrWeakKey", err)
+	}
+	short := base64.RawURLEncoding.EncodeToString([]byte("my_super_secret_key"))
+	if k, err := ParseJWKInsecureWeakSecretFor([]byte(`{"kty":"oct","k":"`+short+`"}`), HS384); err != nil || k.Algorithm() != HS384 {
+		t.Errorf("weak secret for HS384: %v, %v", k, err)
+	}
+	if _, err := ParseJWKFor(named, "none"); err == nil {
+		t.Error(`ParseJWKFor(alg "none") succeeded`)
+	}
 }

@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -124,11 +125,18 @@ type header struct {
 
 const maxHeaderMembers = 16
 
-// parseHeader validates the JOSE header: a JSON object, no duplicate
-// members, string alg/kid/typ/cty. It notes crit (we implement no
-// extensions, so RFC 7515 section 4.1.11 says a verifier must reject) for
-// the caller. jku, x5u, jwk and x5c are ignored: keys never come from the
-// token.
+// headerNames are the registered JOSE header parameters a JWS may meet
+// (RFC 7515 section 4.1, RFC 7797, and RFC 7516's zip and enc, which
+// parseHeader refuses).
+var headerNames = [...]string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "b64", "zip", "enc"}
+
+// parseHeader validates the JOSE header by the rules of the claims: a
+// JSON object, no two member names that encoding/json would match to one
+// another (it folds case, Unicode included), registered names spelled
+// exactly, string alg/kid/typ/cty. zip and enc, which only a JWE has, are
+// refused. It notes crit (we implement no extensions, so RFC 7515 section
+// 4.1.11 says a verifier must reject) for the caller. jku, x5u, jwk and
+// x5c are ignored: keys never come from the token.
 func parseHeader(b []byte) (header, error) {
 	var h header
 	it, ok := openObject(b)
@@ -147,16 +155,16 @@ func parseHeader(b []byte) (header, error) {
 		if it.n > maxHeaderMembers {
 			return h, fmt.Errorf("%w: header has more than %d members", ErrMalformed, maxHeaderMembers)
 		}
-		for _, prev := range names[:it.n-1] {
-			if sameName(b, prev, name) {
-				return h, fmt.Errorf("%w: duplicate header member %q", ErrMalformed, short(nameBytes(b, name)))
-			}
-		}
-		names[it.n-1] = name
 		nm := b[name.start:name.end]
 		if name.esc {
 			nm = unescape(nm)
 		}
+		for _, prev := range names[:it.n-1] {
+			if bytes.EqualFold(nameBytes(b, prev), nm) {
+				return h, fmt.Errorf("%w: duplicate header member %q", ErrMalformed, short(nm))
+			}
+		}
+		names[it.n-1] = name
 		switch string(nm) {
 		case "alg":
 			s, ok := stringValue(b, val)
@@ -184,6 +192,15 @@ func parseHeader(b []byte) (header, error) {
 			h.crit = "crit lists extensions this verifier does not implement"
 		case "b64":
 			h.crit = "b64 (RFC 7797) is not supported"
+		case "zip", "enc":
+			return h, fmt.Errorf("%w: header member %s belongs to a JWE, not a JWS", ErrMalformed, nm)
+		case "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256":
+		default:
+			for _, r := range headerNames {
+				if bytes.EqualFold(nm, []byte(r)) {
+					return h, fmt.Errorf("%w: header member %q must be spelled %s", ErrMalformed, short(nm), r)
+				}
+			}
 		}
 	}
 	if skipWS(b, it.i) != len(b) {

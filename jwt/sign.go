@@ -30,9 +30,10 @@ func putBuf(b *[]byte) {
 
 // Sign returns a compact JWT signed with key. Its header is
 // {"alg":…,"kid":…,"typ":"JWT"} (kid only when the key has one). claims
-// must encode to a JSON object: a ClaimAppender (such as *Claims) encodes
-// itself, json.RawMessage is used as given (compacted), anything else goes
-// through encoding/json. Sign adds nothing to the claims: set exp yourself.
+// must encode to a JSON object: Claims and ClaimAppenders encode
+// themselves, json.RawMessage is used as given (compacted), anything else
+// (a struct embedding Claims, a map) goes through encoding/json. Sign adds
+// nothing to the claims: set exp yourself.
 func Sign(key *Key, claims any) (string, error) {
 	if key == nil {
 		return "", fmt.Errorf("%w: nil key", ErrInvalidKey)
@@ -65,6 +66,15 @@ func sign(key *Key, header string, claims any) (string, error) {
 			return "", fmt.Errorf("%w: claims must be one JSON object", ErrMalformed)
 		}
 		payload = b.Bytes()
+	case *Claims:
+		if c == nil {
+			return "", fmt.Errorf("%w: nil claims", ErrMalformed)
+		}
+		payload = c.appendJSON((*pb)[:0])
+		*pb = payload[:0]
+	case Claims:
+		payload = c.appendJSON((*pb)[:0])
+		*pb = payload[:0]
 	case ClaimAppender:
 		payload = c.AppendJSON((*pb)[:0])
 		*pb = payload[:0]

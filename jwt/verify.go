@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -90,8 +91,13 @@ func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
 //     *map[string]any, a *json.RawMessage).
 //
 // The claims are written only when the token is valid. The returned error
-// wraps one of the package's sentinel errors.
+// wraps one of the package's sentinel errors, except when claims is
+// neither nil nor a non-nil pointer: that is an *InvalidTargetError,
+// whatever the token.
 func (v *Verifier) Verify(token string, claims any) error {
+	if err := checkTarget(claims); err != nil {
+		return err
+	}
 	// With a single HMAC key, one pooled state holds both the HMAC and the
 	// scratch buffer: one pool round trip per token instead of two.
 	if k := v.single; k != nil && k.macs != nil {
@@ -131,8 +137,12 @@ func (v *Verifier) verify(token string, claims any, buf *[]byte, m *macState) er
 		rc.fill(&t, seg.payload, v, c)
 		return nil
 	case ClaimDecoder:
+		r := c.RegisteredClaims()
+		if r == nil {
+			return &InvalidTargetError{Type: reflect.TypeOf(claims)}
+		}
 		t := rc.text(seg.payload, v, true)
-		rc.fill(&t, seg.payload, v, c.RegisteredClaims())
+		rc.fill(&t, seg.payload, v, r)
 		return rc.decodeExtra(&t, seg.payload, c)
 	}
 	if err := json.Unmarshal(seg.payload, claims); err != nil {
@@ -557,8 +567,9 @@ func (rc *scanned) fill(t *text, p []byte, v *Verifier, c *Claims) {
 		if aud == "" {
 			aud = t.str(p, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
 		}
-		c.aud1[0] = aud
-		c.Audience = c.aud1[:1:1] // the backing array inside c: no allocation
+		// An array of its own: one inside c would be shared by every copy
+		// of c and rewritten by the next Verify into it.
+		c.Audience = Audience{aud}
 	default: // an array
 		list := []string{}
 		eachAud(p, rc.aud, func(sp span, _ bool) { list = append(list, t.str(p, sp)) })

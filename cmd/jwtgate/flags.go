@@ -171,23 +171,13 @@ func (k *keyFlags) load(alg jwt.Algorithm, env func(string) string) ([]*jwt.Key,
 	if err != nil {
 		return nil, err
 	}
-	keys, err := jwt.ParseJWKS(b)
+	// With --alg, the keys of the set that name it, and those that name
+	// no alg (RFC 7517 makes it optional) and whose type serves it.
+	keys, err := jwt.ParseJWKSFor(b, alg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", k.jwksFile, err)
 	}
-	if alg == "" {
-		return keys, nil
-	}
-	var match []*jwt.Key
-	for _, key := range keys {
-		if key.Algorithm() == alg {
-			match = append(match, key)
-		}
-	}
-	if len(match) == 0 {
-		return nil, fmt.Errorf("%s: no %s key in the set", k.jwksFile, alg)
-	}
-	return match, nil
+	return keys, nil
 }
 
 func (k *keyFlags) hmac(alg jwt.Algorithm, secret []byte) (*jwt.Key, error) {
@@ -212,7 +202,9 @@ func weakHint(err error) error {
 }
 
 // readKeyFile reads a PEM key or a JWK (a file whose first non-space byte
-// is '{'). alg "" means the key decides.
+// is '{'). alg "" means the key decides. A JWK that names its alg serves
+// that alone; one without (RFC 7517 makes it optional) serves any alg of
+// its type, as the same key in PEM does.
 func readKeyFile(path string, alg jwt.Algorithm, allowWeak bool) (*jwt.Key, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -221,13 +213,10 @@ func readKeyFile(path string, alg jwt.Algorithm, allowWeak bool) (*jwt.Key, erro
 	var key *jwt.Key
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		if allowWeak {
-			key, err = jwt.ParseJWKInsecureWeakSecret(b)
+			key, err = jwt.ParseJWKInsecureWeakSecretFor(b, alg)
 		} else {
-			key, err = jwt.ParseJWK(b)
+			key, err = jwt.ParseJWKFor(b, alg)
 			err = weakHint(err)
-		}
-		if err == nil && alg != "" && alg != key.Algorithm() {
-			err = fmt.Errorf("%w: the JWK is for %s, not %s", errUsage, key.Algorithm(), alg)
 		}
 	} else {
 		key, err = jwt.ParsePEMKey(b, alg)

@@ -380,7 +380,8 @@ func tokenVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, env f
 	const prefix = "jwtgate token verify"
 	c := newCommand(prefix, "jwtgate token verify KEY [--alg ALG] [--iss I] [--aud A] [--leeway D] [--require-exp=false] [--allow-weak-secret] [--now TIME] [TOKEN|-]", keyHelp+`, or
 --jwks-file F. Without --alg the key decides: a secret means HS256, RSA
-RS256, P-256/384/521 ES256/384/512, Ed25519 EdDSA, a JWK its own alg.
+RS256, P-256/384/521 ES256/384/512, Ed25519 EdDSA, a JWK its own alg. A
+JWK that names an alg serves only that one; one without, any of its type.
 The token comes from the argument, or from stdin when it is "-" or absent.
 Exit status: 0 valid (the claims as JSON on stdout), 1 invalid (one line on
 stderr saying why), 2 usage or key error.`, stdout, stderr)
@@ -430,7 +431,11 @@ stderr saying why), 2 usage or key error.`, stdout, stderr)
 	}
 	var claims json.RawMessage
 	if err := v.Verify(tok, &claims); err != nil {
-		fmt.Fprintf(stderr, "invalid token: %s\n", oneLine(err.Error()))
+		msg := oneLine(err.Error())
+		if errors.Is(err, jwt.ErrMissingExp) {
+			msg += " (pass --require-exp=false to accept a token that never expires)"
+		}
+		fmt.Fprintf(stderr, "invalid token: %s\n", msg)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s\n", claims)

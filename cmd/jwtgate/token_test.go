@@ -43,6 +43,9 @@ func TestTeachingTokenByteForByte(t *testing.T) {
 		t.Fatalf("verify: exit %d, stdout %q, stderr %q", claims.code, claims.stdout, claims.stderr)
 	}
 	mustFail(t, jwtgate(t, env, "", "token", "verify", "--secret-env", "S", "--require-exp=false", teachingToken), 2, "--allow-weak-secret")
+	// The token never expires: the refusal names the flag that accepts it.
+	mustFail(t, jwtgate(t, env, "", "token", "verify", "--secret-env", "S", "--allow-weak-secret", teachingToken), 1,
+		"invalid token: jwt: token has no expiry (pass --require-exp=false to accept a token that never expires)")
 	mustFail(t, jwtgate(t, env, "", "token", "sign", "--secret-env", "S", "--no-exp"), 2, "--allow-weak-secret")
 }
 
@@ -105,7 +108,7 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"issued in the future", strong, "", []string{"--secret-env", "S", at, "2023-11-14T22:13:19Z", tok}, 1, "issued in the future"},
 		{"live without now", strong, "", []string{"--secret-env", "S", live}, 0, ""},
 		{"exp 1s, checked 10s later", strong, "", []string{"--secret-env", "S", at, in10s, shortLived}, 1, "token expired"},
-		{"no exp refused", strong, "", []string{"--secret-env", "S", noExp}, 1, "token has no expiry"},
+		{"no exp refused", strong, "", []string{"--secret-env", "S", noExp}, 1, "token has no expiry (pass --require-exp=false"},
 		{"no exp allowed", strong, "", []string{"--secret-env", "S", "--require-exp=false", noExp}, 0, `{"sub":"1"}`},
 		{"tampered payload", strong, "", []string{"--secret-env", "S", at, "1700000300", tampered}, 1, "invalid token: jwt: signature invalid"},
 		{"wrong key", wrong, "", []string{"--secret-env", "S", at, "1700000300", tok}, 1, "invalid token: jwt: signature invalid"},
@@ -372,4 +375,94 @@ func TestRelativeTime(t *testing.T) {
 			t.Errorf("relative(%s, %v) = %q, want %q", tc.name, tc.d, got, tc.want)
 		}
 	}
+}
+
+// RFC 7517 makes a JWK's "alg" optional. Without it, a JWK serves any
+// algorithm of its type named with --alg, as the same key in PEM does;
+// a JWK that names its alg serves that one alone.
+func TestJWKWithoutAlg(t *testing.T) {
+	dir := t.TempDir()
+	path := func(name string) string { return filepath.Join(dir, name) }
+	// stripAlg writes the JWK in file without its "alg" to name.
+	stripAlg := func(jwk []byte, name string) string {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal(jwk, &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m, "alg")
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path(name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path(name)
+	}
+	read := func(f string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", "RS256", "--format", "jwk", "--kid", "r1", "--out", path("rsa.jwk")))
+	mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", "HS512", "--format", "jwk", "--kid", "h1", "--out", path("hs.jwk")))
+	rsaPriv := stripAlg(read(path("rsa.jwk")), "rsa-noalg.jwk")
+	hsKey := stripAlg(read(path("hs.jwk")), "hs-noalg.jwk")
+	rsa, err := readKeyFile(path("rsa.jwk"), "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubJWK, err := rsa.MarshalPublicJWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaPub := stripAlg(pubJWK, "rsa-pub-noalg.jwk")
+	pubPEM := writePublicPEM(t, path("rsa.jwk"), "")
+	os.WriteFile(path("set.json"), []byte(`{"keys":[`+string(read(rsaPub))+`]}`), 0o644)
+
+	for _, tc := range []struct {
+		alg, signWith, named string
+		verifyWith           [][]string
+	}{
+		{"RS256", rsaPriv, path("rsa.jwk"), [][]string{{"--key-file", rsaPub}, {"--key-file", pubPEM}, {"--jwks-file", path("set.json")}}},
+		{"RS384", rsaPriv, path("rsa.jwk"), [][]string{{"--key-file", rsaPub}, {"--key-file", pubPEM}, {"--jwks-file", path("set.json")}}},
+		{"PS256", rsaPriv, path("rsa.jwk"), [][]string{{"--key-file", rsaPub}, {"--key-file", pubPEM}, {"--jwks-file", path("set.json")}}},
+		{"PS512", rsaPriv, path("rsa.jwk"), [][]string{{"--key-file", rsaPub}, {"--jwks-file", path("set.json")}}},
+		{"HS256", hsKey, path("hs.jwk"), [][]string{{"--key-file", hsKey}}},
+		{"HS512", hsKey, path("hs.jwk"), [][]string{{"--key-file", hsKey}}},
+	} {
+		t.Run(tc.alg, func(t *testing.T) {
+			tok := mustOK(t, jwtgate(t, nil, "", "token", "sign", "--alg", tc.alg, "--key-file", tc.signWith, "--claims", fixedClaims))
+			if u, err := jwt.DecodeUnverified(tok); err != nil || u.Algorithm != tc.alg {
+				t.Fatalf("signed %+v, %v", u, err)
+			}
+			for _, with := range tc.verifyWith {
+				args := append([]string{"token", "verify", "--alg", tc.alg, "--now", "1700000300"}, with...)
+				if got := mustOK(t, jwtgate(t, nil, "", append(args, tok)...)); got != fixedClaims {
+					t.Fatalf("%v: claims %s", with, got)
+				}
+			}
+			// The JWK that names its alg stays bound to it.
+			named := jwtgate(t, nil, "", "token", "verify", "--alg", tc.alg, "--now", "1700000300", "--key-file", tc.named, tok)
+			namedAlg := map[string]string{"RS": "RS256", "PS": "RS256", "HS": "HS512"}[tc.alg[:2]]
+			if tc.alg == namedAlg {
+				mustOK(t, named)
+			} else {
+				mustFail(t, named, 2, "the JWK is for "+namedAlg+", not "+tc.alg)
+			}
+		})
+	}
+	// Of another type: refused, naming the mismatch.
+	for _, tc := range []struct{ key, alg, msg string }{
+		{rsaPub, "ES256", "ES256 does not match kty RSA"},
+		{rsaPub, "HS256", "HS256 does not match kty RSA"},
+		{hsKey, "RS256", "RS256 does not match kty oct"},
+	} {
+		mustFail(t, jwtgate(t, nil, "", "token", "verify", "--alg", tc.alg, "--key-file", tc.key, "x.y.z"), 2, tc.msg)
+	}
+	mustFail(t, jwtgate(t, nil, "", "token", "verify", "--alg", "ES256", "--jwks-file", path("set.json"), "x.y.z"), 2, "no ES256 key in the set")
 }
