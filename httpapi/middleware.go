@@ -120,7 +120,8 @@ var (
 )
 
 // ServeHTTP is the middleware around every route: request id, security
-// headers, panic recovery and the access log, then the mux.
+// headers, panic recovery, the access log and the cross-origin check,
+// then the mux.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := &reqState{w: w}
@@ -143,6 +144,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(&st.ctx)
 	st.req = r
 	defer s.finish(st, r, start)
+	if err := s.crossOrigin.Check(r); err != nil {
+		writeProblem(st, http.StatusForbidden, codeCrossOrigin, crossOriginDetail)
+		return
+	}
 	s.mux.ServeHTTP(st, r)
 }
 

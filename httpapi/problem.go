@@ -31,6 +31,7 @@ import (
 //	token_revoked           401  the access token was revoked (logout, password or role change)
 //	refresh_invalid         401  the refresh token is unknown, expired, reused or revoked: log in again
 //	csrf_failed             403  a cookie-authenticated write without a matching X-CSRF-Token header
+//	cross_origin            403  a browser sent a state-changing request from another origin
 //	forbidden               403  the caller's role does not allow the operation
 //	not_found               404  no such resource (or route)
 //	no_public_keys          404  JWKS asked of a server that signs with a shared secret (HS256)
@@ -54,6 +55,7 @@ const (
 	codeTokenRevoked         = "token_revoked"
 	codeRefreshInvalid       = "refresh_invalid"
 	codeCSRF                 = "csrf_failed"
+	codeCrossOrigin          = "cross_origin"
 	codeNoPublicKeys         = "no_public_keys"
 	codeForbidden            = "forbidden"
 	codeNotFound             = "not_found"
@@ -81,6 +83,7 @@ var problemTitles = map[string]string{
 	codeTokenRevoked:         "Access token revoked",
 	codeRefreshInvalid:       "Refresh token invalid",
 	codeCSRF:                 "CSRF check failed",
+	codeCrossOrigin:          "Cross-origin request refused",
 	codeNoPublicKeys:         "No public keys",
 	codeForbidden:            "Forbidden",
 	codeNotFound:             "Not found",
@@ -93,6 +96,9 @@ var problemTitles = map[string]string{
 	codeBusy:                 "Server busy",
 	codeUnavailable:          "Service unavailable",
 }
+
+const crossOriginDetail = "a browser sent this request from a page of another origin (Sec-Fetch-Site or Origin); " +
+	"state-changing requests are taken only from this server's own pages or from clients that are not browsers"
 
 const problemTypePrefix = "urn:jwtgate:problem:"
 
