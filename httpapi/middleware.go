@@ -117,6 +117,7 @@ var (
 	hNoReferrer = []string{"no-referrer"}
 	hCSP        = []string{"default-src 'none'; frame-ancestors 'none'"}
 	hJSON       = []string{"application/json"}
+	hClose      = []string{"close"}
 )
 
 // ServeHTTP is the middleware around every route: request id, security
@@ -139,6 +140,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Cache-Control"] = hNoStore
 	h["Referrer-Policy"] = hNoReferrer
 	h["Content-Security-Policy"] = hCSP
+	if len(r.TransferEncoding) > 0 && r.ProtoMajor == 1 {
+		// net/http takes a request with both Transfer-Encoding: chunked
+		// and Content-Length as chunked and deletes Content-Length, so
+		// the two cannot be told apart here. RFC 9112 section 6.1 wants
+		// the connection closed after the ambiguous one (a smuggling
+		// attempt); closing after every chunked request does that at
+		// the cost of a reconnect for the few clients that stream.
+		h["Connection"] = hClose
+	}
 
 	st.ctx = reqCtx{Context: r.Context(), st: st}
 	r = r.WithContext(&st.ctx)
