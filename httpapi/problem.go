@@ -21,8 +21,8 @@ import (
 // never on title or detail):
 //
 //	invalid_request         400  a parameter or field is missing or out of range
-//	invalid_json            400  the body is empty, not JSON, not one object, or has trailing data
-//	unknown_field           400  the JSON object has a member the operation does not define
+//	invalid_json            400  the body is empty, not JSON, not one object, has trailing data, repeats a member name, or is not UTF-8
+//	unknown_field           400  the JSON object has a member the operation does not define (names are case-sensitive)
 //	unsupported_grant_type  400  POST /login form with a grant_type other than "password"
 //	invalid_credentials     401  wrong username or password, or the account is disabled
 //	token_missing           401  no Authorization: Bearer credentials
