@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,9 +120,12 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 	if !ok {
 		title = http.StatusText(status)
 	}
-	b, err := json.Marshal(problem{Type: problemTypePrefix + code, Title: title, Status: status, Detail: detail, Code: code})
-	if err != nil { // cannot happen: all fields are strings and ints
-		b = []byte(`{"type":"about:blank","status":500,"code":"internal"}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // nosniff problem+json: <, > and & need no escapes
+	b := []byte(`{"type":"about:blank","status":500,"code":"internal"}`)
+	if enc.Encode(problem{Type: problemTypePrefix + code, Title: title, Status: status, Detail: detail, Code: code}) == nil { // cannot fail: strings and ints
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	if st, ok := w.(*reqState); ok {
 		st.problem = code
