@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jwtgate/jwtgate/auth"
@@ -146,10 +147,22 @@ func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 }
 
+// userDetail is the text auth wrote for users after the sentinel it
+// wrapped ("forbidden: only the author …" gives "only the author …"): the
+// sentinel's own text would repeat the problem's title. fallback is for a
+// bare sentinel.
+func userDetail(err, sentinel error, fallback string) string {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, sentinel.Error()+": "); ok && after != "" {
+		return after
+	}
+	return fallback
+}
+
 // fail maps an error from auth.Service or auth.Store to a problem. Only
 // errors whose text auth composes for users (ErrInvalid, ErrForbidden)
-// reach the client verbatim; anything unexpected is a 500 whose real
-// cause is logged with the request id.
+// reach the client, without the sentinel's own text; anything
+// unexpected is a 500 whose real cause is logged with the request id.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if d, ok := auth.RetryAfter(err); ok {
 		setRetryAfter(w, d)
@@ -159,7 +172,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if w.Header().Get("Retry-After") == "" {
 			setRetryAfter(w, time.Second)
 		}
-		writeProblem(w, http.StatusTooManyRequests, codeRateLimited, "too many login attempts; retry after the number of seconds in Retry-After")
+		writeProblem(w, http.StatusTooManyRequests, codeRateLimited, "wait the number of seconds in Retry-After before the next login attempt")
 	case errors.Is(err, auth.ErrBusy):
 		if w.Header().Get("Retry-After") == "" {
 			setRetryAfter(w, time.Second)
@@ -170,13 +183,13 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, auth.ErrUnauthorized):
 		writeProblem(w, http.StatusUnauthorized, codeInvalidCredentials, "invalid username or password")
 	case errors.Is(err, auth.ErrInvalid):
-		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, err.Error())
+		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, userDetail(err, auth.ErrInvalid, "a parameter or field is missing or out of range"))
 	case errors.Is(err, auth.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, codeNotFound, "no such resource")
 	case errors.Is(err, auth.ErrConflict):
 		writeProblem(w, http.StatusConflict, codeConflict, "the resource already exists")
 	case errors.Is(err, auth.ErrForbidden):
-		writeProblem(w, http.StatusForbidden, codeForbidden, err.Error())
+		writeProblem(w, http.StatusForbidden, codeForbidden, userDetail(err, auth.ErrForbidden, "the caller's role does not allow the operation"))
 	case errors.Is(err, auth.ErrUnavailable):
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "storage unavailable",
 			slog.String("request_id", stateOf(r).id), slog.String("err", err.Error()))
