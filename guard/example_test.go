@@ -55,5 +55,5 @@ func ExampleGuard_RequireRole() {
 	}
 	// Output:
 	// 200 hello ada, user 7, role admin
-	// 403 {"type":"urn:jwtgate:problem:forbidden","title":"Forbidden","status":403,"detail":"this resource needs the editor role or higher","code":"forbidden"}
+	// 403 {"type":"urn:jwtgate:problem:forbidden","title":"Forbidden","status":403,"detail":"this operation needs the editor role or higher","code":"forbidden"}
 }

@@ -1,8 +1,10 @@
 package guard
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -186,32 +188,30 @@ func (g *Guard) handler(role string, next http.Handler) http.Handler {
 		token, byCookie, present, ok := g.credentials(r)
 		if !present {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate"`)
-			writeProblem(w, http.StatusUnauthorized, "token_missing", "send an access token: Authorization: Bearer <token>")
+			writeProblem(w, http.StatusUnauthorized, "token_missing", detailMissing)
 			return
 		}
 		if !ok {
-			unauthorized(w, "token_invalid", "the access token is malformed")
+			unauthorized(w, "token_invalid", detailMalformed)
 			return
 		}
 		c, err := g.Verify(r.Context(), token)
-		switch {
-		case errors.Is(err, ErrNoKeys):
+		if errors.Is(err, ErrNoKeys) {
 			writeProblem(w, http.StatusServiceUnavailable, "unavailable", "the keys that verify tokens cannot be loaded; try again later")
 			return
-		case errors.Is(err, jwt.ErrExpired):
-			unauthorized(w, "token_expired", "the access token has expired")
-			return
-		case err != nil:
-			unauthorized(w, "token_invalid", "the access token is not valid here")
+		}
+		if err != nil {
+			code, detail := tokenFailure(err)
+			unauthorized(w, code, detail)
 			return
 		}
 		if byCookie && changesState(r.Method) && !csrfOK(r) {
-			writeProblem(w, http.StatusForbidden, "csrf_failed", "a request authenticated by cookie must send the csrf_token cookie's value in an X-CSRF-Token header")
+			writeProblem(w, http.StatusForbidden, "csrf_failed", detailCSRF)
 			return
 		}
 		if role != "" && rank(c.Role) < rank(role) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate", error="insufficient_scope"`)
-			writeProblem(w, http.StatusForbidden, "forbidden", "this resource needs the "+role+" role or higher")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate", error="insufficient_scope", error_description="the role of the token does not allow this operation"`)
+			writeProblem(w, http.StatusForbidden, "forbidden", "this operation needs the "+role+" role or higher")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, c)))
@@ -294,6 +294,34 @@ func rank(role string) int {
 	return 0
 }
 
+// The details of refused requests, worded as jwtgate's server words them
+// for the same code (a test in its httpapi package compares the two).
+const (
+	detailMissing     = "send the access token from POST /login in an Authorization: Bearer header"
+	detailMalformed   = "the access token is malformed"
+	detailExpired     = "the access token has expired; refresh it or log in again"
+	detailNotYetValid = "the access token is not valid yet"
+	detailForeign     = "the access token was issued for another service"
+	detailSignature   = "the access token signature cannot be verified"
+	detailCSRF        = "a request authenticated by cookie must send the csrf_token cookie's value in an X-CSRF-Token header"
+)
+
+// tokenFailure classifies a Verify error as jwtgate's server does.
+func tokenFailure(err error) (code, detail string) {
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return "token_expired", detailExpired
+	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
+		return "token_invalid", detailNotYetValid
+	case errors.Is(err, jwt.ErrIssuer), errors.Is(err, jwt.ErrAudience):
+		return "token_invalid", detailForeign
+	case errors.Is(err, jwt.ErrSignature), errors.Is(err, jwt.ErrKeyNotFound),
+		errors.Is(err, jwt.ErrAlgorithmMismatch), errors.Is(err, jwt.ErrUnsupportedAlgorithm):
+		return "token_invalid", detailSignature
+	}
+	return "token_invalid", detailMalformed
+}
+
 func unauthorized(w http.ResponseWriter, code, detail string) {
 	// detail is one of a few fixed texts: nothing from the token is echoed.
 	w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate", error="invalid_token", error_description="`+detail+`"`)
@@ -309,18 +337,26 @@ var titles = map[string]string{
 	"unavailable":   "Service unavailable",
 }
 
+// problem is an RFC 9457 problem document, as jwtgate writes it.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // nosniff JSON: <, > and & need no escapes
+	enc.Encode(problem{Type: "urn:jwtgate:problem:" + code, Title: titles[code], Status: status, Detail: detail, Code: code})
 	w.WriteHeader(status)
-	b := []byte(`{"type":"urn:jwtgate:problem:` + code + `","title":`)
-	b = jwt.AppendJSONString(b, titles[code])
-	b = fmt.Appendf(b, `,"status":%d,"detail":`, status)
-	b = jwt.AppendJSONString(b, detail)
-	b = append(b, `,"code":"`+code+`"}`...)
-	w.Write(b)
+	w.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 }
 
 type claimsKey struct{}

@@ -16,7 +16,8 @@ var (
 	challengeForbidden = []string{`Bearer realm="jwtgate", error="insufficient_scope", error_description="the role of the token does not allow this operation"`}
 )
 
-// tokenFailure is how a rejected token is reported.
+// tokenFailure is how a rejected token is reported. guard words its
+// details the same (TestGuardSpeaksLikeServer).
 type tokenFailure struct {
 	code, detail string
 	challenge    []string
@@ -27,12 +28,12 @@ func newTokenFailure(code, detail string) *tokenFailure {
 }
 
 var (
-	tokenExpired     = newTokenFailure(codeTokenExpired, "the access token expired")
+	tokenExpired     = newTokenFailure(codeTokenExpired, "the access token has expired; refresh it or log in again")
 	tokenNotYetValid = newTokenFailure(codeTokenInvalid, "the access token is not valid yet")
 	tokenForeign     = newTokenFailure(codeTokenInvalid, "the access token was issued for another service")
 	tokenBadSig      = newTokenFailure(codeTokenInvalid, "the access token signature cannot be verified")
 	tokenMalformed   = newTokenFailure(codeTokenInvalid, "the access token is malformed")
-	tokenRevoked     = newTokenFailure(codeTokenRevoked, "the access token was revoked")
+	tokenRevoked     = newTokenFailure(codeTokenRevoked, "the access token was revoked (a logout, or a change to the account); log in again")
 )
 
 func classifyTokenError(err error) *tokenFailure {
@@ -159,10 +160,15 @@ func (s *server) authenticate(min auth.Role, next http.HandlerFunc) http.Handler
 		}
 		if !p.Role.AtLeast(min) {
 			w.Header()["Www-Authenticate"] = challengeForbidden
-			writeProblem(w, http.StatusForbidden, codeForbidden, "this operation needs the "+string(min)+" role or higher")
+			writeProblem(w, http.StatusForbidden, codeForbidden, roleDetail(min))
 			return
 		}
 		stateOf(r).principal = p
 		next(w, r)
 	}
+}
+
+// roleDetail is the detail of a token whose role is below min.
+func roleDetail(min auth.Role) string {
+	return "this operation needs the " + string(min) + " role or higher"
 }

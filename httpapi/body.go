@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -51,8 +52,9 @@ func tooLarge(w http.ResponseWriter, limit int64) {
 }
 
 // decodeJSON reads a request body holding exactly one JSON object into
-// dst, refusing members dst does not define. On failure it has written
-// the problem and returns false.
+// dst, refusing members dst does not define exactly, repeated member names
+// and the rest checkJSON refuses. On failure it has written the problem
+// and returns false.
 func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 	if !isJSON(r) {
 		writeProblem(w, http.StatusUnsupportedMediaType, codeUnsupportedMediaType, "send the body as Content-Type: application/json")
@@ -61,37 +63,23 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) boo
 	if !s.limitBody(w, r) {
 		return false
 	}
-	dec := json.NewDecoder(r.Body)
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			tooLarge(w, s.maxBody)
-		case errors.Is(err, io.EOF):
-			writeProblem(w, http.StatusBadRequest, codeInvalidJSON, "the request body is empty; send a JSON object")
-		default:
-			writeProblem(w, http.StatusBadRequest, codeInvalidJSON, "the request body is not valid JSON")
-		}
-		return false
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	body, err := readBody(r)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			tooLarge(w, s.maxBody)
 		} else {
-			writeProblem(w, http.StatusBadRequest, codeInvalidJSON, "the request body has data after the JSON object")
+			writeProblem(w, http.StatusBadRequest, codeInvalidJSON, "the request body could not be read")
 		}
 		return false
 	}
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	if len(raw) == 0 || raw[0] != '{' {
-		writeProblem(w, http.StatusBadRequest, codeInvalidJSON, "the request body must be a JSON object")
+	if p := checkJSON(body, shapeOf(reflect.TypeOf(dst))); p != nil {
+		writeProblem(w, http.StatusBadRequest, p.code, p.detail)
 		return false
 	}
-	obj := json.NewDecoder(bytes.NewReader(raw))
-	obj.DisallowUnknownFields()
-	if err := obj.Decode(dst); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields() // checkJSON has refused them; this is the backstop
+	if err := dec.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
 		switch {
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -99,7 +87,7 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) boo
 			if len(name) > 80 {
 				name = name[:80] + `…"`
 			}
-			writeProblem(w, http.StatusBadRequest, codeUnknownField, "unknown field "+name)
+			writeProblem(w, http.StatusBadRequest, codeUnknownField, "member "+name+" is not defined for this operation")
 		case errors.As(err, &te) && te.Field != "":
 			writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "field "+jsonQuote(te.Field)+" must be of type "+jsonType(te.Type.Kind().String()))
 		default:
@@ -110,7 +98,37 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) boo
 	return true
 }
 
-func jsonQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+// readBody reads the whole (already limited) body, in one allocation when
+// the client declared its length.
+func readBody(r *http.Request) ([]byte, error) {
+	n := 512
+	if r.ContentLength > 0 {
+		n = int(r.ContentLength) + 1 // +1: room to see EOF without growing
+	}
+	b := make([]byte, 0, n)
+	for {
+		m, err := r.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// jsonQuote quotes s as a JSON string, leaving <, > and & as they are.
+func jsonQuote(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(buf.String(), "\n")
+}
 
 func jsonType(kind string) string {
 	switch kind {

@@ -117,10 +117,12 @@ var (
 	hNoReferrer = []string{"no-referrer"}
 	hCSP        = []string{"default-src 'none'; frame-ancestors 'none'"}
 	hJSON       = []string{"application/json"}
+	hClose      = []string{"close"}
 )
 
 // ServeHTTP is the middleware around every route: request id, security
-// headers, panic recovery and the access log, then the mux.
+// headers, panic recovery, the access log and the cross-origin check,
+// then the mux.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := &reqState{w: w}
@@ -138,11 +140,24 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Cache-Control"] = hNoStore
 	h["Referrer-Policy"] = hNoReferrer
 	h["Content-Security-Policy"] = hCSP
+	if len(r.TransferEncoding) > 0 && r.ProtoMajor == 1 {
+		// net/http takes a request with both Transfer-Encoding: chunked
+		// and Content-Length as chunked and deletes Content-Length, so
+		// the two cannot be told apart here. RFC 9112 section 6.1 wants
+		// the connection closed after the ambiguous one (a smuggling
+		// attempt); closing after every chunked request does that at
+		// the cost of a reconnect for the few clients that stream.
+		h["Connection"] = hClose
+	}
 
 	st.ctx = reqCtx{Context: r.Context(), st: st}
 	r = r.WithContext(&st.ctx)
 	st.req = r
 	defer s.finish(st, r, start)
+	if err := s.crossOrigin.Check(r); err != nil {
+		writeProblem(st, http.StatusForbidden, codeCrossOrigin, crossOriginDetail)
+		return
+	}
 	s.mux.ServeHTTP(st, r)
 }
 

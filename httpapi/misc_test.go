@@ -107,10 +107,17 @@ func TestProblemCodesDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(problemTitles) != 22 {
-		t.Errorf("%d problem codes, want 22", len(problemTitles))
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problemTitles) != 23 {
+		t.Errorf("%d problem codes, want 23", len(problemTitles))
 	}
 	for code := range problemTitles {
+		if !bytes.Contains(readme, []byte("| `"+code+"` |")) {
+			t.Errorf("code %s is not in the README's table of codes", code)
+		}
 		if !bytes.Contains(openapiYAML, []byte("\n        - "+code+"\n")) {
 			t.Errorf("code %s is not in openapi.yaml's ProblemCode enum", code)
 		}

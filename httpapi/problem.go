@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jwtgate/jwtgate/auth"
@@ -21,8 +23,8 @@ import (
 // never on title or detail):
 //
 //	invalid_request         400  a parameter or field is missing or out of range
-//	invalid_json            400  the body is empty, not JSON, not one object, or has trailing data
-//	unknown_field           400  the JSON object has a member the operation does not define
+//	invalid_json            400  the body is empty, not JSON, not one object, has trailing data, repeats a member name, or is not UTF-8
+//	unknown_field           400  the JSON object has a member the operation does not define (names are case-sensitive)
 //	unsupported_grant_type  400  POST /login form with a grant_type other than "password"
 //	invalid_credentials     401  wrong username or password, or the account is disabled
 //	token_missing           401  no Authorization: Bearer credentials
@@ -31,6 +33,7 @@ import (
 //	token_revoked           401  the access token was revoked (logout, password or role change)
 //	refresh_invalid         401  the refresh token is unknown, expired, reused or revoked: log in again
 //	csrf_failed             403  a cookie-authenticated write without a matching X-CSRF-Token header
+//	cross_origin            403  a browser sent a state-changing request from another origin
 //	forbidden               403  the caller's role does not allow the operation
 //	not_found               404  no such resource (or route)
 //	no_public_keys          404  JWKS asked of a server that signs with a shared secret (HS256)
@@ -54,6 +57,7 @@ const (
 	codeTokenRevoked         = "token_revoked"
 	codeRefreshInvalid       = "refresh_invalid"
 	codeCSRF                 = "csrf_failed"
+	codeCrossOrigin          = "cross_origin"
 	codeNoPublicKeys         = "no_public_keys"
 	codeForbidden            = "forbidden"
 	codeNotFound             = "not_found"
@@ -81,6 +85,7 @@ var problemTitles = map[string]string{
 	codeTokenRevoked:         "Access token revoked",
 	codeRefreshInvalid:       "Refresh token invalid",
 	codeCSRF:                 "CSRF check failed",
+	codeCrossOrigin:          "Cross-origin request refused",
 	codeNoPublicKeys:         "No public keys",
 	codeForbidden:            "Forbidden",
 	codeNotFound:             "Not found",
@@ -93,6 +98,9 @@ var problemTitles = map[string]string{
 	codeBusy:                 "Server busy",
 	codeUnavailable:          "Service unavailable",
 }
+
+const crossOriginDetail = "a browser sent this request from a page of another origin (Sec-Fetch-Site or Origin); " +
+	"state-changing requests are taken only from this server's own pages or from clients that are not browsers"
 
 const problemTypePrefix = "urn:jwtgate:problem:"
 
@@ -113,9 +121,12 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 	if !ok {
 		title = http.StatusText(status)
 	}
-	b, err := json.Marshal(problem{Type: problemTypePrefix + code, Title: title, Status: status, Detail: detail, Code: code})
-	if err != nil { // cannot happen: all fields are strings and ints
-		b = []byte(`{"type":"about:blank","status":500,"code":"internal"}`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // nosniff problem+json: <, > and & need no escapes
+	b := []byte(`{"type":"about:blank","status":500,"code":"internal"}`)
+	if enc.Encode(problem{Type: problemTypePrefix + code, Title: title, Status: status, Detail: detail, Code: code}) == nil { // cannot fail: strings and ints
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	if st, ok := w.(*reqState); ok {
 		st.problem = code
@@ -143,10 +154,22 @@ func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 }
 
+// userDetail is the text auth wrote for users after the sentinel it
+// wrapped ("forbidden: only the author …" gives "only the author …"): the
+// sentinel's own text would repeat the problem's title. fallback is for a
+// bare sentinel.
+func userDetail(err, sentinel error, fallback string) string {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, sentinel.Error()+": "); ok && after != "" {
+		return after
+	}
+	return fallback
+}
+
 // fail maps an error from auth.Service or auth.Store to a problem. Only
 // errors whose text auth composes for users (ErrInvalid, ErrForbidden)
-// reach the client verbatim; anything unexpected is a 500 whose real
-// cause is logged with the request id.
+// reach the client, without the sentinel's own text; anything
+// unexpected is a 500 whose real cause is logged with the request id.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if d, ok := auth.RetryAfter(err); ok {
 		setRetryAfter(w, d)
@@ -156,7 +179,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if w.Header().Get("Retry-After") == "" {
 			setRetryAfter(w, time.Second)
 		}
-		writeProblem(w, http.StatusTooManyRequests, codeRateLimited, "too many login attempts; retry after the number of seconds in Retry-After")
+		writeProblem(w, http.StatusTooManyRequests, codeRateLimited, "wait the number of seconds in Retry-After before the next login attempt")
 	case errors.Is(err, auth.ErrBusy):
 		if w.Header().Get("Retry-After") == "" {
 			setRetryAfter(w, time.Second)
@@ -167,13 +190,13 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, auth.ErrUnauthorized):
 		writeProblem(w, http.StatusUnauthorized, codeInvalidCredentials, "invalid username or password")
 	case errors.Is(err, auth.ErrInvalid):
-		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, err.Error())
+		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, userDetail(err, auth.ErrInvalid, "a parameter or field is missing or out of range"))
 	case errors.Is(err, auth.ErrNotFound):
 		writeProblem(w, http.StatusNotFound, codeNotFound, "no such resource")
 	case errors.Is(err, auth.ErrConflict):
 		writeProblem(w, http.StatusConflict, codeConflict, "the resource already exists")
 	case errors.Is(err, auth.ErrForbidden):
-		writeProblem(w, http.StatusForbidden, codeForbidden, err.Error())
+		writeProblem(w, http.StatusForbidden, codeForbidden, userDetail(err, auth.ErrForbidden, "the caller's role does not allow the operation"))
 	case errors.Is(err, auth.ErrUnavailable):
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "storage unavailable",
 			slog.String("request_id", stateOf(r).id), slog.String("err", err.Error()))

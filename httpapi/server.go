@@ -14,6 +14,8 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/jwtgate/jwtgate/auth"
 )
@@ -38,7 +40,9 @@ type Config struct {
 	// PublicURL is the server's external base URL (https://auth.example),
 	// used in the OpenID configuration document. By default the issuer is
 	// used if it is an https:// URL; without either the document answers
-	// 404 (see DiscoveryBaseURL).
+	// 404 (see DiscoveryBaseURL). Its origin is also trusted by the
+	// cross-origin check, for browsers that send Origin but not
+	// Sec-Fetch-Site through a proxy that rewrites Host.
 	PublicURL string
 
 	// UI, if set, serves the browser pages: GET /, /inspect, /admin and
@@ -63,6 +67,7 @@ type server struct {
 	insecureCookies bool
 	publicURL       string
 	mux             *http.ServeMux
+	crossOrigin     *http.CrossOriginProtection
 }
 
 // route is one registered pattern. role is the least role the route
@@ -127,6 +132,7 @@ func New(cfg Config) http.Handler {
 		insecureCookies: cfg.InsecureCookies,
 		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Tokens.Issuer()),
 		mux:             http.NewServeMux(),
+		crossOrigin:     newCrossOriginProtection(cfg.PublicURL),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -147,4 +153,38 @@ func New(cfg Config) http.Handler {
 		s.mux.Handle(rt.pattern, h)
 	}
 	return s
+}
+
+// newCrossOriginProtection refuses state-changing requests that a browser
+// sends from another origin (Sec-Fetch-Site, else Origin against Host):
+// without it a page elsewhere could post the login form with cookie=true
+// and log the victim's browser in as the attacker. Clients that send
+// neither header (curl, SDKs, proxies) pass. /auth/verify is exempt: it
+// changes nothing here, and the origin a proxy forwards to it is the
+// protected application's, not jwtgate's.
+func newCrossOriginProtection(publicURL string) *http.CrossOriginProtection {
+	c := http.NewCrossOriginProtection()
+	c.AddInsecureBypassPattern("/auth/verify")
+	if o := originOf(publicURL); o != "" {
+		if err := c.AddTrustedOrigin(o); err != nil {
+			panic("httpapi: origin of PublicURL: " + err.Error()) // originOf returns a scheme and a host only
+		}
+	}
+	return c
+}
+
+// originOf returns the origin of an absolute URL as a browser writes it in
+// the Origin header (lower case, no default port), or "".
+func originOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if scheme == "https" {
+		host = strings.TrimSuffix(host, ":443")
+	} else if scheme == "http" {
+		host = strings.TrimSuffix(host, ":80")
+	}
+	return scheme + "://" + host
 }

@@ -302,7 +302,7 @@ func (s *server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	if min != "" && !p.Role.AtLeast(min) {
 		w.Header()["Www-Authenticate"] = challengeForbidden
-		writeProblem(w, http.StatusForbidden, codeForbidden, "this resource needs the "+string(min)+" role or higher")
+		writeProblem(w, http.StatusForbidden, codeForbidden, roleDetail(min))
 		return
 	}
 	h := w.Header()
