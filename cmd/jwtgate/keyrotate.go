@@ -24,6 +24,7 @@ $JWTGATE_LEEWAY. Running servers pick the new key up within --key-reload
 (10s) or at once on SIGHUP.
 Servers started with --key-file or a secret do not use these keys.`, stdout, stderr)
 	st := storageFlags(c.fs, env)
+	st.warn = warnTo(stderr, prefix)
 	alg := c.fs.String("alg", "", "algorithm `ALG` of the new key: "+algList()+" (default: the active key's)")
 	grace := c.fs.Duration("grace", 0, "how long the old keys keep verifying (default: the servers' longest token lifetime plus leeway)")
 	pos, code, ok := c.parse(args)
@@ -77,6 +78,7 @@ Lists the signing keys in the server's database: the active one, the ones
 still verifying tokens until their retirement, and retired ones not yet
 purged. Shows no secret material.`, stdout, stderr)
 	st := storageFlags(c.fs, env)
+	st.warn = warnTo(stderr, prefix)
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code

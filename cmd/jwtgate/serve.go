@@ -216,6 +216,7 @@ func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 // closed cleanly. ready, if not nil, receives the bound address.
 func serve(ctx context.Context, c *serveConfig, env func(string) string, log *slog.Logger, ready chan<- string) error {
 	st := c.storage()
+	st.warn = func(msg string) { log.Warn(msg) }
 	db, err := st.open(ctx, true)
 	if err != nil {
 		return err
