@@ -1,3 +1,5 @@
+//go:build !windows
+
 package sqlite
 
 import (
@@ -5,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,9 +36,6 @@ func mode(t *testing.T, p string) fs.FileMode {
 // the WAL and shared-memory files that hold its recent writes are private
 // from the first byte on.
 func TestNewDatabaseFilesArePrivate(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no Unix file modes")
-	}
 	for _, mask := range []int{0o022, 0o002, 0} {
 		withUmask(t, mask)
 		dir := t.TempDir()
@@ -67,9 +65,6 @@ func TestNewDatabaseFilesArePrivate(t *testing.T) {
 // Files others may read or write are refused with the command that fixes
 // them; files only the group may access are opened and reported.
 func TestOpenChecksFileModes(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no Unix file modes")
-	}
 	for _, tc := range []struct {
 		name       string
 		db, wal    fs.FileMode // 0: no such file
@@ -135,9 +130,6 @@ func TestOpenChecksFileModes(t *testing.T) {
 }
 
 func TestCheckPrivateQuotesPaths(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no Unix file modes")
-	}
 	p := filepath.Join(t.TempDir(), "it's here.jwk")
 	if err := os.WriteFile(p, nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -368,3 +368,17 @@ func TestKeyCommandsOnFileKeyServers(t *testing.T) {
 		t.Errorf("no warning of unused database keys:\n%s", logs)
 	}
 }
+
+// hasLine reports whether a line of text contains all of parts.
+func hasLine(text string, parts ...string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}

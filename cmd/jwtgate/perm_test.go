@@ -1,25 +1,22 @@
+//go:build !windows
+
 package main
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
-)
 
-func skipWithoutModes(t *testing.T) {
-	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("no Unix file modes")
-	}
-}
+	"github.com/jwtgate/jwtgate/sqlite"
+)
 
 // tryServe runs serve on data with args until it is listening, and
 // returns its log and the error it stopped with before listening (nil if
@@ -62,7 +59,6 @@ func chmod(t *testing.T, p string, m fs.FileMode) {
 // shared-memory files (which exist while a server runs and hold its latest
 // writes) and the generated key.
 func TestDataFilesArePrivate(t *testing.T) {
-	skipWithoutModes(t)
 	old := syscall.Umask(0o022) // the process's: this test is not parallel
 	t.Cleanup(func() { syscall.Umask(old) })
 	data := filepath.Join(t.TempDir(), "data")
@@ -100,7 +96,6 @@ func TestDataFilesArePrivate(t *testing.T) {
 // the commands with one line naming the file and the fix; files only the
 // group may read start with a warning.
 func TestExposedSecretFiles(t *testing.T) {
-	skipWithoutModes(t)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "ed.pem")
 	mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", "EdDSA", "--out", key))
@@ -182,16 +177,28 @@ func TestExposedSecretFiles(t *testing.T) {
 	}
 }
 
-// hasLine reports whether a line of text contains all of parts.
-func hasLine(text string, parts ...string) bool {
-	for _, line := range strings.Split(text, "\n") {
-		all := true
-		for _, p := range parts {
-			all = all && strings.Contains(line, p)
-		}
-		if all {
-			return true
-		}
+// A key file that becomes readable by others is refused on reload (SIGHUP
+// or periodic), and the server keeps the keys it has.
+func TestKeyReloadRefusesExposedKeyFile(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "ed.pem")
+	mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", "EdDSA", "--out", key))
+	c := &serveConfig{Data: t.TempDir(), KeyFile: key, Alg: "EdDSA"}
+	st := c.storage()
+	db, err := st.open(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
+	defer db.Close()
+	noEnv := func(string) string { return "" }
+	r, err := newKeyring(context.Background(), c, noEnv, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	chmod(t, key, 0o644)
+	if _, err := r.load(context.Background()); !errors.Is(err, sqlite.ErrExposed) || !strings.Contains(err.Error(), "chmod 600 "+key) {
+		t.Errorf("reload of a key file readable by all: %v, want ErrExposed and the chmod", err)
+	}
 }
