@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +40,12 @@ func TestAgainstJwtgate(t *testing.T) {
 	api := httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Tokens: tokens}))
 	t.Cleanup(api.Close)
 
-	g := newGuard(t, guard.Config{JWKSURL: api.URL + "/.well-known/jwks.json", MinRefreshInterval: time.Millisecond})
+	// The guard's clock runs ahead by skew, which the test advances
+	// instead of waiting out MinRefreshInterval.
+	var skew atomic.Int64
+	const minRefresh = 10 * time.Second
+	g := newGuard(t, guard.Config{JWKSURL: api.URL + "/.well-known/jwks.json", MinRefreshInterval: minRefresh,
+		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
 	service := httptest.NewServer(g.RequireRole("editor", echo))
 	t.Cleanup(service.Close)
 
@@ -115,7 +121,7 @@ func TestAgainstJwtgate(t *testing.T) {
 	if err := tokens.SetKeys(second, []*jwt.Key{second, first}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Millisecond) // past MinRefreshInterval
+	skew.Add(int64(minRefresh)) // past MinRefreshInterval; tokens live a minute
 	if code, body := get(login()); code != 200 {
 		t.Fatalf("token from the rotated key: %d %s", code, body)
 	}

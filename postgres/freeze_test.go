@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/jwtgate/jwtgate/auth"
@@ -43,9 +44,13 @@ func answerWithin(t *testing.T, what string, hang time.Duration, call func() err
 func TestFrozenServer(t *testing.T) {
 	const (
 		timeout = 100 * time.Millisecond
-		limit   = 3 * timeout     // what each call may take while frozen
-		hang    = 5 * time.Second // far beyond: the call hangs
-		conns   = 4
+		// What each call may take while frozen: the deadline, plus room
+		// for a busy machine's late timers and scheduling. Far below
+		// defaultTimeout and the connect timeout (5 s), so a call that
+		// some other bound ended still fails.
+		limit = timeout + time.Second
+		hang  = 5 * time.Second // far beyond: the call hangs
+		conns = 4
 	)
 	u, err := url.Parse(pgtest.URL(t))
 	if err != nil {
@@ -60,7 +65,6 @@ func TestFrozenServer(t *testing.T) {
 	}
 	t.Cleanup(func() { d.Close() })
 	t.Cleanup(proxy.Unfreeze) // runs first: let Close say goodbye
-	d.timeout = timeout       // before any concurrent use
 
 	usr := &auth.User{Name: "frida", Role: auth.RoleEditor, PasswordHash: "x"}
 	if err := d.CreateUser(ctx, usr); err != nil {
@@ -108,6 +112,9 @@ func TestFrozenServer(t *testing.T) {
 		}
 	}
 
+	// The short deadline for the frozen calls only: on a busy machine a
+	// call that connects anew can take longer. No call is running.
+	d.timeout = timeout
 	proxy.Freeze()
 	before := d.pool.Stat().NewConnsCount()
 	// On the pooled connections: the hang reported.
@@ -147,6 +154,10 @@ func TestFrozenServer(t *testing.T) {
 	}
 
 	proxy.Unfreeze()
+	// The calls below check that the store recovers and kept nothing
+	// half-done; each waits for its answer as long as a server's store
+	// would. Every call that read d.timeout has returned.
+	d.timeout = defaultTimeout
 	// Back by itself, with nothing half-done: the refused rotation and
 	// revocation did not happen.
 	rt, s, err := d.RefreshToken(ctx, first.Hash)
@@ -217,31 +228,55 @@ func TestWrapContextErrors(t *testing.T) {
 }
 
 // A server that answers but refuses the connection (bad password, no such
-// database) leaves the store unavailable (503), not broken (500): the
-// refusal arrives as a server error inside a connect error, which must not
-// be read as bad SQL.
+// database or role) leaves the store unavailable (503), not broken (500):
+// the refusal arrives as a server error inside a connect error, which must
+// not be read as bad SQL.
 func TestRefusedConnectionIsUnavailable(t *testing.T) {
 	base, err := url.Parse(pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongPassword, noDatabase := *base, *base
+	wrongPassword, noDatabase, noRole := *base, *base, *base
 	wrongPassword.User = url.UserPassword(base.User.Username(), "not-the-password")
 	noDatabase.Path = "/jwtgate_no_such_database"
-	for name, u := range map[string]*url.URL{"wrong password": &wrongPassword, "no such database": &noDatabase} {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		d, err := Open(ctx, u.String(), 1)
-		cancel()
-		if err == nil {
-			d.Close()
-			t.Fatalf("%s: Open succeeded", name)
-		}
-		var pe *pgconn.PgError
-		if !errors.Is(err, auth.ErrUnavailable) || !errors.As(err, &pe) {
-			t.Errorf("%s: %v; want auth.ErrUnavailable around the server's refusal", name, err)
-		}
-		if strings.Contains(err.Error(), "not-the-password") {
-			t.Errorf("%s: the error shows the password: %v", name, err)
-		}
+	noRole.User = url.UserPassword("jwtgate_no_such_role", "not-the-password")
+	for _, tc := range []struct {
+		name string
+		u    *url.URL
+	}{{"wrong password", &wrongPassword}, {"no such database", &noDatabase}, {"no such role", &noRole}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.u == &wrongPassword {
+				skipIfTrusting(t, tc.u.String())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			d, err := Open(ctx, tc.u.String(), 1)
+			cancel()
+			if err == nil {
+				d.Close()
+				t.Fatal("Open succeeded")
+			}
+			var pe *pgconn.PgError
+			if !errors.Is(err, auth.ErrUnavailable) || !errors.As(err, &pe) {
+				t.Errorf("%v; want auth.ErrUnavailable around the server's refusal", err)
+			}
+			if strings.Contains(err.Error(), "not-the-password") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
 	}
+}
+
+// skipIfTrusting skips the test when the server lets u in although its
+// password is wrong: its pg_hba.conf trusts the connection, so no password
+// can be refused.
+func skipIfTrusting(t *testing.T, u string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return
+	}
+	conn.Close(ctx)
+	t.Skipf("the server at $%s accepts a wrong password (pg_hba.conf trust): it refuses none; the other refusals are tested", pgtest.EnvURL)
 }

@@ -26,6 +26,7 @@ type DB struct {
 	path   string      // as given to Open
 	abs    string      // absolute path, for Ping's file check
 	file   os.FileInfo // the database file as Open found it
+	group  []string    // files the group may read or write (GroupAccess)
 	closed atomic.Bool
 }
 
@@ -53,6 +54,12 @@ const maxConns = 8
 //     BEGIN, so they wait on busy_timeout there instead of failing midway
 //     when they first write.
 //
+// A new database file is created with mode 0600, whatever the umask, and
+// so are its WAL and shared-memory files: they hold every signing key and
+// password hash. Open refuses files that others may read or write, with
+// an error wrapping ErrExposed that names the chmod fixing them; files the
+// group may access are allowed and listed by GroupAccess.
+//
 // Open refuses an existing zero-length file (ErrEmptyFile) and a database
 // migrated by a newer jwtgate (migrations.ErrSchemaTooNew). Other errors
 // wrap auth.ErrUnavailable when the file cannot be opened, read or
@@ -70,16 +77,30 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := checkNotEmpty(path, abs); err != nil {
 		return nil, err
 	}
+	group, err := CheckPrivate(files(abs)...)
+	if errors.Is(err, ErrExposed) {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err == nil {
+		err = createPrivate(abs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
+	}
 	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns) // each new connection re-runs the pragmas
-	d := &DB{db: db, path: path, abs: abs}
+	d := &DB{db: db, path: path, abs: abs, group: group}
 	if err := d.migrate(ctx, "open "+path); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := narrowSidecars(abs); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
 	}
 	if err := d.rekeyNames(ctx); err != nil {
 		db.Close()

@@ -342,7 +342,8 @@ func TestFailedMigrationLeavesNoTrace(t *testing.T) {
 	}
 }
 
-// oldDB writes a database as the release with only 001_init did.
+// oldDB writes a database as the release with only 001_init did, then
+// makes its files private.
 func oldDB(t *testing.T, path string, names ...string) *sql.DB {
 	t.Helper()
 	raw, err := sql.Open("sqlite", dsn(path))
@@ -365,6 +366,12 @@ func oldDB(t *testing.T, path string, names ...string) *sql.DB {
 	}
 	for _, name := range names {
 		if _, err := raw.Exec(`INSERT INTO users (name, role, password_hash, created_at, updated_at) VALUES (?, 'reader', 'x', 0, 0)`, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As an operator does when Open refuses files others may read.
+	for _, p := range files(path) {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
 		}
 	}

@@ -325,3 +325,60 @@ func TestKeyJWKS(t *testing.T) {
 		t.Fatalf("jwks --jwks-file: exit %d", r.code)
 	}
 }
+
+// A server with --key-file keeps no keys in the database: key list and key
+// rotate there say where its keys come from and how to rotate them,
+// instead of an empty table and a rotation no server would follow; the
+// server says so in its log at start.
+func TestKeyCommandsOnFileKeyServers(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "signing.pem")
+	mustOK(t, jwtgate(t, nil, "", "key", "generate", "--alg", "EdDSA", "--out", key))
+	data := filepath.Join(dir, "data")
+	_, logs := startServerAt(t, data, nil, "--key-file", key)
+	if !hasLine(logs.String(), "level=INFO", "signing with the key in --key-file "+key, "jwtgate key rotate and key list do not apply", "SIGHUP") {
+		t.Errorf("the log does not say the key comes from the file:\n%s", logs)
+	}
+	for _, tc := range []struct {
+		cmd  string
+		code int
+	}{{"list", 0}, {"rotate", 1}} {
+		r := jwtgate(t, nil, "", "key", tc.cmd, "--data", data)
+		out := r.stdout + r.stderr
+		for _, want := range []string{"no signing keys in the database", "--key-file", "replacing the file", "--verify-key-file", "SIGHUP"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("key %s: %q does not say %q", tc.cmd, out, want)
+			}
+		}
+		if r.code != tc.code || strings.Count(out, "\n") != 1 || strings.Contains(out, "switch") {
+			t.Errorf("key %s: exit %d, output %q; want exit %d and one line", tc.cmd, r.code, out, tc.code)
+		}
+	}
+
+	// On a database with keys, rotation says which servers follow it.
+	data = filepath.Join(dir, "dbkeys")
+	startServerAt(t, data, nil)
+	out := mustOK(t, jwtgate(t, nil, "", "key", "rotate", "--data", data))
+	if !strings.Contains(out, "servers that use the database's keys switch") || !strings.Contains(out, "--key-file, --secret-file or $JWTGATE_SECRET do not use these keys") {
+		t.Errorf("key rotate: %q", out)
+	}
+	// A key-file server on it warns that it ignores them.
+	_, logs = startServerAt(t, data, nil, "--key-file", key)
+	if !hasLine(logs.String(), "level=WARN", "the database holds signing keys this server does not use", "keys=2") {
+		t.Errorf("no warning of unused database keys:\n%s", logs)
+	}
+}
+
+// hasLine reports whether a line of text contains all of parts.
+func hasLine(text string, parts ...string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/jwt"
+	"github.com/jwtgate/jwtgate/sqlite"
 )
 
 // keyring is where the server's keys come from. Either the configuration
@@ -28,13 +29,21 @@ type keyring struct {
 }
 
 func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks auth.KeyStore, log *slog.Logger) (*keyring, error) {
+	if _, err := checkKeyFiles(c); err != nil {
+		return nil, err
+	}
 	k, source, err := configuredKey(c, env)
 	if err != nil {
 		return nil, err
 	}
 	if k != nil {
 		r := &keyring{source: source}
+		warned := map[string]bool{} // each warning once, not on every periodic reload
 		r.load = func(context.Context) (*auth.KeySet, error) {
+			warns, err := checkKeyFiles(c)
+			if err != nil {
+				return nil, err
+			}
 			k, _, err := configuredKey(c, env)
 			if err != nil {
 				return nil, err
@@ -48,6 +57,13 @@ func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks
 				if err != nil {
 					return nil, fmt.Errorf("--verify-key-file: %w", err)
 				}
+				if vk.CanSign() { // a public key may be world-readable; a private one or a secret may not
+					g, err := sqlite.CheckPrivate(f)
+					if err != nil {
+						return nil, fmt.Errorf("--verify-key-file: %w", err)
+					}
+					warns = append(warns, g...)
+				}
 				if vk.KeyID() == "" {
 					tp, err := vk.Thumbprint()
 					if err != nil {
@@ -57,8 +73,15 @@ func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks
 				}
 				set.Verify = append(set.Verify, vk)
 			}
+			for _, w := range warns {
+				if !warned[w] {
+					warned[w] = true
+					log.Warn(w + groupHint)
+				}
+			}
 			return set, nil
 		}
+		logFileKeys(ctx, c, source, ks, log)
 		return r, nil
 	}
 	if c.VerifyKeyFiles != "" {
@@ -83,6 +106,45 @@ func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks
 		return auth.BuildKeySet(stored, time.Now())
 	}
 	return r, nil
+}
+
+// groupHint follows a warning that a file holding secrets is open to its
+// group.
+const groupHint = ": its group's members can read the secrets in it; expected on a volume shared through a group (Kubernetes fsGroup), otherwise: chmod g-rw the file"
+
+// checkKeyFiles refuses a --key-file or --secret-file that others may
+// read or write (the server signs with what they hold), and returns
+// warnings for those the group may read or write.
+func checkKeyFiles(c *serveConfig) ([]string, error) {
+	var warns []string
+	for _, f := range []struct{ flag, path string }{{"--key-file", c.KeyFile}, {"--secret-file", c.SecretFile}} {
+		if f.path == "" {
+			continue
+		}
+		g, err := sqlite.CheckPrivate(f.path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.flag, err)
+		}
+		warns = append(warns, g...)
+	}
+	return warns, nil
+}
+
+// logFileKeys says at start that this server signs with a configured key,
+// so that whoever runs `jwtgate key rotate` on its database learns from
+// the log why nothing changes, and what rotates the key instead.
+func logFileKeys(ctx context.Context, c *serveConfig, source string, ks auth.KeyStore, log *slog.Logger) {
+	what, rotate := "the secret in $JWTGATE_SECRET", "change $JWTGATE_SECRET and restart"
+	switch source {
+	case "key file":
+		what, rotate = "the key in --key-file "+c.KeyFile, "replace the file, keep the old key as --verify-key-file until its tokens expire, and send SIGHUP (kill -HUP PID)"
+	case "secret file":
+		what, rotate = "the secret in --secret-file "+c.SecretFile, "replace the file, keep the old secret as --verify-key-file (an oct JWK) until its tokens expire, and send SIGHUP (kill -HUP PID)"
+	}
+	log.Info("signing with " + what + ", not with keys in the database (jwtgate key rotate and key list do not apply); to rotate: " + rotate)
+	if stored, err := ks.SigningKeys(ctx); err == nil && len(stored) > 0 {
+		log.Warn("the database holds signing keys this server does not use (from jwtgate key rotate, or a start without a key file)", "keys", len(stored))
+	}
 }
 
 // firstKey makes the key of a new installation. An HS256 secret goes to

@@ -24,6 +24,7 @@ $JWTGATE_LEEWAY. Running servers pick the new key up within --key-reload
 (10s) or at once on SIGHUP.
 Servers started with --key-file or a secret do not use these keys.`, stdout, stderr)
 	st := storageFlags(c.fs, env)
+	st.warn = warnTo(stderr, prefix)
 	alg := c.fs.String("alg", "", "algorithm `ALG` of the new key: "+algList()+" (default: the active key's)")
 	grace := c.fs.Duration("grace", 0, "how long the old keys keep verifying (default: the servers' longest token lifetime plus leeway)")
 	pos, code, ok := c.parse(args)
@@ -43,6 +44,17 @@ Servers started with --key-file or a secret do not use these keys.`, stdout, std
 		return 1
 	}
 	defer db.Close()
+	stored, err := db.SigningKeys(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
+		return 1
+	}
+	if len(stored) == 0 {
+		// Adding a first key here would change no running server: those
+		// on this database sign with keys from files.
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, noDatabaseKeys(st))
+		return 1
+	}
 	if !c.set("grace") {
 		if *grace, err = auth.LongestTokenAge(ctx, db, time.Now(), tokenAge(env)); err != nil {
 			fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
@@ -52,10 +64,8 @@ Servers started with --key-file or a secret do not use these keys.`, stdout, std
 	a := jwt.Algorithm(*alg)
 	if *alg == "" {
 		a = jwt.HS256
-		if stored, err := db.SigningKeys(ctx); err == nil {
-			if set, err := auth.BuildKeySet(stored, time.Now()); err == nil {
-				a = set.Signing.Algorithm()
-			}
+		if set, err := auth.BuildKeySet(stored, time.Now()); err == nil {
+			a = set.Signing.Algorithm()
 		}
 	} else if !a.Valid() {
 		return exitFor(stderr, prefix, fmt.Errorf("%w: unknown --alg %q (want one of %s)", errUsage, *alg, algList()))
@@ -66,8 +76,17 @@ Servers started with --key-file or a secret do not use these keys.`, stdout, std
 		return 1
 	}
 	fmt.Fprintf(stdout, "new active key %s (%s); previous keys verify until %s\n", k.ID, a, time.Now().Add(*grace).UTC().Format(time.RFC3339))
-	fmt.Fprintln(stdout, "running servers switch within their --key-reload interval, or now with: kill -HUP <pid>")
+	fmt.Fprintln(stdout, "running servers that use the database's keys switch within their --key-reload interval, or now with: kill -HUP <pid>")
+	fmt.Fprintln(stdout, "servers started with --key-file, --secret-file or $JWTGATE_SECRET do not use these keys (their log says so at start)")
 	return 0
+}
+
+// noDatabaseKeys explains an empty key set: servers on the database sign
+// with keys from files, or none has started yet.
+func noDatabaseKeys(st *storage) string {
+	return "no signing keys in the database (" + st.where() + "): servers started with --key-file or --secret-file sign with the key in that file, not with database keys; " +
+		"rotate by replacing the file (keep the old key as --verify-key-file until its tokens expire) and sending SIGHUP (kill -HUP PID); " +
+		"a server started without them generates its first key in the database"
 }
 
 func keyList(args []string, stdout, stderr io.Writer, env func(string) string) int {
@@ -77,6 +96,7 @@ Lists the signing keys in the server's database: the active one, the ones
 still verifying tokens until their retirement, and retired ones not yet
 purged. Shows no secret material.`, stdout, stderr)
 	st := storageFlags(c.fs, env)
+	st.warn = warnTo(stderr, prefix)
 	pos, code, ok := c.parse(args)
 	if !ok {
 		return code
@@ -95,6 +115,10 @@ purged. Shows no secret material.`, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 		return 1
+	}
+	if len(stored) == 0 {
+		fmt.Fprintln(stdout, noDatabaseKeys(st))
+		return 0
 	}
 	now := time.Now()
 	active := ""

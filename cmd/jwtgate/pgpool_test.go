@@ -4,7 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +34,7 @@ func withParam(t *testing.T, u, key, value string) string {
 
 // TestDBMaxConns checks that --db-max-conns and $JWTGATE_DB_MAX_CONNS size
 // the server's PostgreSQL pool. The test locks the posts table, sends more
-// concurrent GET /posts than the pool may hold, and counts in
+// concurrent POST /posts than the pool may hold, and counts in
 // pg_stat_activity the server's connections (by application_name) that
 // wait on the lock: each holds a pool connection, so exactly the pool's
 // size wait, however many requests there are.
@@ -82,13 +87,32 @@ func TestDBMaxConns(t *testing.T) {
 			}
 			n := tc.want + 4
 			codes := make(chan int, n)
+			// Each request is in its handler once the server asks for the
+			// body ("100 Continue"); its next step takes a pool connection
+			// for the insert, which waits on the lock.
+			client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+			var inHandler sync.WaitGroup
+			inHandler.Add(n)
+			sent := time.Now()
 			for range n {
 				go func() {
-					code, _, err := callErr("GET", p.base+"/posts", tok, "", "")
+					var once sync.Once
+					trace := &httptrace.ClientTrace{Got100Continue: func() { once.Do(inHandler.Done) }}
+					req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace),
+						"POST", p.base+"/posts", strings.NewReader(`{"title":"pooled"}`))
+					req.Header.Set("Authorization", "Bearer "+tok)
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Expect", "100-continue")
+					resp, err := client.Do(req)
+					once.Do(inHandler.Done)
 					if err != nil {
-						t.Logf("GET /posts: %v", err)
+						t.Logf("POST /posts: %v", err)
+						codes <- -1
+						return
 					}
-					codes <- code
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					codes <- resp.StatusCode
 				}()
 			}
 			count := func() (total, waiting int) {
@@ -100,19 +124,31 @@ func TestDBMaxConns(t *testing.T) {
 				}
 				return total, waiting
 			}
-			eventually(t, 10*time.Second, "the pool's connections waiting on the lock", func() bool {
+			inHandler.Wait()
+			// Every request is about to take a connection; the pool's
+			// worth hold one, waiting on the lock.
+			took := eventually(t, 20*time.Second, "the pool's connections waiting on the lock", func() bool {
 				_, waiting := count()
 				return waiting >= tc.want
-			})
-			time.Sleep(300 * time.Millisecond) // room for a larger pool to show
-			total, waiting := count()
-			if waiting != tc.want || total != tc.want {
-				t.Errorf("%d requests against a locked table: %d connections, %d waiting; want a pool of %d", n, total, waiting, tc.want)
+			}) + time.Since(sent)
+			// A larger pool opens its other connections meanwhile, as
+			// fast as these: watch as long again, scaled to the machine's
+			// speed rather than a fixed time.
+			for end := time.Now().Add(took); ; {
+				total, waiting := count()
+				if waiting != tc.want || total != tc.want {
+					t.Errorf("%d requests against a locked table: %d connections, %d waiting; want a pool of %d", n, total, waiting, tc.want)
+					break
+				}
+				if time.Now().After(end) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 			tx.Rollback(ctx)
 			for range n {
-				if code := <-codes; code != 200 {
-					t.Errorf("GET /posts after the lock: %d", code)
+				if code := <-codes; code != 201 {
+					t.Errorf("POST /posts after the lock: %d", code)
 				}
 			}
 			p.cmd.Process.Kill() // frees its connections for the next case

@@ -254,6 +254,7 @@ func flushLog(log *slog.Logger) {
 // closed cleanly. ready, if not nil, receives the bound address.
 func serve(ctx context.Context, c *serveConfig, env func(string) string, log *slog.Logger, ready chan<- string) error {
 	st := c.storage()
+	st.warn = func(msg string) { log.Warn(msg) }
 	db, err := st.open(ctx, true)
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ type storage struct {
 	data     string
 	db       string
 	maxConns int
+	warn     func(msg string) // reports data files open to their group; nil: not reported
 }
 
 // storageFlags registers --data and --db, defaulting to $JWTGATE_DATA and
@@ -83,7 +84,27 @@ func (s *storage) open(ctx context.Context, create bool) (store, error) {
 	} else if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no database at %s (run jwtgate serve or jwtgate user add first, or give --db)", path)
 	}
-	return sqlite.Open(ctx, path)
+	// The generated HS256 secret, if any, is as private as the database.
+	group, err := sqlite.CheckPrivate(filepath.Join(s.data, "hs256.jwk"))
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if s.warn != nil {
+		for _, w := range append(db.GroupAccess(), group...) {
+			s.warn(w + groupHint)
+		}
+	}
+	return db, nil
+}
+
+// warnTo makes a storage.warn that prints a warning line of the command
+// named prefix.
+func warnTo(w io.Writer, prefix string) func(string) {
+	return func(msg string) { fmt.Fprintf(w, "%s: warning: %s\n", prefix, msg) }
 }
 
 const migrateUsage = `Usage: jwtgate migrate [--db URL | --data DIR]
@@ -99,6 +120,7 @@ func cmdMigrate(args []string, stdout, stderr io.Writer, env func(string) string
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage); fs.PrintDefaults() }
 	st := storageFlags(fs, env)
+	st.warn = warnTo(stderr, "jwtgate migrate")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

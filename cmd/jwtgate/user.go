@@ -54,6 +54,7 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, userUsage) }
 	st := storageFlags(fs, env)
+	st.warn = warnTo(stderr, "jwtgate user "+sub)
 	role := fs.String("role", "reader", "role for add: reader, editor or admin")
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
