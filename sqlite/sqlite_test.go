@@ -369,13 +369,19 @@ func oldDB(t *testing.T, path string, names ...string) *sql.DB {
 			t.Fatal(err)
 		}
 	}
-	// As an operator does when Open refuses files others may read.
+	chmodPrivate(t, path)
+	return raw
+}
+
+// chmodPrivate makes a database built outside Open private, as an operator
+// does when Open refuses files others may read.
+func chmodPrivate(t *testing.T, path string) {
+	t.Helper()
 	for _, p := range files(path) {
 		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
 		}
 	}
-	return raw
 }
 
 // Keys written by a jwtgate that did not map names with PRECIS are brought
@@ -460,6 +466,7 @@ func TestMigrate005KeepsWhatRefersToUsers(t *testing.T) {
 		}
 	}
 	raw.Close()
+	chmodPrivate(t, path)
 
 	db := open(t, path)
 	for table, want := range map[string]int{"users": 2, "posts": 2, "sessions": 2, "refresh_tokens": 2} {
