@@ -157,6 +157,7 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, role Ro
 	if err := ValidateUsername(name); err != nil {
 		return nil, err
 	}
+	name = CanonicalUsername(name)
 	if err := ValidatePassword(password); err != nil {
 		return nil, err
 	}

@@ -185,6 +185,19 @@ func mixedScripts(name string) (a, b string, mixed bool) {
 	return "", "", false
 }
 
+// CanonicalUsername is the form in which a valid username is stored and
+// shown (in tokens' name claim too): RFC 8265's UsernameCasePreserved
+// enforcement, which maps fullwidth and halfwidth characters to their
+// ordinary forms and applies NFC, keeping case. So "ｔａｒｏ" is stored as
+// "taro" and a decomposed "E\u0301mile" as "Émile". A name that
+// ValidateUsername refuses is returned as it is.
+func CanonicalUsername(name string) string {
+	if c, err := precis.UsernameCasePreserved.String(name); err == nil {
+		return c
+	}
+	return name
+}
+
 // ValidatePassword requires 8–1024 bytes of valid UTF-8.
 func ValidatePassword(pw string) error {
 	if len(pw) < MinPasswordLen || len(pw) > MaxPasswordLen {

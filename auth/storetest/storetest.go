@@ -818,4 +818,16 @@ func testLookalikeNames(t *testing.T, s auth.Store) {
 	if n := count(t, s); n != 2 {
 		t.Errorf("CountUsers = %d, want 2", n)
 	}
+	// Names are stored in their PRECIS form, case kept: fullwidth letters
+	// become ordinary ones and a decomposed accent is composed.
+	for typed, stored := range map[string]string{"ＴａｒｏＹ": "TaroY", "O\u0301scar": "Óscar"} {
+		u, err := svc.CreateUser(ctx, typed, "some password", auth.RoleReader)
+		if err != nil || u.Name != stored {
+			t.Errorf("CreateUser(%q) = %+v, %v; want it stored as %q", typed, u, err, stored)
+			continue
+		}
+		if got, err := s.UserByID(ctx, u.ID); err != nil || got.Name != stored {
+			t.Errorf("UserByID after CreateUser(%q) = %+v, %v; want name %q", typed, got, err, stored)
+		}
+	}
 }
