@@ -5,7 +5,6 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,12 +18,18 @@ import (
 // set is a fixed number of open-addressing hash tables updated in place,
 // with expiry kept in buckets by Until.
 //
+// An id is held as a 128-bit hash (two maphash values under per-process
+// random seeds), so that the tables hold no pointers and a garbage
+// collection never walks them, however many ids they hold. Two ids share a
+// hash with probability 2^-128; a collision could only refuse a token,
+// never accept one.
+//
 // The zero value is an empty set.
 type Revocations struct {
 	shards [revShards]atomic.Pointer[revTable]
 	n      atomic.Int64 // ids held, for Len
 
-	mu     sync.Mutex // serializes writers; guards expiry and every revEntry.until
+	mu     sync.Mutex // serializes writers; guards expiry and every revSlot.until
 	expiry revExpiry
 }
 
@@ -49,12 +54,14 @@ type revTable struct {
 	live  int       // slots holding an id
 }
 
-// A revSlot's hash is 0 when empty, 1 when deleted, else the hash of the
-// id its entry holds. The writer stores the entry before the hash, and
-// clears the entry after marking the slot deleted.
+// A revSlot holds an id's hash: key is 0 when the slot is empty, 1 when
+// deleted, else the hash's first half, whose top bits pick the shard and
+// low bits the slot; check is the second half. The writer stores check
+// before key.
 type revSlot struct {
-	hash atomic.Uint64
-	e    atomic.Pointer[revEntry]
+	key   atomic.Uint64
+	check atomic.Uint64
+	until int64 // Unix ns; only the writer reads or writes it
 }
 
 const (
@@ -62,23 +69,21 @@ const (
 	slotDeleted = 1
 )
 
-type revEntry struct {
-	id    string
-	until int64 // Unix ns, or revGone once removed; read and written under mu
+var revKeySeed, revCheckSeed = maphash.MakeSeed(), maphash.MakeSeed()
+
+// revKey is the first half of id's hash, never slotEmpty or slotDeleted.
+func revKey(id string) uint64 {
+	k := maphash.String(revKeySeed, id)
+	if k <= slotDeleted {
+		k += 2
+	}
+	return k
 }
 
-const revGone = math.MinInt64
+func revCheck(id string) uint64 { return maphash.String(revCheckSeed, id) }
 
-var revSeed = maphash.MakeSeed()
-
-// revHash is id's hash, never slotEmpty or slotDeleted. Its top bits pick
-// the shard, its low bits the slot.
-func revHash(id string) uint64 {
-	h := maphash.String(revSeed, id)
-	if h <= slotDeleted {
-		h += 2
-	}
-	return h
+func (r *Revocations) shard(key uint64) *atomic.Pointer[revTable] {
+	return &r.shards[key>>(64-revShardBits)]
 }
 
 // Has reports whether id is revoked. The empty id never is.
@@ -86,24 +91,27 @@ func (r *Revocations) Has(id string) bool {
 	if id == "" {
 		return false
 	}
-	h := revHash(id)
-	t := r.shards[h>>(64-revShardBits)].Load()
-	return t != nil && t.find(id, h) != nil
-}
-
-// find returns id's entry, or nil.
-func (t *revTable) find(id string, h uint64) *revEntry {
+	k := revKey(id)
+	t := r.shard(k).Load()
+	if t == nil {
+		return false
+	}
 	mask := uint64(len(t.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	var c uint64
+	haveCheck := false
+	for i := k & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		switch s.hash.Load() {
+		switch s.key.Load() {
 		case slotEmpty:
-			return nil
-		case h:
-			// The entry may have been removed (nil) or replaced by another
-			// id since the hash was read: compare the id itself.
-			if e := s.e.Load(); e != nil && e.id == id {
-				return e
+			return false
+		case k:
+			if !haveCheck { // only a held id, or one in 2^64, gets here
+				c, haveCheck = revCheck(id), true
+			}
+			// Reading key again rules out a check stored for another id
+			// after this one was deleted from the slot.
+			if s.check.Load() == c && s.key.Load() == k {
+				return true
 			}
 		}
 	}
@@ -124,27 +132,22 @@ func (r *Revocations) Add(now time.Time, revs ...Revocation) int {
 		if rv.ID == "" || until <= nowNs {
 			continue
 		}
-		h := revHash(rv.ID)
-		shard := &r.shards[h>>(64-revShardBits)]
+		k, c := revKey(rv.ID), revCheck(rv.ID)
+		shard := r.shard(k)
 		t := shard.Load()
-		if t != nil {
-			if e := t.find(rv.ID, h); e != nil {
-				if until > e.until {
-					e.until = until
-					r.expiry.push(revDue{until: until, e: e})
-				}
-				continue
+		if s := t.find(k, c); s != nil {
+			if until > s.until {
+				s.until = until
+				r.expiry.push(revDue{until: until, key: k})
 			}
+			continue
 		}
 		if t == nil || (t.used+1)*2 > len(t.slots) {
 			t = t.resized(t.count() + 1)
 			shard.Store(t)
 		}
-		// Clone so that the set does not keep alive a larger buffer the
-		// id may have been sliced from.
-		e := &revEntry{id: strings.Clone(rv.ID), until: until}
-		t.insert(e, h)
-		r.expiry.push(revDue{until: until, e: e})
+		t.insert(k, c, until)
+		r.expiry.push(revDue{until: until, key: k})
 		r.n.Add(1)
 		added++
 	}
@@ -154,14 +157,11 @@ func (r *Revocations) Add(now time.Time, revs ...Revocation) int {
 // expire removes the entries whose Until is at or before now.
 func (r *Revocations) expire(now int64) {
 	r.expiry.due(now, func(d revDue) {
-		if d.e.until != d.until {
-			return // extended since, or already removed
-		}
-		d.e.until = revGone
-		h := revHash(d.e.id)
-		shard := &r.shards[h>>(64-revShardBits)]
+		shard := r.shard(d.key)
 		t := shard.Load()
-		t.remove(d.e, h)
+		if !t.remove(d.key, d.until) {
+			return // extended since
+		}
 		r.n.Add(-1)
 		if len(t.slots) > revMinSlots && t.live*16 < len(t.slots) {
 			shard.Store(t.resized(t.live))
@@ -181,61 +181,81 @@ func (t *revTable) count() int {
 	return t.live
 }
 
+// find returns the slot holding the hash (k, c), or nil. Writer only.
+func (t *revTable) find(k, c uint64) *revSlot {
+	if t == nil {
+		return nil
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		switch s.key.Load() {
+		case slotEmpty:
+			return nil
+		case k:
+			if s.check.Load() == c {
+				return s
+			}
+		}
+	}
+}
+
 // resized copies the ids of t (which may be nil) into a new table sized
-// for n ids at most a quarter full, so that at least as many inserts again
+// for n ids at most a third full, so that at least half as many inserts
 // come before the next copy.
 func (t *revTable) resized(n int) *revTable {
 	size := revMinSlots
-	for size < 4*n {
+	for size < 3*n {
 		size *= 2
 	}
 	nt := &revTable{slots: make([]revSlot, size)}
 	if t != nil {
 		for i := range t.slots {
 			s := &t.slots[i]
-			if h := s.hash.Load(); h > slotDeleted {
-				nt.insert(s.e.Load(), h)
+			if k := s.key.Load(); k > slotDeleted {
+				nt.insert(k, s.check.Load(), s.until)
 			}
 		}
 	}
 	return nt
 }
 
-// insert puts e, which t does not hold, in the first free slot of its
-// probe sequence.
-func (t *revTable) insert(e *revEntry, h uint64) {
+// insert puts the hash (k, c), which t does not hold, in the first free
+// slot of its probe sequence.
+func (t *revTable) insert(k, c uint64, until int64) {
 	mask := uint64(len(t.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := k & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		switch s.hash.Load() {
+		switch s.key.Load() {
 		case slotEmpty:
 			t.used++
 			fallthrough
 		case slotDeleted:
-			s.e.Store(e)
-			s.hash.Store(h) // publishes e to readers
+			s.until = until
+			s.check.Store(c)
+			s.key.Store(k) // publishes the slot to readers
 			t.live++
 			return
 		}
 	}
 }
 
-// remove marks e's slot deleted.
-func (t *revTable) remove(e *revEntry, h uint64) {
+// remove deletes the entry with key k that ends at until, and reports
+// whether there was one. Two ids that share a key and an Until end
+// together, so it does not matter which goes first.
+func (t *revTable) remove(k uint64, until int64) bool {
 	mask := uint64(len(t.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := k & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		switch s.hash.Load() {
+		switch s.key.Load() {
 		case slotEmpty:
-			return
-		case h:
-			if s.e.Load() != e {
-				continue
+			return false
+		case k:
+			if s.until == until {
+				s.key.Store(slotDeleted)
+				t.live--
+				return true
 			}
-			s.hash.Store(slotDeleted)
-			s.e.Store(nil)
-			t.live--
-			return
 		}
 	}
 }
@@ -248,16 +268,16 @@ func unixNano(t time.Time) int64 {
 	case s >= maxSec:
 		return math.MaxInt64
 	case s <= -maxSec:
-		return math.MinInt64 + 1 // above revGone
+		return math.MinInt64
 	}
 	return t.UnixNano()
 }
 
-// revDue is when an entry ends. An entry whose Until is extended gets a
-// second revDue, and the first is skipped when it comes up.
+// revDue is when the entry with key ends. An entry whose Until is
+// extended gets a second revDue, and the first finds no entry to remove.
 type revDue struct {
 	until int64
-	e     *revEntry
+	key   uint64
 }
 
 // revExpiry holds the revDues in buckets of revBucketNs by until. Ids are

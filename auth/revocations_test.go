@@ -82,7 +82,7 @@ func TestRevocationsMatchReference(t *testing.T) {
 }
 
 // checkRevocationTables checks the invariants readers rely on: each table
-// at most half used, its counts right, and every id findable.
+// at most half used, its counts right, and every entry findable.
 func checkRevocationTables(t *testing.T, r *Revocations) {
 	t.Helper()
 	total := 0
@@ -94,22 +94,18 @@ func checkRevocationTables(t *testing.T, r *Revocations) {
 		used, live := 0, 0
 		for j := range tab.slots {
 			s := &tab.slots[j]
-			switch h := s.hash.Load(); h {
+			switch k := s.key.Load(); k {
 			case slotEmpty:
 			case slotDeleted:
 				used++
-				if s.e.Load() != nil {
-					t.Fatalf("shard %d slot %d: deleted slot keeps its entry", i, j)
-				}
 			default:
 				used++
 				live++
-				e := s.e.Load()
-				if revHash(e.id) != h || h>>(64-revShardBits) != uint64(i) {
-					t.Fatalf("shard %d slot %d: %q is in the wrong place", i, j, e.id)
+				if k>>(64-revShardBits) != uint64(i) {
+					t.Fatalf("shard %d slot %d: key %#x belongs to another shard", i, j, k)
 				}
-				if tab.find(e.id, h) != e {
-					t.Fatalf("shard %d: %q not found", i, e.id)
+				if tab.find(k, s.check.Load()) != s {
+					t.Fatalf("shard %d slot %d: key %#x not found", i, j, k)
 				}
 			}
 		}
@@ -229,5 +225,32 @@ func TestRevocationsWorkFollowsChanges(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if per := (after.TotalAlloc - before.TotalAlloc) / logouts; per > 4096 {
 		t.Errorf("one more id allocates %d bytes with %d ids held", per, held)
+	}
+}
+
+// Two ids whose hashes share the first half (one pair in 2^64) are told
+// apart by the second, and each ends at its own Until.
+func TestRevocationTableSharedKey(t *testing.T) {
+	const k = 0xabcdef << 40
+	tab := (*revTable)(nil).resized(4)
+	tab.insert(k, 1, 100)
+	tab.insert(k, 2, 200)
+	tab.insert(k+uint64(len(tab.slots)), 3, 100) // same home slot, another key
+	for _, c := range []uint64{1, 2} {
+		if s := tab.find(k, c); s == nil || s.check.Load() != c {
+			t.Fatalf("find(k, %d) = %+v", c, s)
+		}
+	}
+	if tab.find(k, 4) != nil {
+		t.Fatal("found a check never stored")
+	}
+	if tab.remove(k, 150) {
+		t.Fatal("removed an entry that ends at another time")
+	}
+	if !tab.remove(k, 100) || tab.find(k, 1) != nil || tab.find(k, 2) == nil || tab.find(k+uint64(len(tab.slots)), 3) == nil {
+		t.Fatal("removing the entry ending at 100 removed the wrong one")
+	}
+	if !tab.remove(k, 200) || tab.find(k, 2) != nil || tab.live != 1 {
+		t.Fatalf("after removing both: live %d", tab.live)
 	}
 }
