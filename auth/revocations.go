@@ -29,7 +29,7 @@ type Revocations struct {
 	shards [revShards]atomic.Pointer[revTable]
 	n      atomic.Int64 // ids held, for Len
 
-	mu     sync.Mutex // serializes writers; guards expiry and every revSlot.until
+	mu     sync.Mutex // serializes writers; guards expiry and every revTable.until
 	expiry revExpiry
 }
 
@@ -50,6 +50,7 @@ const (
 // atomically; the old one is never written again.
 type revTable struct {
 	slots []revSlot // len is a power of two
+	until []int64   // Unix ns, by slot; only the writer reads or writes it
 	used  int       // slots not empty (held or deleted)
 	live  int       // slots holding an id
 }
@@ -57,11 +58,10 @@ type revTable struct {
 // A revSlot holds an id's hash: key is 0 when the slot is empty, 1 when
 // deleted, else the hash's first half, whose top bits pick the shard and
 // low bits the slot; check is the second half. The writer stores check
-// before key.
+// before key. Four slots fill a cache line: a lookup reads one, mostly.
 type revSlot struct {
 	key   atomic.Uint64
 	check atomic.Uint64
-	until int64 // Unix ns; only the writer reads or writes it
 }
 
 const (
@@ -135,9 +135,9 @@ func (r *Revocations) Add(now time.Time, revs ...Revocation) int {
 		k, c := revKey(rv.ID), revCheck(rv.ID)
 		shard := r.shard(k)
 		t := shard.Load()
-		if s := t.find(k, c); s != nil {
-			if until > s.until {
-				s.until = until
+		if i := t.find(k, c); i >= 0 {
+			if until > t.until[i] {
+				t.until[i] = until
 				r.expiry.push(revDue{until: until, key: k})
 			}
 			continue
@@ -181,20 +181,20 @@ func (t *revTable) count() int {
 	return t.live
 }
 
-// find returns the slot holding the hash (k, c), or nil. Writer only.
-func (t *revTable) find(k, c uint64) *revSlot {
+// find returns the index of the slot holding the hash (k, c), or -1.
+func (t *revTable) find(k, c uint64) int {
 	if t == nil {
-		return nil
+		return -1
 	}
 	mask := uint64(len(t.slots) - 1)
 	for i := k & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		switch s.key.Load() {
 		case slotEmpty:
-			return nil
+			return -1
 		case k:
 			if s.check.Load() == c {
-				return s
+				return int(i)
 			}
 		}
 	}
@@ -208,12 +208,12 @@ func (t *revTable) resized(n int) *revTable {
 	for size < 3*n {
 		size *= 2
 	}
-	nt := &revTable{slots: make([]revSlot, size)}
+	nt := &revTable{slots: make([]revSlot, size), until: make([]int64, size)}
 	if t != nil {
 		for i := range t.slots {
 			s := &t.slots[i]
 			if k := s.key.Load(); k > slotDeleted {
-				nt.insert(k, s.check.Load(), s.until)
+				nt.insert(k, s.check.Load(), t.until[i])
 			}
 		}
 	}
@@ -231,7 +231,7 @@ func (t *revTable) insert(k, c uint64, until int64) {
 			t.used++
 			fallthrough
 		case slotDeleted:
-			s.until = until
+			t.until[i] = until
 			s.check.Store(c)
 			s.key.Store(k) // publishes the slot to readers
 			t.live++
@@ -251,7 +251,7 @@ func (t *revTable) remove(k uint64, until int64) bool {
 		case slotEmpty:
 			return false
 		case k:
-			if s.until == until {
+			if t.until[i] == until {
 				s.key.Store(slotDeleted)
 				t.live--
 				return true
