@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -226,6 +227,59 @@ func BenchmarkHandler(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// benchRevokedMany is a deployment with long access-token ages, many
+// users and logout?all=1.
+const benchRevokedMany = 1_000_000
+
+// BenchmarkRevokedAtScale is GET /me and a login followed by POST /logout
+// with no other id revoked and with benchRevokedMany, while the
+// revocation poll runs every 500 ms as under `jwtgate serve` (it finds
+// nothing new in the store).
+func BenchmarkRevokedAtScale(b *testing.B) {
+	for _, revoked := range []int{0, benchRevokedMany} {
+		bs := newBenchServer(b, revoked)
+		ctx, stop := context.WithCancel(context.Background())
+		polled := make(chan struct{})
+		go func() {
+			defer close(polled)
+			tick := time.NewTicker(500 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					if err := bs.svc.SyncRevocations(ctx); err != nil && ctx.Err() == nil {
+						b.Errorf("poll: %v", err)
+					}
+				}
+			}
+		}()
+		b.Run(fmt.Sprintf("me/revoked=%d", revoked), func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				w := &discardWriter{h: http.Header{}}
+				r := httptest.NewRequest("GET", "/me", nil)
+				r.Header.Set("Authorization", "Bearer "+bs.token)
+				for pb.Next() {
+					serveOnce(bs.h, w, r)
+					if w.code != 200 {
+						b.Fatalf("GET /me: %d", w.code)
+					}
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("login-logout/revoked=%d", revoked), func(b *testing.B) {
+			for range b.N {
+				if rec := bs.do("POST", "/logout", bs.login(b), ""); rec.Code != 204 {
+					b.Fatalf("POST /logout: %d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+		stop()
+		<-polled
 	}
 }
 
