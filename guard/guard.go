@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -197,6 +199,8 @@ func (g *Guard) handler(role string, next http.Handler) http.Handler {
 		}
 		c, err := g.Verify(r.Context(), token)
 		if errors.Is(err, ErrNoKeys) {
+			// The next fetch is at most MinRefreshInterval away.
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(g.cfg.MinRefreshInterval.Seconds()))))
 			writeProblem(w, http.StatusServiceUnavailable, "unavailable", "the keys that verify tokens cannot be loaded; try again later")
 			return
 		}

@@ -501,6 +501,9 @@ func TestBadJWKSDocuments(t *testing.T) {
 				return
 			}
 			r.wantCode(t, tc.code, tc.problem)
+			if tc.code == 503 && r.header.Get("Retry-After") != "10" {
+				t.Errorf("503 with Retry-After %q, want 10 (MinRefreshInterval)", r.header.Get("Retry-After"))
+			}
 		})
 	}
 }
