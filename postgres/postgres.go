@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jwtgate/jwtgate/auth"
@@ -285,6 +286,7 @@ func (d *DB) dialect() sqlstore.Dialect {
 		Dollar:    true,
 		Precision: time.Microsecond,
 		Time:      func(t time.Time) any { return t },
+		ScanTime:  func(t *time.Time) any { return pgTime{t} },
 		Wrap:      d.wrap,
 		Bound:     d.bound,
 		// PostgreSQL text cannot hold NUL or invalid UTF-8, so asking the
@@ -326,4 +328,16 @@ func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, erro
 
 func (q querier) Tx(ctx context.Context, fn func(sqlstore.Querier) error) error {
 	return pgx.BeginFunc(ctx, q.q, func(tx pgx.Tx) error { return fn(querier{tx}) })
+}
+
+// pgTime scans a TIMESTAMPTZ, or NULL as the zero time, into *t in UTC,
+// on pgx's binary path (a sql.Scanner would get a boxed copy).
+type pgTime struct{ t *time.Time }
+
+func (p pgTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	*p.t = time.Time{}
+	if v.Valid {
+		*p.t = v.Time.UTC()
+	}
+	return nil
 }

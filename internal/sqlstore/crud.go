@@ -103,10 +103,10 @@ func (s *Store) PingWrite(ctx context.Context) error {
 	})
 }
 
-func scanUser(r Row) (*auth.User, error) {
+func (s *Store) scanUser(r Row) (*auth.User, error) {
 	var u auth.User
 	var role string
-	if err := r.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &u.Version); err != nil {
+	if err := r.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, s.tc(&u.CreatedAt), s.tc(&u.UpdatedAt), &u.Version); err != nil {
 		return nil, err
 	}
 	u.Role = auth.Role(role)
@@ -145,7 +145,7 @@ func (s *Store) UserByName(ctx context.Context, name string) (*auth.User, error)
 	}
 	ctx, done := s.bound(ctx)
 	defer done()
-	u, err := scanUser(s.queryRow(ctx, s.db, qUserByName, auth.NameKey(name)))
+	u, err := s.scanUser(s.queryRow(ctx, s.db, qUserByName, auth.NameKey(name)))
 	return u, s.wrap("user by name", err)
 }
 
@@ -153,7 +153,7 @@ func (s *Store) UserByName(ctx context.Context, name string) (*auth.User, error)
 func (s *Store) UserByID(ctx context.Context, id int64) (*auth.User, error) {
 	ctx, done := s.bound(ctx)
 	defer done()
-	u, err := scanUser(s.queryRow(ctx, s.db, qUserByID, id))
+	u, err := s.scanUser(s.queryRow(ctx, s.db, qUserByID, id))
 	return u, s.wrap("user by id", err)
 }
 
@@ -163,7 +163,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*auth.User, error) {
 	ctx, done := s.bound(ctx)
 	defer done()
 	rows, err := s.query(ctx, s.db, qListUsers)
-	return collect(s, "list users", rows, err, func(r Rows) (*auth.User, error) { return scanUser(r) })
+	return collect(s, "list users", rows, err, func(r Rows) (*auth.User, error) { return s.scanUser(r) })
 }
 
 // CountUsers returns the number of users.
@@ -219,7 +219,7 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate
 			return err
 		}
 		var err error
-		u, err = scanUser(s.queryRow(ctx, q, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
+		u, err = s.scanUser(s.queryRow(ctx, q, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
 		if err != nil {
 			return err
 		}
@@ -298,9 +298,9 @@ func (s *Store) otherAdmin(ctx context.Context, q Querier, id int64) error {
 	return nil
 }
 
-func scanPost(r Row) (*auth.Post, error) {
+func (s *Store) scanPost(r Row) (*auth.Post, error) {
 	var p auth.Post
-	if err := r.Scan(&p.ID, &p.AuthorID, &p.Author, &p.Title, &p.Body, timeCol{&p.CreatedAt}); err != nil {
+	if err := r.Scan(&p.ID, &p.AuthorID, &p.Author, &p.Title, &p.Body, s.tc(&p.CreatedAt)); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -325,7 +325,7 @@ func (s *Store) CreatePost(ctx context.Context, p *auth.Post) error {
 func (s *Store) Post(ctx context.Context, id int64) (*auth.Post, error) {
 	ctx, done := s.bound(ctx)
 	defer done()
-	p, err := scanPost(s.queryRow(ctx, s.db, qPost, id))
+	p, err := s.scanPost(s.queryRow(ctx, s.db, qPost, id))
 	return p, s.wrap("post", err)
 }
 
@@ -345,7 +345,7 @@ func (s *Store) ListPosts(ctx context.Context, limit int, before int64) ([]*auth
 	ctx, done := s.bound(ctx)
 	defer done()
 	rows, err := s.query(ctx, s.db, qListPosts, before, limit)
-	return collect(s, "list posts", rows, err, func(r Rows) (*auth.Post, error) { return scanPost(r) })
+	return collect(s, "list posts", rows, err, func(r Rows) (*auth.Post, error) { return s.scanPost(r) })
 }
 
 // DeletePost removes a post.
@@ -406,8 +406,8 @@ func (s *Store) RefreshToken(ctx context.Context, hash []byte) (*auth.RefreshTok
 	defer done()
 	var rt auth.RefreshToken
 	var sess auth.Session
-	err := s.queryRow(ctx, s.db, qRefreshToken, hash).Scan(&rt.Hash, &rt.SessionID, timeCol{&rt.ExpiresAt}, timeCol{&rt.UsedAt},
-		&sess.UserID, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt}, timeCol{&sess.RevokedAt})
+	err := s.queryRow(ctx, s.db, qRefreshToken, hash).Scan(&rt.Hash, &rt.SessionID, s.tc(&rt.ExpiresAt), s.tc(&rt.UsedAt),
+		&sess.UserID, s.tc(&sess.CreatedAt), s.tc(&sess.ExpiresAt), s.tc(&sess.RevokedAt))
 	if err != nil {
 		return nil, nil, s.wrap("refresh token", err)
 	}
@@ -504,7 +504,7 @@ func (s *Store) RevocationsSince(ctx context.Context, since, now time.Time) ([]a
 	rows, err := s.query(ctx, s.db, qRevocations, s.t(since), s.t(now))
 	return collect(s, "revocations", rows, err, func(r Rows) (auth.Revocation, error) {
 		var v auth.Revocation
-		err := r.Scan(&v.ID, timeCol{&v.Until}, timeCol{&v.CreatedAt})
+		err := r.Scan(&v.ID, s.tc(&v.Until), s.tc(&v.CreatedAt))
 		return v, err
 	})
 }
@@ -539,7 +539,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]auth.StoredKey, error) {
 	rows, err := s.query(ctx, s.db, qSigningKeys)
 	return collect(s, "signing keys", rows, err, func(r Rows) (auth.StoredKey, error) {
 		var k auth.StoredKey
-		err := r.Scan(&k.ID, &k.JWK, timeCol{&k.CreatedAt}, timeCol{&k.RetireAt})
+		err := r.Scan(&k.ID, &k.JWK, s.tc(&k.CreatedAt), s.tc(&k.RetireAt))
 		return k, err
 	})
 }
@@ -598,7 +598,7 @@ func (s *Store) TokenLifetimes(ctx context.Context, now time.Time) ([]auth.Token
 	return collect(s, "token lifetimes", rows, err, func(row Rows) (auth.TokenLifetime, error) {
 		var r auth.TokenLifetime
 		var ttl, leeway int64
-		err := row.Scan(&r.Instance, &ttl, &leeway, timeCol{&r.Until})
+		err := row.Scan(&r.Instance, &ttl, &leeway, s.tc(&r.Until))
 		r.AccessTTL, r.Leeway = time.Duration(ttl)*time.Millisecond, time.Duration(leeway)*time.Millisecond
 		return r, err
 	})

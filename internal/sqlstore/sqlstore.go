@@ -57,9 +57,12 @@ type Dialect struct {
 	// Precision is that of stored times: new rows' times are truncated
 	// to it, and an expiry rounded up.
 	Precision time.Duration
-	// Time encodes a time as stored; scanned times are either Unix
-	// milliseconds (int64) or time.Time (see timeCol).
+	// Time encodes a time as stored.
 	Time func(time.Time) any
+	// ScanTime, if not nil, returns the Scan destination that reads a
+	// stored time, or NULL as the zero time, into *t, in UTC. Without it
+	// times are scanned by timeCol.
+	ScanTime func(t *time.Time) any
 	// Wrap maps a driver error to auth's sentinels; op names the
 	// operation. It is never given nil nor an error that already wraps a
 	// sentinel.
@@ -188,6 +191,14 @@ func (s *Store) now() time.Time { return time.Now().UTC().Truncate(s.d.Precision
 
 // t encodes a time as stored.
 func (s *Store) t(t time.Time) any { return s.d.Time(t) }
+
+// tc returns the Scan destination of a time column.
+func (s *Store) tc(t *time.Time) any {
+	if s.d.ScanTime != nil {
+		return s.d.ScanTime(t)
+	}
+	return timeCol{t}
+}
 
 // timeCol scans a stored time into *t, in UTC: SQLite's Unix milliseconds
 // or PostgreSQL's TIMESTAMPTZ; NULL is the zero time.
