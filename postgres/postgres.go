@@ -85,13 +85,13 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 		return nil, fmt.Errorf("postgres: open: %w", auth.ErrInvalid)
 	}
 	d := &DB{pool: pool, timeout: defaultTimeout}
+	// pgx prepares each statement once per connection by itself (its
+	// statement cache), so New has nothing to prepare and cannot fail.
+	d.Store, _ = sqlstore.New(ctx, querier{pool}, d.dialect())
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	// pgx prepares each statement once per connection by itself (its
-	// statement cache), so the store needs no Prepare.
-	d.Store, _ = sqlstore.New(ctx, querier{pool}, d.dialect())
 	return d, nil
 }
 
@@ -155,20 +155,7 @@ func (d *DB) migrate(ctx context.Context) error {
 			return d.wrap("migration "+m.Version, err)
 		}
 	}
-	return d.wrap("migrate: rekey names", rekeyNames(ctx, conn))
-}
-
-// AppliedMigrations returns the versions recorded in schema_migrations, in
-// the order they were applied.
-func (d *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
-	ctx, done := d.bound(ctx)
-	defer done()
-	rows, err := d.pool.Query(ctx, `SELECT version FROM schema_migrations ORDER BY applied_at, version`)
-	if err != nil {
-		return nil, d.wrap("applied migrations", err)
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return vs, d.wrap("applied migrations", err)
+	return d.RekeyNames(ctx, querier{conn})
 }
 
 // Close closes the pool. Later calls of every method fail with

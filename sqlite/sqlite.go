@@ -131,15 +131,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
 	}
-	if err := d.rekeyNames(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
 	if d.file, err = os.Stat(abs); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
 	}
-	if d.Store, err = sqlstore.New(ctx, sqlstore.NewSQLDB(db), d.dialect()); err != nil {
+	sdb := sqlstore.NewSQLDB(db)
+	if d.Store, err = sqlstore.New(ctx, sdb, d.dialect()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := d.RekeyNames(ctx, sdb); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -335,23 +336,4 @@ func (d *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlite: ping: %w: %s was replaced since it was opened", auth.ErrUnavailable, d.abs)
 	}
 	return nil
-}
-
-// AppliedMigrations returns the versions recorded in schema_migrations, in
-// the order they were applied.
-func (d *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY applied_at, rowid`)
-	if err != nil {
-		return nil, d.wrap("applied migrations", err)
-	}
-	defer rows.Close()
-	var vs []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, d.wrap("applied migrations", err)
-		}
-		vs = append(vs, v)
-	}
-	return vs, d.wrap("applied migrations", rows.Err())
 }
