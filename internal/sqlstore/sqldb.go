@@ -41,15 +41,6 @@ func (d *SQLDB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// Close closes the prepared statements (not the database).
-func (d *SQLDB) Close() {
-	d.stmts.Range(func(k, v any) bool {
-		v.(*sql.Stmt).Close()
-		d.stmts.Delete(k)
-		return true
-	})
-}
-
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { r.Rows.Close() }
