@@ -1,6 +1,9 @@
 // Package postgres is the PostgreSQL implementation of auth.Store, for
-// several jwtgate instances sharing one database. It uses jackc/pgx/v5's
-// connection pool directly (no database/sql layer).
+// several jwtgate instances sharing one database. The queries and method
+// bodies are internal/sqlstore's; this package opens the database, runs
+// the migrations and gives sqlstore PostgreSQL's dialect. Statements run
+// on jackc/pgx/v5's connection pool directly (no database/sql layer), and
+// pgx prepares each once per connection (its statement cache).
 //
 // Open applies the embedded migrations (package migrations, the same
 // numbered set as SQLite's) under a PostgreSQL advisory lock, so instances

@@ -11,14 +11,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/internal/sqlstore"
 	"github.com/jwtgate/jwtgate/migrations"
 )
 
 // DB is an auth.Store on a PostgreSQL database. It is safe for concurrent use.
 type DB struct {
+	*sqlstore.Store
 	pool   *pgxpool.Pool
 	closed atomic.Bool
 	// timeout bounds each method's database work (see bound); tests set
@@ -26,7 +29,11 @@ type DB struct {
 	timeout time.Duration
 }
 
-var _ auth.Store = (*DB)(nil)
+var (
+	_ auth.Store              = (*DB)(nil)
+	_ auth.TokenLifetimeStore = (*DB)(nil)
+	_ auth.WriteChecker       = (*DB)(nil)
+)
 
 // DefaultMaxConns is the pool size when Open is given 0.
 const DefaultMaxConns = 10
@@ -78,6 +85,9 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 		return nil, fmt.Errorf("postgres: open: %w", auth.ErrInvalid)
 	}
 	d := &DB{pool: pool, timeout: defaultTimeout}
+	// pgx prepares each statement once per connection by itself (its
+	// statement cache), so New has nothing to prepare and cannot fail.
+	d.Store, _ = sqlstore.New(ctx, querier{pool}, d.dialect())
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -145,20 +155,7 @@ func (d *DB) migrate(ctx context.Context) error {
 			return d.wrap("migration "+m.Version, err)
 		}
 	}
-	return d.wrap("migrate: rekey names", rekeyNames(ctx, conn))
-}
-
-// AppliedMigrations returns the versions recorded in schema_migrations, in
-// the order they were applied.
-func (d *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
-	ctx, done := d.bound(ctx)
-	defer done()
-	rows, err := d.pool.Query(ctx, `SELECT version FROM schema_migrations ORDER BY applied_at, version`)
-	if err != nil {
-		return nil, d.wrap("applied migrations", err)
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return vs, d.wrap("applied migrations", err)
+	return d.RekeyNames(ctx, querier{conn})
 }
 
 // Close closes the pool. Later calls of every method fail with
@@ -251,315 +248,83 @@ func (d *DB) wrap(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w (%w)", op, auth.ErrUnavailable, err)
 }
 
-// Ping checks that the server answers.
-func (d *DB) Ping(ctx context.Context) error {
-	ctx, done := d.bound(ctx)
-	defer done()
-	var one int
-	return d.wrap("ping", d.pool.QueryRow(ctx, `SELECT 1`).Scan(&one))
-}
-
 // now is the time stored for new rows, at the database's precision.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-const userCols = `id, name, role, password_hash, disabled, created_at, updated_at, version`
+// rotateSQL is RotateRefreshToken in one statement ($1 the session id,
+// $2 usedAt, $3 the old hash, $4 the new hash, $5 its expiry), one round
+// trip instead of a transaction's five. All its parts see one snapshot
+// and commit together. The session's row is share-locked, so a revocation
+// commits either before (the locked row read is the revoked one) or
+// after the rotation; a concurrent rotation of the same token waits for
+// the token's row and then finds used_at set, so exactly one wins.
+const rotateSQL = `WITH s AS (SELECT revoked_at IS NULL AS live FROM sessions WHERE id = $1 FOR SHARE),
+	used AS (UPDATE refresh_tokens SET used_at = $2 WHERE hash = $3 AND used_at IS NULL AND (SELECT live FROM s) RETURNING 1),
+	ins AS (INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $4::bytea, $1, $5::timestamptz FROM used)
+	SELECT (SELECT live FROM s), EXISTS (SELECT 1 FROM used)`
 
-func scanUser(row pgx.Row) (*auth.User, error) {
-	var u auth.User
-	var role string
-	if err := row.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.Version); err != nil {
-		return nil, err
+// dialect is PostgreSQL's for d. Times are TIMESTAMPTZ (microseconds).
+// Every call gets d's deadline (bound). Under READ COMMITTED, the
+// transactions that may remove an admin are serialised by an advisory
+// lock per schema, and AddSigningKey locks its table.
+func (d *DB) dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:      "postgres",
+		Dollar:    true,
+		Precision: time.Microsecond,
+		Time:      func(t time.Time) any { return t },
+		ScanTime:  func(t *time.Time) any { return pgTime{t} },
+		Wrap:      d.wrap,
+		Bound:     d.bound,
+		// PostgreSQL text cannot hold NUL or invalid UTF-8, so asking the
+		// server about such a name would be an error, not "not found".
+		ValidText: func(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) },
+		AdminLock: `SELECT pg_advisory_xact_lock(hashtextextended('jwtgate admins ' || current_schema(), 0))`,
+		KeyLock:   `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`,
+		RotateSQL: rotateSQL,
 	}
-	u.Role, u.CreatedAt, u.UpdatedAt = auth.Role(role), u.CreatedAt.UTC(), u.UpdatedAt.UTC()
-	return &u, nil
 }
 
-// CreateUser inserts u and sets its ID, CreatedAt, UpdatedAt and Version.
-// A name equal to an existing one ignoring case is auth.ErrConflict. IDs
-// come from an identity column and are never reused.
-func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
-	ctx, done := d.bound(ctx)
-	defer done()
-	t := now()
-	var id, version int64
-	err := d.pool.QueryRow(ctx,
-		`INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id, version`,
-		u.Name, auth.NameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, t).Scan(&id, &version)
-	if err != nil {
-		return d.wrap("create user", err)
-	}
-	u.ID, u.CreatedAt, u.UpdatedAt, u.Version = id, t, t, version
-	return nil
+// pgxQuerier is what a pgx pool and a pgx transaction have in common.
+type pgxQuerier interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// noSuchName reports a name no user can have: PostgreSQL text cannot hold
-// NUL or invalid UTF-8, so asking the server would be an error rather than
-// "not found".
-func noSuchName(op, name string) error {
-	if strings.IndexByte(name, 0) >= 0 || !utf8.ValidString(name) {
-		return fmt.Errorf("postgres: %s: %w", op, auth.ErrNotFound)
-	}
-	return nil
-}
+// querier runs the store's statements on pgx directly.
+type querier struct{ q pgxQuerier }
 
-// UserByName looks a user up by name, ignoring case.
-func (d *DB) UserByName(ctx context.Context, name string) (*auth.User, error) {
-	if err := noSuchName("user by name", name); err != nil {
-		return nil, err
-	}
-	ctx, done := d.bound(ctx)
-	defer done()
-	u, err := scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE name_key = $1`, auth.NameKey(name)))
-	return u, d.wrap("user by name", err)
-}
-
-// UserByID looks a user up by id.
-func (d *DB) UserByID(ctx context.Context, id int64) (*auth.User, error) {
-	ctx, done := d.bound(ctx)
-	defer done()
-	u, err := scanUser(d.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
-	return u, d.wrap("user by id", err)
-}
-
-// ListUsers returns every user ordered by name ignoring case, in byte
-// order of the folded name (COLLATE "C"), as SQLite orders it.
-func (d *DB) ListUsers(ctx context.Context) ([]*auth.User, error) {
-	ctx, done := d.bound(ctx)
-	defer done()
-	rows, err := d.pool.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY name_key COLLATE "C"`)
-	if err != nil {
-		return nil, d.wrap("list users", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*auth.User, error) { return scanUser(r) })
-	if err != nil {
-		return nil, d.wrap("list users", err)
-	}
-	if out == nil {
-		out = []*auth.User{}
-	}
-	return out, nil
-}
-
-// CountUsers returns the number of users.
-func (d *DB) CountUsers(ctx context.Context) (int, error) {
-	ctx, done := d.bound(ctx)
-	defer done()
-	var n int
-	err := d.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
-	return n, d.wrap("count users", err)
-}
-
-// UpdateUser changes the given fields and updated_at (which never goes
-// back) and, with EndSessions, advances the version and revokes the
-// user's sessions in the same transaction.
-func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
-	var sets []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if upd.Role != nil {
-		sets = append(sets, "role = "+arg(string(*upd.Role)))
-	}
-	if upd.Disabled != nil {
-		sets = append(sets, "disabled = "+arg(*upd.Disabled))
-	}
-	if upd.PasswordHash != nil {
-		sets = append(sets, "password_hash = "+arg(*upd.PasswordHash))
-	}
-	if len(sets) == 0 {
-		return d.UserByName(ctx, name)
-	}
-	if err := noSuchName("update user", name); err != nil {
-		return nil, err
-	}
-	if upd.EndSessions != nil {
-		sets = append(sets, "version = version + 1")
-	}
-	sets = append(sets, "updated_at = GREATEST(updated_at, "+arg(now())+")")
-	key := auth.NameKey(name)
-	where := arg(key)
-	var u *auth.User
-	err := d.tx(ctx, "update user", func(ctx context.Context, tx pgx.Tx) error {
-		if upd.Role != nil || upd.Disabled != nil {
-			if err := lockAdmins(ctx, tx); err != nil {
-				return err
-			}
-		}
-		var wasAdmin bool
-		if err := tx.QueryRow(ctx, `SELECT `+enabledAdmin+` FROM users WHERE name_key = $1 FOR UPDATE`, key).Scan(&wasAdmin); err != nil {
-			return err
-		}
-		var err error
-		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = `+where+` RETURNING `+userCols, args...))
-		if err != nil {
-			return err
-		}
-		if wasAdmin && (u.Role != auth.RoleAdmin || u.Disabled) {
-			if err := otherAdmin(ctx, tx, u.ID); err != nil {
-				return err
-			}
-		}
-		if upd.EndSessions == nil {
-			return nil
-		}
-		r := *upd.EndSessions
-		r.UserID = u.ID
-		return revoke(ctx, tx, r)
-	})
+func (q querier) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
-	return u, nil
+	return rows, nil
 }
 
-// DeleteUser removes the user and, by ON DELETE CASCADE, their posts and
-// sessions; end, if given, is recorded for the sessions first, in the same
-// transaction.
-func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) error {
-	if err := noSuchName("delete user", name); err != nil {
-		return err
-	}
-	return d.tx(ctx, "delete user", func(ctx context.Context, tx pgx.Tx) error {
-		if err := lockAdmins(ctx, tx); err != nil {
-			return err
-		}
-		var id int64
-		var admin bool
-		if err := tx.QueryRow(ctx, `SELECT id, `+enabledAdmin+` FROM users WHERE name_key = $1 FOR UPDATE`, auth.NameKey(name)).Scan(&id, &admin); err != nil {
-			return err
-		}
-		if admin {
-			if err := otherAdmin(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		if end != nil {
-			r := *end
-			r.UserID = id
-			if err := revoke(ctx, tx, r); err != nil {
-				return err
-			}
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-		return err
-	})
+func (q querier) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
+	return q.q.QueryRow(ctx, sql, args...)
 }
 
-// enabledAdmin is true for the rows of enabled admins.
-const enabledAdmin = `(role = 'admin' AND NOT disabled)`
-
-// lockAdmins serialises, per schema, the transactions that may demote,
-// disable or delete an admin, until the transaction ends. Each checks
-// after taking it, and under READ COMMITTED each statement sees what was
-// committed before it started, so of two admins removing each other the
-// second sees the first gone. Row locks alone would not do: each
-// transaction would lock only its own target.
-func lockAdmins(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('jwtgate admins ' || current_schema(), 0))`)
-	return err
+func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := q.q.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), err
 }
 
-// otherAdmin fails with auth.ErrLastAdmin unless an enabled admin other
-// than the user id exists. The caller holds lockAdmins.
-func otherAdmin(ctx context.Context, tx pgx.Tx, id int64) error {
-	var ok bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE `+enabledAdmin+` AND id <> $1)`, id).Scan(&ok); err != nil {
-		return err
-	}
-	if !ok {
-		return auth.ErrLastAdmin
+func (q querier) Tx(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return pgx.BeginFunc(ctx, q.q, func(tx pgx.Tx) error { return fn(querier{tx}) })
+}
+
+// pgTime scans a TIMESTAMPTZ, or NULL as the zero time, into *t in UTC,
+// on pgx's binary path (a sql.Scanner would get a boxed copy).
+type pgTime struct{ t *time.Time }
+
+func (p pgTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	*p.t = time.Time{}
+	if v.Valid {
+		*p.t = v.Time.UTC()
 	}
 	return nil
-}
-
-const postCols = `p.id, p.author_id, u.name, p.title, p.body, p.created_at`
-
-func scanPost(row pgx.Row) (*auth.Post, error) {
-	var p auth.Post
-	if err := row.Scan(&p.ID, &p.AuthorID, &p.Author, &p.Title, &p.Body, &p.CreatedAt); err != nil {
-		return nil, err
-	}
-	p.CreatedAt = p.CreatedAt.UTC()
-	return &p, nil
-}
-
-// CreatePost inserts p and sets its ID, Author and CreatedAt. An AuthorID
-// that is no user's is auth.ErrInvalid.
-func (d *DB) CreatePost(ctx context.Context, p *auth.Post) error {
-	ctx, done := d.bound(ctx)
-	defer done()
-	t := now()
-	var id int64
-	var author string
-	err := d.pool.QueryRow(ctx,
-		`WITH ins AS (INSERT INTO posts (author_id, title, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id, author_id)
-		 SELECT ins.id, u.name FROM ins JOIN users u ON u.id = ins.author_id`,
-		p.AuthorID, p.Title, p.Body, t).Scan(&id, &author)
-	if err != nil {
-		return d.wrap("create post", err)
-	}
-	p.ID, p.Author, p.CreatedAt = id, author, t
-	return nil
-}
-
-// Post returns one post with its author's name.
-func (d *DB) Post(ctx context.Context, id int64) (*auth.Post, error) {
-	ctx, done := d.bound(ctx)
-	defer done()
-	p, err := scanPost(d.pool.QueryRow(ctx,
-		`SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1`, id))
-	return p, d.wrap("post", err)
-}
-
-// ListPosts returns up to limit posts with ids below before (0: from the
-// newest), newest first. Identity ids are never reused, so the last id of
-// a page is a stable cursor.
-func (d *DB) ListPosts(ctx context.Context, limit int, before int64) ([]*auth.Post, error) {
-	if limit <= 0 {
-		return nil, fmt.Errorf("%w: limit must be positive", auth.ErrInvalid)
-	}
-	if before < 0 {
-		return nil, fmt.Errorf("%w: cursor must be a post id", auth.ErrInvalid)
-	}
-	if before == 0 {
-		before = 1<<63 - 1
-	}
-	ctx, done := d.bound(ctx)
-	defer done()
-	rows, err := d.pool.Query(ctx, `SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id
-		WHERE p.id < $1 ORDER BY p.id DESC LIMIT $2`, before, limit)
-	if err != nil {
-		return nil, d.wrap("list posts", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*auth.Post, error) { return scanPost(r) })
-	if err != nil {
-		return nil, d.wrap("list posts", err)
-	}
-	if out == nil {
-		out = []*auth.Post{}
-	}
-	return out, nil
-}
-
-// DeletePost removes a post.
-func (d *DB) DeletePost(ctx context.Context, id int64) error {
-	ctx, done := d.bound(ctx)
-	defer done()
-	tag, err := d.pool.Exec(ctx, `DELETE FROM posts WHERE id = $1`, id)
-	if err != nil {
-		return d.wrap("delete post", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: delete post: %w", auth.ErrNotFound)
-	}
-	return nil
-}
-
-// tx runs fn in a transaction and commits it, or rolls it back on error,
-// all within one bound (d.timeout). fn must use the ctx it is given, which
-// carries that deadline, for its queries.
-func (d *DB) tx(ctx context.Context, op string, fn func(context.Context, pgx.Tx) error) error {
-	ctx, done := d.bound(ctx)
-	defer done()
-	return d.wrap(op, pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(ctx, tx) }))
 }

@@ -1,5 +1,9 @@
 // Package sqlite implements auth.Store on an embedded SQLite database with
 // modernc.org/sqlite (pure Go, no cgo): jwtgate's zero-setup default.
+// The queries and method bodies are internal/sqlstore's, run as
+// statements prepared once per connection; this package opens the file,
+// checks its permissions, runs the migrations and gives sqlstore SQLite's
+// dialect.
 //
 // Open creates the file if needed and applies the migrations embedded from
 // migrations/NNN_name.sql that schema_migrations does not list yet, each in

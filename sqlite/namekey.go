@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"context"
-	"database/sql"
 	"database/sql/driver"
 	"fmt"
 
@@ -33,48 +31,4 @@ func init() {
 			return nil, fmt.Errorf("%s: want text, got %T", nameKeyFunc, v)
 		}
 	})
-}
-
-// rekeyNames brings name_key up to date with nameKey for the names that
-// are not ASCII (an ASCII name's key is its lower case in every version):
-// keys written before names were mapped with PRECIS, or under other
-// Unicode tables, would otherwise no longer find their user. A user whose
-// new key another user already holds (a look-alike such as "ａｄｍｉｎ"
-// created next to "admin") keeps the old key: its name, and every
-// spelling of it, finds the other user, the one that held the key first.
-func (d *DB) rekeyNames(ctx context.Context) error {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, name, name_key FROM users WHERE length(CAST(name AS BLOB)) <> length(name) ORDER BY id`)
-	if err != nil {
-		return d.wrap("rekey names", err)
-	}
-	type stale struct {
-		id  int64
-		key string
-	}
-	var todo []stale
-	for rows.Next() {
-		var id int64
-		var name string
-		var key sql.NullString
-		if err := rows.Scan(&id, &name, &key); err != nil {
-			rows.Close()
-			return d.wrap("rekey names", err)
-		}
-		if k := nameKey(name); !key.Valid || key.String != k {
-			todo = append(todo, stale{id, k})
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return d.wrap("rekey names", err)
-	}
-	if err := rows.Err(); err != nil {
-		return d.wrap("rekey names", err)
-	}
-	for _, s := range todo {
-		_, err := d.db.ExecContext(ctx, `UPDATE OR IGNORE users SET name_key = ? WHERE id = ?`, s.key, s.id)
-		if err != nil {
-			return d.wrap("rekey names", err)
-		}
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/internal/sqlstore"
 )
 
 // smallDisk mounts a tmpfs of size bytes and returns its path; it skips
@@ -108,6 +109,9 @@ func TestPingWriteReadOnly(t *testing.T) {
 	}
 	defer ro.Close()
 	d := &DB{db: ro, path: path, abs: path}
+	if d.Store, err = sqlstore.New(ctx, sqlstore.NewSQLDB(ro), d.dialect()); err != nil {
+		t.Fatal(err)
+	}
 	if err := d.PingWrite(ctx); !errors.Is(err, auth.ErrUnavailable) || !strings.Contains(err.Error(), "readonly") {
 		t.Fatalf("PingWrite on a read-only database: %v, want ErrUnavailable (SQLITE_READONLY)", err)
 	}

@@ -17,11 +17,13 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/internal/sqlstore"
 	"github.com/jwtgate/jwtgate/migrations"
 )
 
 // DB is an auth.Store on one SQLite file. It is safe for concurrent use.
 type DB struct {
+	*sqlstore.Store
 	db     *sql.DB
 	path   string      // as given to Open
 	abs    string      // absolute path, for Ping's file check
@@ -30,7 +32,34 @@ type DB struct {
 	closed atomic.Bool
 }
 
-var _ auth.Store = (*DB)(nil)
+var (
+	_ auth.Store              = (*DB)(nil)
+	_ auth.TokenLifetimeStore = (*DB)(nil)
+	_ auth.WriteChecker       = (*DB)(nil)
+)
+
+// replacer turns the shared queries' PostgreSQL syntax into SQLite's: a
+// single writer needs no row locks, and name_key's byte order is BINARY,
+// SQLite's default collation.
+var replacer = strings.NewReplacer(
+	"GREATEST(", "max(",
+	" FOR SHARE", "",
+	" FOR UPDATE", "",
+	` COLLATE "C"`, "",
+)
+
+// dialect is SQLite's for d: times are INTEGER Unix milliseconds, and
+// transactions take the write lock at BEGIN (_txlock=immediate), which
+// serialises the writers that PostgreSQL orders with locks.
+func (d *DB) dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Name:      "sqlite",
+		Replace:   replacer,
+		Precision: time.Millisecond,
+		Time:      func(t time.Time) any { return t.UnixMilli() },
+		Wrap:      d.wrap,
+	}
+}
 
 // maxConns bounds the pool. In WAL mode readers run concurrently with each
 // other and with the one writer; writers queue on busy_timeout.
@@ -102,13 +131,18 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
 	}
-	if err := d.rekeyNames(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
 	if d.file, err = os.Stat(abs); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
+	}
+	sdb := sqlstore.NewSQLDB(db)
+	if d.Store, err = sqlstore.New(ctx, sdb, d.dialect()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := d.RekeyNames(ctx, sdb); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return d, nil
 }
@@ -291,9 +325,8 @@ func (d *DB) Ping(ctx context.Context) error {
 	if err := d.db.PingContext(ctx); err != nil {
 		return d.wrap("ping", err)
 	}
-	var one int
-	if err := d.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return d.wrap("ping", err)
+	if err := d.Store.Ping(ctx); err != nil {
+		return err
 	}
 	fi, err := os.Stat(d.abs)
 	if err != nil {
@@ -303,302 +336,4 @@ func (d *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlite: ping: %w: %s was replaced since it was opened", auth.ErrUnavailable, d.abs)
 	}
 	return nil
-}
-
-// Times are stored as Unix milliseconds and returned in UTC.
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-const userCols = `id, name, role, password_hash, disabled, created_at, updated_at, version`
-
-type scanner interface{ Scan(...any) error }
-
-func scanUser(s scanner) (*auth.User, error) {
-	var u auth.User
-	var role string
-	var created, updated int64
-	if err := s.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, &created, &updated, &u.Version); err != nil {
-		return nil, err
-	}
-	u.Role, u.CreatedAt, u.UpdatedAt = auth.Role(role), fromMS(created), fromMS(updated)
-	return &u, nil
-}
-
-// CreateUser inserts u and sets its ID, CreatedAt, UpdatedAt and Version.
-// A name equal to an existing one ignoring case is auth.ErrConflict. IDs
-// are never reused (AUTOINCREMENT).
-func (d *DB) CreateUser(ctx context.Context, u *auth.User) error {
-	now := fromMS(ms(time.Now()))
-	var id, version int64
-	err := d.db.QueryRowContext(ctx,
-		`INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, version`,
-		u.Name, nameKey(u.Name), string(u.Role), u.PasswordHash, u.Disabled, ms(now), ms(now)).Scan(&id, &version)
-	if err != nil {
-		return d.wrap("create user", err)
-	}
-	u.ID, u.CreatedAt, u.UpdatedAt, u.Version = id, now, now, version
-	return nil
-}
-
-// UserByName looks a user up by name, ignoring case.
-func (d *DB) UserByName(ctx context.Context, name string) (*auth.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name_key = ?`, nameKey(name)))
-	return u, d.wrap("user by name", err)
-}
-
-// UserByID looks a user up by id.
-func (d *DB) UserByID(ctx context.Context, id int64) (*auth.User, error) {
-	u, err := scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
-	return u, d.wrap("user by id", err)
-}
-
-// ListUsers returns every user ordered by name ignoring case (by name_key).
-func (d *DB) ListUsers(ctx context.Context) ([]*auth.User, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name_key`)
-	if err != nil {
-		return nil, d.wrap("list users", err)
-	}
-	defer rows.Close()
-	out := []*auth.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, d.wrap("list users", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, d.wrap("list users", err)
-	}
-	return out, nil
-}
-
-// CountUsers returns the number of users.
-func (d *DB) CountUsers(ctx context.Context) (int, error) {
-	var n int
-	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
-	return n, d.wrap("count users", err)
-}
-
-// UpdateUser changes the given fields and updated_at in one statement and
-// returns the user as stored. updated_at never goes back, even if the clock
-// does. An update that gives no field changes nothing and returns the user.
-// With EndSessions the version advances too. Transactions take the write
-// lock at BEGIN, so the last-admin check sees every earlier change.
-func (d *DB) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
-	var sets []string
-	var args []any
-	if upd.Role != nil {
-		sets, args = append(sets, "role = ?"), append(args, string(*upd.Role))
-	}
-	if upd.Disabled != nil {
-		sets, args = append(sets, "disabled = ?"), append(args, *upd.Disabled)
-	}
-	if upd.PasswordHash != nil {
-		sets, args = append(sets, "password_hash = ?"), append(args, *upd.PasswordHash)
-	}
-	if len(sets) == 0 {
-		return d.UserByName(ctx, name)
-	}
-	if upd.EndSessions != nil {
-		sets = append(sets, "version = version + 1")
-	}
-	sets, args = append(sets, "updated_at = max(updated_at, ?)"), append(args, ms(time.Now()))
-	key := nameKey(name)
-	args = append(args, key)
-	var u *auth.User
-	err := d.tx(ctx, "update user", func(tx *sql.Tx) error {
-		var wasAdmin bool
-		if err := tx.QueryRowContext(ctx, `SELECT `+enabledAdmin+` FROM users WHERE name_key = ?`, key).Scan(&wasAdmin); err != nil {
-			return err
-		}
-		var err error
-		u, err = scanUser(tx.QueryRowContext(ctx,
-			`UPDATE users SET `+strings.Join(sets, ", ")+` WHERE name_key = ? RETURNING `+userCols, args...))
-		if err != nil {
-			return err
-		}
-		if wasAdmin && (u.Role != auth.RoleAdmin || u.Disabled) {
-			if err := otherAdmin(ctx, tx, u.ID); err != nil {
-				return err
-			}
-		}
-		if upd.EndSessions == nil {
-			return nil
-		}
-		r := *upd.EndSessions
-		r.UserID = u.ID
-		return revoke(ctx, tx, r)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
-// DeleteUser removes the user and, by ON DELETE CASCADE, their posts and
-// sessions; end, if given, is recorded for the sessions first, in the
-// same transaction.
-func (d *DB) DeleteUser(ctx context.Context, name string, end *auth.Revoke) error {
-	return d.tx(ctx, "delete user", func(tx *sql.Tx) error {
-		var id int64
-		var admin bool
-		if err := tx.QueryRowContext(ctx, `SELECT id, `+enabledAdmin+` FROM users WHERE name_key = ?`, nameKey(name)).Scan(&id, &admin); err != nil {
-			return err
-		}
-		if admin {
-			if err := otherAdmin(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		if end != nil {
-			r := *end
-			r.UserID = id
-			if err := revoke(ctx, tx, r); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-		return err
-	})
-}
-
-// enabledAdmin is true for the rows of enabled admins.
-const enabledAdmin = `(role = 'admin' AND NOT disabled)`
-
-// otherAdmin fails with auth.ErrLastAdmin unless an enabled admin other
-// than the user id exists.
-func otherAdmin(ctx context.Context, tx *sql.Tx, id int64) error {
-	var ok bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE `+enabledAdmin+` AND id <> ?)`, id).Scan(&ok); err != nil {
-		return err
-	}
-	if !ok {
-		return auth.ErrLastAdmin
-	}
-	return nil
-}
-
-func (d *DB) affected(op string, res sql.Result, err error) error {
-	if err != nil {
-		return d.wrap(op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return d.wrap(op, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("sqlite: %s: %w", op, auth.ErrNotFound)
-	}
-	return nil
-}
-
-const postCols = `p.id, p.author_id, u.name, p.title, p.body, p.created_at`
-
-func scanPost(s scanner) (*auth.Post, error) {
-	var p auth.Post
-	var created int64
-	if err := s.Scan(&p.ID, &p.AuthorID, &p.Author, &p.Title, &p.Body, &created); err != nil {
-		return nil, err
-	}
-	p.CreatedAt = fromMS(created)
-	return &p, nil
-}
-
-// CreatePost inserts p and sets its ID, Author and CreatedAt; the author's
-// name is read by the same statement. An AuthorID that is no user's is
-// auth.ErrInvalid.
-func (d *DB) CreatePost(ctx context.Context, p *auth.Post) error {
-	now := fromMS(ms(time.Now()))
-	var id int64
-	var author string
-	err := d.db.QueryRowContext(ctx,
-		`INSERT INTO posts (author_id, title, body, created_at) VALUES (?, ?, ?, ?)
-		 RETURNING id, (SELECT name FROM users WHERE users.id = author_id)`,
-		p.AuthorID, p.Title, p.Body, ms(now)).Scan(&id, &author)
-	if err != nil {
-		return d.wrap("create post", err)
-	}
-	p.ID, p.Author, p.CreatedAt = id, author, now
-	return nil
-}
-
-// Post returns one post with its author's name.
-func (d *DB) Post(ctx context.Context, id int64) (*auth.Post, error) {
-	p, err := scanPost(d.db.QueryRowContext(ctx,
-		`SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?`, id))
-	return p, d.wrap("post", err)
-}
-
-// ListPosts returns up to limit posts with ids below before (0: from the
-// newest), newest (highest id) first. Ids are never reused (AUTOINCREMENT),
-// so the last id of a page is a stable cursor for the next.
-func (d *DB) ListPosts(ctx context.Context, limit int, before int64) ([]*auth.Post, error) {
-	if limit <= 0 {
-		return nil, fmt.Errorf("%w: limit must be positive", auth.ErrInvalid)
-	}
-	if before < 0 {
-		return nil, fmt.Errorf("%w: cursor must be a post id", auth.ErrInvalid)
-	}
-	if before == 0 {
-		before = 1<<63 - 1
-	}
-	rows, err := d.db.QueryContext(ctx, `SELECT `+postCols+` FROM posts p JOIN users u ON u.id = p.author_id
-		WHERE p.id < ? ORDER BY p.id DESC LIMIT ?`, before, limit)
-	if err != nil {
-		return nil, d.wrap("list posts", err)
-	}
-	defer rows.Close()
-	out := []*auth.Post{}
-	for rows.Next() {
-		p, err := scanPost(rows)
-		if err != nil {
-			return nil, d.wrap("list posts", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, d.wrap("list posts", err)
-	}
-	return out, nil
-}
-
-// DeletePost removes a post.
-func (d *DB) DeletePost(ctx context.Context, id int64) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id)
-	return d.affected("delete post", res, err)
-}
-
-// CountRows returns the number of rows of one of jwtgate's tables, for
-// tests and diagnostics.
-func (d *DB) CountRows(ctx context.Context, table string) (int, error) {
-	switch table {
-	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys", "token_lifetimes":
-	default:
-		return 0, fmt.Errorf("%w: unknown table %q", auth.ErrInvalid, table)
-	}
-	var n int
-	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n)
-	return n, d.wrap("count "+table, err)
-}
-
-// AppliedMigrations returns the versions recorded in schema_migrations, in
-// the order they were applied.
-func (d *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY applied_at, rowid`)
-	if err != nil {
-		return nil, d.wrap("applied migrations", err)
-	}
-	defer rows.Close()
-	var vs []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, d.wrap("applied migrations", err)
-		}
-		vs = append(vs, v)
-	}
-	return vs, d.wrap("applied migrations", rows.Err())
 }

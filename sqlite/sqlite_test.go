@@ -171,7 +171,7 @@ func TestUpdatedAtNeverGoesBack(t *testing.T) {
 	yes := true
 	u, err := db.UpdateUser(ctx, "vera", auth.UserUpdate{Disabled: &yes})
 	if err != nil || !u.Disabled || u.UpdatedAt.UnixMilli() != future {
-		t.Fatalf("UpdateUser = %+v, %v; want disabled with UpdatedAt kept at %v", u, err, fromMS(future))
+		t.Fatalf("UpdateUser = %+v, %v; want disabled with UpdatedAt kept at %v", u, err, time.UnixMilli(future).UTC())
 	}
 	// An empty update writes nothing and returns the user.
 	same, err := db.UpdateUser(ctx, "VERA", auth.UserUpdate{})
