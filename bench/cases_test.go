@@ -222,10 +222,9 @@ func jwxPlain(t xj.Token, c *plainClaims) error {
 
 // Keys, made once per test binary.
 type keySet struct {
-	hs    *jwt.Key
-	gate  map[jwt.Algorithm]*jwt.Key // signing keys
-	pub   map[jwt.Algorithm]crypto.PublicKey
-	names map[jwt.Algorithm]string // golang-jwt method names
+	hs   *jwt.Key
+	gate map[jwt.Algorithm]*jwt.Key // signing keys
+	pub  map[jwt.Algorithm]crypto.PublicKey
 }
 
 var keys = sync.OnceValue(func() *keySet {

@@ -111,6 +111,7 @@ func TestCheckJSON(t *testing.T) {
 		Free   map[string]string `json:"free"`
 		hidden int
 	}
+	_ = dst{}.hidden // never read: it shows checkJSON refuses an unexported field's name
 	sh := shapeOf(reflect.TypeFor[*dst]())
 	deep := strings.Repeat(`{"any":`, maxJSONDepth) + `1` + strings.Repeat(`}`, maxJSONDepth)
 	tooDeep := strings.Repeat(`[`, maxJSONDepth+1) + strings.Repeat(`]`, maxJSONDepth+1)

@@ -393,7 +393,7 @@ func scanDate(b []byte) (date, bool) {
 	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
 		sec = sec*10 + int64(b[i]-'0')
 		if sec > maxNumericDate {
-			if bytes.IndexAny(b, "eE") < 0 {
+			if !bytes.ContainsAny(b, "eE") {
 				return date{}, false
 			}
 			slow = true // an exponent may bring it back in range

@@ -4,7 +4,8 @@ package jwt
 // python3-cryptography (testdata/interop.py). Tokens signed here must
 // verify there and the other way round, with the claims unchanged, for
 // HS256, ES256, EdDSA and RS256. Without those packages the test is
-// skipped, except on CI (CI=true), where it fails.
+// skipped, except on CI (CI=true), where it fails. -short skips it: each
+// token crosses a python3 process, about 25 s in all.
 
 import (
 	"bytes"
@@ -31,9 +32,13 @@ import (
 
 const iopPython = "/usr/bin/python3" // Debian's, not whatever python3 is first on PATH
 
-// iopRequire skips (or, on CI, fails) unless PyJWT is importable.
+// iopRequire skips under -short, and skips (or, on CI, fails) unless PyJWT
+// is importable.
 func iopRequire(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs python3 for every token, about 25 s: skipped by -short")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := iopCmd(ctx, "-c", "import jwt, cryptography; print(jwt.__version__)").CombinedOutput()

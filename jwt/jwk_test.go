@@ -391,8 +391,10 @@ func TestThumbprintIgnoresOptionalMembers(t *testing.T) {
 	if jwkThumbprint(t, jwkTestSigner(t, RS256)) != jwkThumbprint(t, jwkTestSigner(t, PS512)) {
 		t.Error("alg changed the thumbprint")
 	}
-	// Different keys: different thumbprints.
-	if jwkThumbprint(t, jwkTestSigner(t, HS256)) == jwkThumbprint(t, jwkTestSigner(t, HS256)) {
+	// Different keys: different thumbprints. jwkTestSigner draws a fresh
+	// random secret for each HMAC key.
+	a, b := jwkTestSigner(t, HS256), jwkTestSigner(t, HS256)
+	if jwkThumbprint(t, a) == jwkThumbprint(t, b) {
 		t.Error("two random HMAC keys share a thumbprint")
 	}
 }
@@ -836,11 +838,11 @@ func TestJWKWithoutAlgServesTheCallersAlgorithm(t *testing.T) {
 					t.Fatalf("key alg %s kid %q CanSign %v", k.Algorithm(), k.KeyID(), k.CanSign())
 				}
 				// The key verifies what the same material signs with alg.
-				signer := src
-				if !src.IsSymmetric() {
-					signer = rfcOK(NewSigningKey(alg, src.priv))
-				} else {
+				var signer *Key
+				if src.IsSymmetric() {
 					signer = rfcOK(NewHMACKey(alg, src.secret))
+				} else {
+					signer = rfcOK(NewSigningKey(alg, src.priv))
 				}
 				tok := rfcOK(Sign(signer, Claims{Subject: "x"}))
 				v := rfcOK(NewVerifier([]*Key{k}, AllowMissingExp()))

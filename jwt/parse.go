@@ -224,13 +224,6 @@ func stringValue(b []byte, val span) ([]byte, bool) {
 	return b[sp.start:sp.end], true
 }
 
-func sameName(b []byte, x, y span) bool {
-	if !x.esc && !y.esc {
-		return string(b[x.start:x.end]) == string(b[y.start:y.end])
-	}
-	return string(nameBytes(b, x)) == string(nameBytes(b, y))
-}
-
 // short keeps attacker-chosen text in error messages short.
 func short(b []byte) string {
 	if len(b) > 32 {

@@ -18,20 +18,20 @@ import (
 	"github.com/jwtgate/jwtgate/postgres/pgtest"
 )
 
-// answerWithin runs call and returns its error and duration; if call has
+// answerWithin runs call and returns its duration and error; if call has
 // not returned after hang, the test fails there: the store hangs, the bug
 // the deadline exists for.
-func answerWithin(t *testing.T, what string, hang time.Duration, call func() error) (error, time.Duration) {
+func answerWithin(t *testing.T, what string, hang time.Duration, call func() error) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	ch := make(chan error, 1)
 	go func() { ch <- call() }()
 	select {
 	case err := <-ch:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(hang):
 		t.Fatalf("%s: no answer after %v while the database is frozen: the store hangs", what, hang)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -103,7 +103,7 @@ func TestFrozenServer(t *testing.T) {
 
 	unavailable := func(what string, call func() error) {
 		t.Helper()
-		err, took := answerWithin(t, what, hang, call)
+		took, err := answerWithin(t, what, hang, call)
 		if !errors.Is(err, auth.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s while frozen: %v, want auth.ErrUnavailable and context.DeadlineExceeded", what, err)
 		}
@@ -140,7 +140,7 @@ func TestFrozenServer(t *testing.T) {
 		return d.Ping(c)
 	})
 	// A caller that goes away is not the database's fault.
-	err, took := answerWithin(t, "cancelled UserByName", hang, func() error {
+	took, err := answerWithin(t, "cancelled UserByName", hang, func() error {
 		c, cancel := context.WithCancel(ctx)
 		time.AfterFunc(timeout/2, cancel)
 		_, err := d.UserByName(c, "frida")

@@ -48,6 +48,9 @@ func TestMain(m *testing.M) {
 
 func browserContext(t *testing.T) context.Context {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("drives Chromium, about 40 s for the package: skipped by -short")
+	}
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("browser tests need Chromium at %s: %v", chromiumPath, err)

@@ -35,6 +35,21 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
+// binary returns the built binary. Tests that run it skip under -short,
+// here as well as at their start, so that one missing the check at its
+// start still keeps the quick loop quick.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary: skipped by -short")
+	}
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
 // process is a `jwtgate serve` child process.
 type process struct {
 	cmd  *exec.Cmd
@@ -66,10 +81,7 @@ var listenRE = regexp.MustCompile(`addr=http://(127\.0\.0\.1:\d+)`)
 // listens. An empty data leaves the storage arguments to args.
 func startProcess(t *testing.T, data string, args ...string) *process {
 	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := binary(t)
 	base := []string{"serve", "--addr", "127.0.0.1:0"}
 	if data != "" {
 		base = append(base, "--data", data)
@@ -117,10 +129,7 @@ func startProcess(t *testing.T, data string, args ...string) *process {
 
 func runBinary(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := binary(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
