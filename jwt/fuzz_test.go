@@ -320,13 +320,10 @@ func FuzzDecodeUnverified(f *testing.F) {
 			required.audience = slow.Audience[0]
 		}
 		for _, v := range []*Verifier{{}, required} {
-			for _, extras := range []bool{false, true} {
-				var fast Claims
-				text := rc.text(u.Payload, v, extras)
-				rc.fill(&text, u.Payload, v, &fast)
-				if !fzSameClaims(fast, slow) {
-					t.Fatalf("claims of %q:\nscanner       %+v\nencoding/json %+v", u.Payload, fast, slow)
-				}
+			var fast Claims
+			rc.fill(text(u.Payload), u.Payload, v, &fast)
+			if !fzSameClaims(fast, slow) {
+				t.Fatalf("claims of %q:\nscanner       %+v\nencoding/json %+v", u.Payload, fast, slow)
 			}
 		}
 	})
