@@ -40,8 +40,18 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 		if vi == 0 {
 			return false
 		}
-		end, sec := fastValue(p, vi)
-		if end == 0 {
+		var end int
+		var sec int64
+		switch c := p[vi]; {
+		case c == '"':
+			end = fastString(p, vi)
+		case '1' <= c && c <= '9':
+			end, sec = fastInt(p, vi)
+		}
+		if end == 0 || p[end] != ',' && p[end] != '}' {
+			// Arrays, objects, literals, zero, negative numbers, strings
+			// that are not plain, dates out of range; a fraction, an
+			// exponent, white space or junk after the value.
 			return false
 		}
 		val := span{start: vi, end: end}
@@ -102,25 +112,6 @@ func fastName(p []byte, i int) (claimID, span, int) {
 		return 0, span{}, 0 // ISS and the like; exact names were matched above
 	}
 	return notRegistered, span{start: start, end: start + k}, start + k + 2
-}
-
-// fastValue reads the value at p[i]: a string of plain printable ASCII,
-// or an integer in date range (returned as sec). It returns the index
-// after the value, where a ',' or the closing '}' must be; 0 when the
-// value is anything else.
-func fastValue(p []byte, i int) (end int, sec int64) {
-	switch c := p[i]; {
-	case c == '"':
-		end = fastString(p, i)
-	case '1' <= c && c <= '9':
-		end, sec = fastInt(p, i)
-	default:
-		return 0, 0 // arrays, objects, literals, zero, negative numbers
-	}
-	if end == 0 || p[end] != ',' && p[end] != '}' {
-		return 0, 0 // a fraction, an exponent, white space or junk
-	}
-	return end, sec
 }
 
 // fastString returns the index after the string at p[i] when it holds
