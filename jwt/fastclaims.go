@@ -30,7 +30,6 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 		return false
 	}
 	if n == 2 {
-		rc.plain = true
 		return true
 	}
 	var reg uint8    // the registered claims seen
@@ -71,7 +70,6 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 			rc.nExtra++
 		}
 		if p[end] == '}' {
-			rc.plain = true
 			return end == n-1
 		}
 		i = end

@@ -247,9 +247,6 @@ type scanned struct {
 	// is walked once; nExtra > len(extra) means "walk it again".
 	extra  [8]member
 	nExtra int
-	// plain is set by scanClaimsFast: no string has escapes, and aud, if
-	// present, is a single string.
-	plain bool
 }
 
 type member struct{ name, val span }
@@ -520,8 +517,7 @@ func (rc *scanned) decodeExtra(t text, p []byte, d ClaimDecoder) error {
 		}
 		return nil
 	}
-	// Too many to have been recorded (so not the fast path, and t holds
-	// the whole payload): walk again.
+	// Too many to have been recorded (so not the fast path): walk again.
 	it, _ := openObject(p)
 	for {
 		name, val, more, _ := it.next()
