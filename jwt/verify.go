@@ -158,12 +158,7 @@ func (v *Verifier) check(token string, buf *[]byte, seg *segments) error {
 	}
 	// A header byte-identical to one Sign makes for a key needs no
 	// parsing: it names exactly that key and its algorithm.
-	var k *Key
-	if s := v.single; s != nil && (string(seg.rawHdr) == s.hdrJWT || string(seg.rawHdr) == s.hdrJWS) {
-		k = s // cheaper than the map when there is one key
-	} else {
-		k = v.byHeader[string(seg.rawHdr)]
-	}
+	k := v.byHeader[string(seg.rawHdr)]
 	if k == nil {
 		h, err := seg.decodeHeader()
 		if err != nil {
