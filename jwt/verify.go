@@ -121,7 +121,7 @@ func (v *Verifier) verify(token string, claims any, buf *[]byte) error {
 	case nil:
 		return nil
 	case *Claims:
-		rc.fill(text(seg.payload), seg.payload, v, c)
+		rc.fill(text(seg.payload), seg.payload, c)
 		return nil
 	case ClaimDecoder:
 		r := c.RegisteredClaims()
@@ -129,7 +129,7 @@ func (v *Verifier) verify(token string, claims any, buf *[]byte) error {
 			return &InvalidTargetError{Type: reflect.TypeOf(claims)}
 		}
 		t := text(seg.payload)
-		rc.fill(t, seg.payload, v, r)
+		rc.fill(t, seg.payload, r)
 		return rc.decodeExtra(t, seg.payload, c)
 	}
 	if err := json.Unmarshal(seg.payload, claims); err != nil {
@@ -466,13 +466,10 @@ func (t text) str(p []byte, sp span) string {
 // on the heap, runs a bulk write barrier over every pointer in it while
 // the garbage collector marks, which costs more than the few pointers
 // that change.
-func (rc *scanned) fill(t text, p []byte, v *Verifier, c *Claims) {
+func (rc *scanned) fill(t text, p []byte, c *Claims) {
 	var iss, sub, jti string
 	if rc.hasIss {
-		iss = v.issuer // validate found them equal
-		if iss == "" {
-			iss = t.str(p, rc.iss)
-		}
+		iss = t.str(p, rc.iss)
 	}
 	if rc.hasSub {
 		sub = t.str(p, rc.sub)
@@ -486,10 +483,7 @@ func (rc *scanned) fill(t text, p []byte, v *Verifier, c *Claims) {
 	case !rc.hasAud:
 		c.Audience = nil
 	case p[rc.aud.start] == '"':
-		aud := v.audience // validate found them equal
-		if aud == "" {
-			aud = t.str(p, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
-		}
+		aud := t.str(p, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
 		// An array of its own: one inside c would be shared by every copy
 		// of c and rewritten by the next Verify into it.
 		c.Audience = Audience{aud}
