@@ -35,9 +35,17 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 	var reg uint8    // the registered claims seen
 	var names uint64 // nameBit of the other names seen
 	for i := 0; ; {  // i is at the '{' or ',' before a member
-		id, name, vi := fastName(p, i)
-		if vi == 0 {
-			return false
+		// A registered claim with its quotes and colon is one eight-byte
+		// word from the '{' or ',' on: `,"exp":1}` is the shortest such
+		// member, so the word is there whenever the claim is.
+		id, name, vi := notRegistered, span{}, i+7
+		if i+8 <= n {
+			id = registeredWord(binary.LittleEndian.Uint64(p[i : i+8]))
+		}
+		if id == notRegistered {
+			if name, vi = otherName(p, i); vi == 0 {
+				return false
+			}
 		}
 		var end int
 		var sec int64
@@ -76,24 +84,15 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 	}
 }
 
-// fastName reads the member name after the '{' or ',' at p[i], and the
-// colon after it. It returns the claim it names (or notRegistered, and
-// then its span), and the index of the value; 0 when the name is outside
-// scanClaimsFast's subset.
-func fastName(p []byte, i int) (claimID, span, int) {
+// otherName reads a member name that is not a registered claim's, after
+// the '{' or ',' at p[i], and the colon after it. It returns the name's
+// span and the index of the value; 0 when the name is outside
+// scanClaimsFast's subset. One eight-byte test finds the closing quote.
+func otherName(p []byte, i int) (span, int) {
 	n := len(p)
-	// A registered claim with its quotes and colon is one eight-byte word
-	// from the '{' or ',' on: `,"exp":1}` is the shortest member that can
-	// follow, so the word is always there.
-	if i+8 <= n {
-		if id := registeredWord(binary.LittleEndian.Uint64(p[i : i+8])); id != notRegistered {
-			return id, span{}, i + 7
-		}
-	}
-	// Any other name: one eight-byte test finds its closing quote.
 	i++
 	if p[i] != '"' {
-		return 0, span{}, 0
+		return span{}, 0
 	}
 	start, k := i+1, 0
 	if start+8 <= n {
@@ -104,12 +103,12 @@ func fastName(p []byte, i int) (claimID, span, int) {
 		}
 	}
 	if k == 0 || k == 8 || p[start+k] != '"' || p[start+k+1] != ':' {
-		return 0, span{}, 0 // empty, eight or more characters, not plain, or no colon
+		return span{}, 0 // empty, eight or more characters, not plain, or no colon
 	}
 	if k == 3 && registeredFold(p[start:start+3], false) {
-		return 0, span{}, 0 // ISS and the like; exact names were matched above
+		return span{}, 0 // ISS and the like; exact names were matched before
 	}
-	return notRegistered, span{start: start, end: start + k}, start + k + 2
+	return span{start: start, end: start + k}, start + k + 2
 }
 
 // fastString returns the index after the string at p[i] when it holds
