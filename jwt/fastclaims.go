@@ -68,20 +68,27 @@ func scanClaimsFast(p []byte, rc *scanned) bool {
 			}
 			reg |= id.bit()
 			rc.record(id, val, date{sec: sec, set: true})
-		} else {
-			h := nameBit(p[name.start:name.end])
-			if names&h != 0 || rc.nExtra == len(rc.extra) {
-				return false // perhaps a repeat; or more than fit
-			}
-			names |= h
-			rc.extra[rc.nExtra] = member{name, val}
-			rc.nExtra++
+		} else if !rc.addExtra(&names, p, name, val) {
+			return false
 		}
 		if p[end] == '}' {
 			return end == n-1
 		}
 		i = end
 	}
+}
+
+// addExtra records a member with another name, unless the name may
+// repeat one (names holds nameBit of those seen) or rc has no room left.
+func (rc *scanned) addExtra(names *uint64, p []byte, name, val span) bool {
+	h := nameBit(p[name.start:name.end])
+	if *names&h != 0 || rc.nExtra == len(rc.extra) {
+		return false
+	}
+	*names |= h
+	rc.extra[rc.nExtra] = member{name, val}
+	rc.nExtra++
+	return true
 }
 
 // otherName reads a member name that is not a registered claim's, after
