@@ -42,6 +42,7 @@ type Key struct {
 type macState struct {
 	h   hash.Hash
 	sum [64]byte
+	buf []byte // Verify's scratch buffer, when it took this state first
 }
 
 // NewHMACKey returns an HS256/384/512 key. The secret must be at least as
