@@ -1017,7 +1017,8 @@ func TestAttackCaseInsensitiveClaims(t *testing.T) {
 }
 
 // A token with the wrong number of segments says how many it has, also
-// now that a third dot is found by the signature's decoding.
+// when the extra dots are in the signature, where split finds them only
+// because decoding it fails.
 func TestVerifySaysHowManySegments(t *testing.T) {
 	k, err := NewHMACKey(HS256, []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {

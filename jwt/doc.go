@@ -11,10 +11,11 @@
 //   - Weak keys are refused at construction (ErrWeakKey): HMAC secrets
 //     shorter than the hash, RSA under 2048 bits, EC keys on the wrong
 //     curve. NewInsecureWeakHMACKey is the one, loudly named, way around.
-//   - Parsing is strict and happens before any crypto: a length limit,
-//     exactly three unpadded base64url segments, JSON objects without
-//     duplicate members, no crit extensions, typed registered claims.
-//     Keys are never taken from the token (jku, x5u, jwk, x5c are ignored).
+//   - Parsing is strict. Before any crypto: a length limit, exactly three
+//     unpadded base64url segments, a header without duplicate members or
+//     crit extensions. After the signature: a payload object without
+//     duplicate members, with typed registered claims. Keys are never
+//     taken from the token (jku, x5u, jwk, x5c are ignored).
 //   - exp is required unless the Verifier is told otherwise.
 //
 // Errors wrap sentinel values (ErrExpired, ErrSignature, ...) for

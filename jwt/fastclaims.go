@@ -15,180 +15,152 @@ import (
 // It never refuses anything. It returns true when it has recorded the
 // whole payload into rc, exactly as scanClaims would have, and false as
 // soon as it meets anything outside that subset, or anything that would
-// need a judgement: a repeated name, a name a registered claim folds to, a
-// registered claim of the wrong type, a number out of date range. Then rc
-// holds partial results and scanClaims starts over. FuzzScanClaimsFast
-// holds it to this: whatever it accepts, the general scanner must accept
-// with the same result.
+// need a judgement: a repeated name (or two names that nameBit does not
+// tell apart), a name a registered claim folds to, a registered claim of
+// the wrong type, a number out of date range. Then rc holds partial
+// results and scanClaimsFull starts over. FuzzScanClaimsFast holds it to
+// this: whatever it accepts, the general scanner must accept with the
+// same result.
+//
+// p ends with '}', which is none of '"', ':', ',' or a digit: every loop
+// of the helpers below stops at or before it, so they stay in range.
 func scanClaimsFast(p []byte, rc *scanned) bool {
 	n := len(p)
 	if n < 2 || p[0] != '{' || p[n-1] != '}' {
 		return false
 	}
 	if n == 2 {
-		rc.plain = true
 		return true
 	}
-	// p ends with '}', which is none of '"', ':', ',' or a digit: every
-	// loop below stops at or before it, so p[i] stays in range.
-	var reg uint8
-	var seen uint64 // extra names by length and first and last letter, as scanClaimsFull hashes them
-	i := 0          // at the '{' or ',' before each member
-	for {
-		// The name. A registered claim with its quotes and colon is one
-		// eight-byte word from the '{' or ',' on: `,"exp":1}` is the
-		// shortest member that can follow, so the word is always there.
-		var nameStart, k int
-		var bit uint8
+	var reg uint8    // the registered claims seen
+	var names uint64 // nameBit of the other names seen
+	for i := 0; ; {  // i is at the '{' or ',' before a member
+		// A registered claim with its quotes and colon is one eight-byte
+		// word from the '{' or ',' on: `,"exp":1}` is the shortest such
+		// member, so the word is there whenever the claim is.
+		id, name, vi := notRegistered, span{}, i+7
 		if i+8 <= n {
-			bit = registeredWord(binary.LittleEndian.Uint64(p[i : i+8]))
+			id = registeredWord(binary.LittleEndian.Uint64(p[i : i+8]))
 		}
-		if bit != 0 {
-			nameStart, k = i+2, 3
-			i += 7
-		} else {
-			// Any other name: one eight-byte test finds its closing quote.
-			i++
-			if p[i] != '"' {
+		if id == notRegistered {
+			if name, vi = otherName(p, i); vi == 0 {
 				return false
 			}
-			nameStart = i + 1
-			if i+9 <= n {
-				k = bits.TrailingZeros64(specialIn8(binary.LittleEndian.Uint64(p[nameStart:nameStart+8]))) >> 3
-			} else { // near the end
-				for nameStart+k < n-1 && plain[p[nameStart+k]] {
-					k++
-				}
-			}
-			if k == 0 || k == 8 || p[nameStart+k] != '"' {
-				return false // empty, eight or more characters, or not plain
-			}
-			if k == 3 && registeredFold(p[nameStart:nameStart+3], false) {
-				return false // ISS and the like; exact names were matched above
-			}
-			i = nameStart + k + 1
-			if p[i] != ':' {
-				return false
-			}
-			i++
 		}
-		// The value.
-		valStart := i
+		var end int
 		var sec int64
-		isStr := false
-		switch c := p[i]; {
+		switch c := p[vi]; {
 		case c == '"':
-			j := i + 1
-			for {
-				if j+8 > n { // the last few bytes, the closing brace among them
-					for j < n-1 && plain[p[j]] {
-						j++
-					}
-					break
-				}
-				if m := specialIn8(binary.LittleEndian.Uint64(p[j : j+8])); m != 0 {
-					j += bits.TrailingZeros64(m) >> 3
-					break
-				}
-				j += 8 // may reach n: eight plain bytes can end with the brace
-			}
-			if j >= n || p[j] != '"' {
-				return false // unterminated, an escape, a control character or non-ASCII
-			}
-			i, isStr = j+1, true
+			end = fastString(p, vi)
 		case '1' <= c && c <= '9':
-			if i+8 <= n {
-				if x := binary.LittleEndian.Uint64(p[i : i+8]); allDigits8(x) {
-					sec, i = parse8Digits(x), i+8
-				}
-			}
-			for '0' <= p[i] && p[i] <= '9' {
-				if sec > maxNumericDate/10 {
-					return false // out of date range, or no date at all
-				}
-				sec = sec*10 + int64(p[i]-'0')
-				i++
-			}
-			if sec > maxNumericDate {
-				return false
-			}
-		default:
-			return false // arrays, objects, literals, zero, negative numbers
+			end, sec = fastInt(p, vi)
 		}
-		sep := p[i]
-		if sep != ',' && sep != '}' {
-			return false // a fraction, an exponent, white space or junk
+		if end == 0 || p[end] != ',' && p[end] != '}' {
+			// Arrays, objects, literals, zero, negative numbers, strings
+			// that are not plain, dates out of range; a fraction, an
+			// exponent, white space or junk after the value.
+			return false
 		}
-		if bit != 0 {
-			// Strings for iss, sub, jti and aud; numbers for the dates.
-			if reg&bit != 0 || isStr != (bit < 1<<4) {
-				return false
+		val := span{start: vi, end: end}
+		if id != notRegistered {
+			if reg&id.bit() != 0 || id.isDate() != (p[vi] != '"') {
+				return false // repeated, or of the wrong type
 			}
-			reg |= bit
-			switch bit {
-			case 1 << 0:
-				rc.iss, rc.hasIss = span{start: valStart + 1, end: i - 1}, true
-			case 1 << 1:
-				rc.sub, rc.hasSub = span{start: valStart + 1, end: i - 1}, true
-			case 1 << 2:
-				rc.jti, rc.hasJTI = span{start: valStart + 1, end: i - 1}, true
-			case 1 << 3:
-				rc.aud, rc.hasAud = span{start: valStart, end: i}, true
-			case 1 << 4:
-				rc.exp = date{sec: sec, set: true}
-			case 1 << 5:
-				rc.nbf = date{sec: sec, set: true}
-			case 1 << 6:
-				rc.iat = date{sec: sec, set: true}
-			}
-		} else {
-			h := uint64(1) << ((uint(k) + uint(p[nameStart]|0x20)*3 + uint(p[nameStart+k-1]|0x20)*5) & 63)
-			if seen&h != 0 || rc.nExtra == len(rc.extra) {
-				return false // perhaps a repeat; or more than fit
-			}
-			seen |= h
-			rc.extra[rc.nExtra] = member{span{start: nameStart, end: nameStart + k}, span{start: valStart, end: i}}
-			rc.nExtra++
+			reg |= id.bit()
+			rc.record(id, val, date{sec: sec, set: true})
+		} else if !rc.addExtra(&names, p, name, val) {
+			return false
 		}
-		if sep == '}' {
-			rc.plain = true
-			return i == n-1
+		if p[end] == '}' {
+			return end == n-1
 		}
+		i = end
 	}
 }
 
-// registeredWord reads the eight bytes from a member's '{' or ',': when
-// they spell a registered claim's name, in quotes, and a colon, it
-// returns the claim's bit (as scanClaimsFull numbers them), else 0. The
-// first byte and the value's first byte are not looked at.
-//
-// One multiplication sends each of the seven words to its own slot of
-// eight, so one load and one comparison decide, where a switch would
-// compare a word with up to three 64-bit constants.
-func registeredWord(w uint64) uint8 {
-	w &= 0x00ffffffffffff00
-	if e := &registeredSlots[w*registeredHash>>61]; e.word == w {
-		return e.bit
+// addExtra records a member with another name, unless the name may
+// repeat one (names holds nameBit of those seen) or rc has no room left.
+func (rc *scanned) addExtra(names *uint64, p []byte, name, val span) bool {
+	h := nameBit(p[name.start:name.end])
+	if *names&h != 0 || rc.nExtra == len(rc.extra) {
+		return false
 	}
-	return 0
+	*names |= h
+	rc.extra[rc.nExtra] = member{name, val}
+	rc.nExtra++
+	return true
 }
 
-// registeredHash was found by a search for a multiplier whose top three
-// bits differ for the seven registered words; the table's construction
-// panics if it ever does not.
-const registeredHash = 0xf8130c4237730edf
-
-var registeredSlots = func() (t [8]struct {
-	word uint64
-	bit  uint8
-}) {
-	for i, name := range [...]string{"iss", "sub", "jti", "aud", "exp", "nbf", "iat"} {
-		w := uint64('"'<<8|'"'<<40|':'<<48) | uint64(name[0])<<16 | uint64(name[1])<<24 | uint64(name[2])<<32
-		e := &t[w*registeredHash>>61]
-		if e.bit != 0 {
-			panic("jwt: registeredHash sends two claim names to one slot")
-		}
-		e.word, e.bit = w, 1<<i
+// otherName reads a member name that is not a registered claim's, after
+// the '{' or ',' at p[i], and the colon after it. It returns the name's
+// span and the index of the value; 0 when the name is outside
+// scanClaimsFast's subset. One eight-byte test finds the closing quote.
+func otherName(p []byte, i int) (span, int) {
+	n := len(p)
+	i++
+	if p[i] != '"' {
+		return span{}, 0
 	}
-	return t
-}()
+	start, k := i+1, 0
+	if start+8 <= n {
+		k = bits.TrailingZeros64(specialIn8(binary.LittleEndian.Uint64(p[start:start+8]))) >> 3
+	} else { // near the end
+		for start+k < n-1 && plain[p[start+k]] {
+			k++
+		}
+	}
+	if k == 0 || k == 8 || p[start+k] != '"' || p[start+k+1] != ':' {
+		return span{}, 0 // empty, eight or more characters, not plain, or no colon
+	}
+	if k == 3 && registeredFold(p[start:start+3], false) {
+		return span{}, 0 // ISS and the like; exact names were matched before
+	}
+	return span{start: start, end: start + k}, start + k + 2
+}
+
+// fastString returns the index after the string at p[i] when it holds
+// only plain printable ASCII, else 0.
+func fastString(p []byte, i int) int {
+	n := len(p)
+	j := i + 1
+	for {
+		if j+8 > n { // the last few bytes, the closing brace among them
+			for j < n-1 && plain[p[j]] {
+				j++
+			}
+			break
+		}
+		if m := specialIn8(binary.LittleEndian.Uint64(p[j : j+8])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		j += 8 // may reach n: eight plain bytes can end with the brace
+	}
+	if j >= n || p[j] != '"' {
+		return 0 // unterminated, an escape, a control character or non-ASCII
+	}
+	return j + 1
+}
+
+// fastInt reads the integer at p[i], which starts with a non-zero digit:
+// it returns the index after it and its value, or 0 when it is out of
+// date range.
+func fastInt(p []byte, i int) (int, int64) {
+	var sec int64
+	if i+8 <= len(p) {
+		if x := binary.LittleEndian.Uint64(p[i : i+8]); allDigits8(x) {
+			sec, i = parse8Digits(x), i+8
+		}
+	}
+	for '0' <= p[i] && p[i] <= '9' {
+		if sec > maxNumericDate/10 {
+			return 0, 0
+		}
+		sec = sec*10 + int64(p[i]-'0')
+		i++
+	}
+	if sec > maxNumericDate {
+		return 0, 0
+	}
+	return i, sec
+}

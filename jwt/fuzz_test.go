@@ -313,21 +313,10 @@ func FuzzDecodeUnverified(f *testing.F) {
 		if err := u.Claims(&slow); err != nil {
 			t.Fatalf("encoding/json refuses payload %q: %v", u.Payload, err)
 		}
-		// With no iss or aud required, and with both required as the
-		// token has them (Verify's claims then reuse the verifier's).
-		required := &Verifier{issuer: slow.Issuer}
-		if len(slow.Audience) == 1 {
-			required.audience = slow.Audience[0]
-		}
-		for _, v := range []*Verifier{{}, required} {
-			for _, extras := range []bool{false, true} {
-				var fast Claims
-				text := rc.text(u.Payload, v, extras)
-				rc.fill(&text, u.Payload, v, &fast)
-				if !fzSameClaims(fast, slow) {
-					t.Fatalf("claims of %q:\nscanner       %+v\nencoding/json %+v", u.Payload, fast, slow)
-				}
-			}
+		var fast Claims
+		rc.fill(text(u.Payload), u.Payload, &fast)
+		if !fzSameClaims(fast, slow) {
+			t.Fatalf("claims of %q:\nscanner       %+v\nencoding/json %+v", u.Payload, fast, slow)
 		}
 	})
 }

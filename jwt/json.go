@@ -16,8 +16,9 @@ import (
 
 const maxDepth = 64
 
-// span is a byte range [start, end) of the input. For strings it excludes
-// the quotes; esc records whether the raw text contains escapes.
+// span is a byte range [start, end) of the input. The span of a member
+// name or of a string's contents excludes the quotes; a value's span
+// (objIter.next) includes them.
 type span struct {
 	start, end int
 	esc        bool // has backslash escapes

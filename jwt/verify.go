@@ -133,17 +133,16 @@ func (v *Verifier) verify(token string, claims any, buf *[]byte, m *macState) er
 	case nil:
 		return nil
 	case *Claims:
-		t := rc.text(seg.payload, v, false)
-		rc.fill(&t, seg.payload, v, c)
+		rc.fill(text(seg.payload), seg.payload, c)
 		return nil
 	case ClaimDecoder:
 		r := c.RegisteredClaims()
 		if r == nil {
 			return &InvalidTargetError{Type: reflect.TypeOf(claims)}
 		}
-		t := rc.text(seg.payload, v, true)
-		rc.fill(&t, seg.payload, v, r)
-		return rc.decodeExtra(&t, seg.payload, c)
+		t := text(seg.payload)
+		rc.fill(t, seg.payload, r)
+		return rc.decodeExtra(t, seg.payload, c)
 	}
 	if err := json.Unmarshal(seg.payload, claims); err != nil {
 		return fmt.Errorf("%w: claims: %w", ErrMalformed, err)
@@ -172,12 +171,7 @@ func (v *Verifier) check(token string, buf *[]byte, seg *segments, m *macState) 
 	}
 	// A header byte-identical to one Sign makes for a key needs no
 	// parsing: it names exactly that key and its algorithm.
-	var k *Key
-	if s := v.single; s != nil && (string(seg.rawHdr) == s.hdrJWT || string(seg.rawHdr) == s.hdrJWS) {
-		k = s // cheaper than the map when there is one key
-	} else {
-		k = v.byHeader[string(seg.rawHdr)]
-	}
+	k := v.byHeader[string(seg.rawHdr)]
 	if k == nil {
 		h, err := seg.decodeHeader()
 		if err != nil {
@@ -267,9 +261,6 @@ type scanned struct {
 	// is walked once; nExtra > len(extra) means "walk it again".
 	extra  [8]member
 	nExtra int
-	// plain is set by scanClaimsFast: no string has escapes, and aud, if
-	// present, is a single string.
-	plain bool
 }
 
 type member struct{ name, val span }
@@ -289,23 +280,22 @@ func scanClaims(p []byte, rc *scanned) error {
 }
 
 // scanClaimsFull is scanClaims for any payload.
+//
+// Duplicates are judged as encoding/json matches member names: case-
+// insensitively, with Unicode folding. Else {"iss":"good","ISS":"evil"}
+// would validate one value and hand the caller's struct the other. A
+// registered claim must be spelled exactly in lower case, and any other
+// name that folds to one is refused, so registered claims can only repeat
+// themselves (one bit each in reg) and the other members are compared
+// only with each other (in extras).
 func scanClaimsFull(p []byte, rc *scanned) error {
 	it, ok := openObject(p)
 	if !ok {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
-	// Duplicates are judged as encoding/json matches member names: case-
-	// insensitively, with Unicode folding. Else {"iss":"good","ISS":"evil"}
-	// would validate one value and hand the caller's struct the other.
-	// A registered claim must be spelled exactly in lower case, and any
-	// other name that folds to one is refused, so registered claims can
-	// only repeat themselves (one bit each in reg) and the other members
-	// are compared only with each other.
 	var reg uint8
 	var small [8]span
-	extras := small[:0]
-	var seen uint64 // a bloom filter of the other names: most need no comparison
-	anySpecial := false
+	extras := extraNames{list: small[:0]}
 	for {
 		name, val, more, ok := it.next()
 		if !ok {
@@ -314,7 +304,6 @@ func scanClaimsFull(p []byte, rc *scanned) error {
 		if !more {
 			break
 		}
-		num := it.num
 		if it.n > maxClaims {
 			return fmt.Errorf("%w: payload has more than %d members", ErrMalformed, maxClaims)
 		}
@@ -322,63 +311,29 @@ func scanClaimsFull(p []byte, rc *scanned) error {
 		if name.esc {
 			nm = unescape(nm)
 		}
-		var bit uint8
-		var err error
-		switch string(nm) {
-		case "iss":
-			bit = 1 << 0
-			rc.iss, rc.hasIss, err = strSpan(p, val, "iss")
-		case "sub":
-			bit = 1 << 1
-			rc.sub, rc.hasSub, err = strSpan(p, val, "sub")
-		case "jti":
-			bit = 1 << 2
-			rc.jti, rc.hasJTI, err = strSpan(p, val, "jti")
-		case "aud":
-			bit = 1 << 3
-			rc.aud, rc.hasAud, err = val, true, checkAud(p, val)
-		case "exp":
-			bit = 1 << 4
-			rc.exp, err = dateValue(p, val, num, "exp")
-		case "nbf":
-			bit = 1 << 5
-			rc.nbf, err = dateValue(p, val, num, "nbf")
-		case "iat":
-			bit = 1 << 6
-			rc.iat, err = dateValue(p, val, num, "iat")
-		default:
-			if registeredFold(nm, name.high || name.esc) {
-				return fmt.Errorf("%w: claim %q must be spelled in lower case", ErrMalformed, short(nm))
+		if id := registeredClaim(nm); id != notRegistered {
+			d, err := claimValue(p, id, val, it.num)
+			if err != nil {
+				return err
 			}
-			// Escaped, non-ASCII and empty names are always compared, and
-			// so is everything after one of them.
-			special := name.esc || name.high || len(nm) == 0
-			var h uint64
-			if !special {
-				h = 1 << ((uint(len(nm)) + uint(nm[0]|0x20)*3 + uint(nm[len(nm)-1]|0x20)*5) & 63)
+			if reg&id.bit() != 0 {
+				return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, nm)
 			}
-			if special || anySpecial || seen&h != 0 {
-				for _, prev := range extras {
-					if bytes.EqualFold(nameBytes(p, prev), nm) {
-						return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nm))
-					}
-				}
-			}
-			seen |= h
-			anySpecial = anySpecial || special
-			extras = append(extras, name)
-			if rc.nExtra < len(rc.extra) {
-				rc.extra[rc.nExtra] = member{name, val}
-			}
-			rc.nExtra++
+			reg |= id.bit()
+			rc.record(id, val, d)
+			continue
 		}
-		if err != nil {
-			return err
+		if registeredFold(nm, name.high || name.esc) {
+			return fmt.Errorf("%w: claim %q must be spelled in lower case", ErrMalformed, short(nm))
 		}
-		if reg&bit != 0 {
-			return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, nm)
+		var repeated bool
+		if extras, repeated = extras.add(p, name, nm); repeated {
+			return fmt.Errorf("%w: duplicate claim %q", ErrMalformed, short(nm))
 		}
-		reg |= bit
+		if rc.nExtra < len(rc.extra) {
+			rc.extra[rc.nExtra] = member{name, val}
+		}
+		rc.nExtra++
 	}
 	if skipWS(p, it.i) != len(p) {
 		return fmt.Errorf("%w: data after the payload object", ErrMalformed)
@@ -386,35 +341,59 @@ func scanClaimsFull(p []byte, rc *scanned) error {
 	return nil
 }
 
-var registeredNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
-
-// registeredFold reports whether nm, not itself a registered claim name,
-// would still match one in encoding/json's case-insensitive matching.
-func registeredFold(nm []byte, high bool) bool {
-	if !high {
-		if len(nm) != 3 {
-			return false
-		}
-		lower := [3]byte{nm[0] | 0x20, nm[1] | 0x20, nm[2] | 0x20}
-		switch string(lower[:]) {
-		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
-			return true
-		}
-		return false
-	}
-	for _, r := range registeredNames {
-		if bytes.EqualFold(nm, []byte(r)) {
-			return true
-		}
-	}
-	return false
+// extraNames holds the names of the non-registered members met so far.
+type extraNames struct {
+	list []span
+	// bits is a bloom filter of the plain names (nameBit): most names
+	// need no comparison. Escaped, non-ASCII and empty names are always
+	// compared, and so is every name after one of them (special).
+	bits    uint64
+	special bool
 }
 
-func strSpan(p []byte, val span, name string) (span, bool, error) {
-	if p[val.start] != '"' {
-		return span{}, false, fmt.Errorf("%w: %s is not a string", ErrMalformed, name)
+// add returns x with the name at span name (nm, unescaped) added, and
+// whether nm folds to a name met before. It returns x rather than
+// updating *x so that the list can stay on the caller's stack.
+func (x extraNames) add(p []byte, name span, nm []byte) (extraNames, bool) {
+	special := name.esc || name.high || len(nm) == 0
+	var h uint64
+	if !special {
+		h = nameBit(nm)
 	}
-	return span{start: val.start + 1, end: val.end - 1, esc: val.esc}, true, nil
+	if special || x.special || x.bits&h != 0 {
+		for _, prev := range x.list {
+			if bytes.EqualFold(nameBytes(p, prev), nm) {
+				return x, true
+			}
+		}
+	}
+	x.bits |= h
+	x.special = x.special || special
+	x.list = append(x.list, name)
+	return x, false
+}
+
+// nameBit picks one of 64 bits for a non-empty plain ASCII name, from its
+// length and its first and last letters folded to lower case: names that
+// fold to one another get the same bit.
+func nameBit(nm []byte) uint64 {
+	return 1 << ((uint(len(nm)) + uint(nm[0]|0x20)*3 + uint(nm[len(nm)-1]|0x20)*5) & 63)
+}
+
+// claimValue checks that val, the value of claim id, has the claim's type,
+// and returns it when it is a date. num is the value as the iterator read
+// it, when it read a date.
+func claimValue(p []byte, id claimID, val span, num date) (date, error) {
+	name := registeredNames[id]
+	switch {
+	case id.isDate():
+		return dateValue(p, val, num, name)
+	case id == claimAud:
+		return date{}, checkAud(p, val)
+	case p[val.start] != '"':
+		return date{}, fmt.Errorf("%w: %s is not a string", ErrMalformed, name)
+	}
+	return date{}, nil
 }
 
 // dateValue returns a time claim: num when the scanner already read the
@@ -488,56 +467,16 @@ func spanEquals(p []byte, sp span, want string) bool {
 	return string(p[sp.start:sp.end]) == want
 }
 
-// text is what the claims Verify hands out are cut from, one allocation:
-// payload bytes, the one at payload offset x now at x-shift in s, and sub.
-type text struct {
-	s     string
-	shift int
-	sub   string
-}
+// text is the payload as a string, one allocation that the strings
+// Verify hands out share.
+type text string
 
 // str returns the string at sp, sharing t's memory unless it has escapes.
-func (t *text) str(p []byte, sp span) string {
+func (t text) str(p []byte, sp span) string {
 	if sp.esc {
 		return string(unescape(p[sp.start:sp.end]))
 	}
-	return t.s[sp.start-t.shift : sp.end-t.shift]
-}
-
-// text copies what the claims handed out come from. When the verifier
-// required iss and aud (fill then hands out its own strings, which are
-// equal) and the payload took the fast path, that is sub and one range
-// from jti through the extras: in a jwtgate token, 64 bytes instead of
-// 160. It is worth its few instructions: the copy lands in freshly
-// allocated memory, and the garbage collector runs, and turns its write
-// barriers on, in proportion to the bytes allocated.
-func (rc *scanned) text(p []byte, v *Verifier, extras bool) text {
-	if rc.plain && (!rc.hasIss || v.issuer != "") && (!rc.hasAud || v.audience != "") {
-		lo, hi := 0, 0
-		if rc.hasJTI {
-			lo, hi = rc.jti.start, rc.jti.end
-		}
-		if extras && rc.nExtra > 0 { // the fast path records every extra
-			first, last := rc.extra[0].name.start, rc.extra[rc.nExtra-1].val.end
-			if !rc.hasJTI {
-				lo, hi = first, last
-			}
-			lo, hi = min(lo, first), max(hi, last)
-		}
-		sub := p[rc.sub.start:rc.sub.end] // empty when absent
-		var buf [128]byte
-		if n := len(sub) + hi - lo; n <= len(buf) {
-			copy(buf[:], sub)
-			copy(buf[len(sub):], p[lo:hi])
-			s := string(buf[:n])
-			return text{s: s, shift: lo - len(sub), sub: s[:len(sub)]}
-		}
-	}
-	t := text{s: string(p)}
-	if rc.hasSub {
-		t.sub = t.str(p, rc.sub)
-	}
-	return t
+	return string(t[sp.start:sp.end])
 }
 
 // fill writes the registered claims into c.
@@ -546,27 +485,24 @@ func (rc *scanned) text(p []byte, v *Verifier, extras bool) text {
 // on the heap, runs a bulk write barrier over every pointer in it while
 // the garbage collector marks, which costs more than the few pointers
 // that change.
-func (rc *scanned) fill(t *text, p []byte, v *Verifier, c *Claims) {
-	var iss, jti string
+func (rc *scanned) fill(t text, p []byte, c *Claims) {
+	var iss, sub, jti string
 	if rc.hasIss {
-		iss = v.issuer // validate found them equal
-		if iss == "" {
-			iss = t.str(p, rc.iss)
-		}
+		iss = t.str(p, rc.iss)
+	}
+	if rc.hasSub {
+		sub = t.str(p, rc.sub)
 	}
 	if rc.hasJTI {
 		jti = t.str(p, rc.jti)
 	}
-	c.Issuer, c.Subject, c.ID = iss, t.sub, jti
+	c.Issuer, c.Subject, c.ID = iss, sub, jti
 	c.ExpiresAt, c.NotBefore, c.IssuedAt = rc.exp.time(), rc.nbf.time(), rc.iat.time()
 	switch {
 	case !rc.hasAud:
 		c.Audience = nil
 	case p[rc.aud.start] == '"':
-		aud := v.audience // validate found them equal
-		if aud == "" {
-			aud = t.str(p, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
-		}
+		aud := t.str(p, span{start: rc.aud.start + 1, end: rc.aud.end - 1, esc: rc.aud.esc})
 		// An array of its own: one inside c would be shared by every copy
 		// of c and rewritten by the next Verify into it.
 		c.Audience = Audience{aud}
@@ -578,19 +514,18 @@ func (rc *scanned) fill(t *text, p []byte, v *Verifier, c *Claims) {
 }
 
 // decodeExtra hands every non-registered member to d.
-func (rc *scanned) decodeExtra(t *text, p []byte, d ClaimDecoder) error {
+func (rc *scanned) decodeExtra(t text, p []byte, d ClaimDecoder) error {
 	if rc.nExtra <= len(rc.extra) {
 		for i := range rc.extra[:rc.nExtra] {
 			m := &rc.extra[i]
 			name := t.str(p, m.name)
-			if err := d.DecodeClaim(name, Value{raw: p[m.val.start:m.val.end], text: t.s[m.val.start-t.shift : m.val.end-t.shift], esc: m.val.esc}); err != nil {
+			if err := d.DecodeClaim(name, Value{raw: p[m.val.start:m.val.end], text: string(t[m.val.start:m.val.end]), esc: m.val.esc}); err != nil {
 				return claimError(name, err)
 			}
 		}
 		return nil
 	}
-	// Too many to have been recorded (so not the fast path, and t holds
-	// the whole payload): walk again.
+	// Too many to have been recorded (so not the fast path): walk again.
 	it, _ := openObject(p)
 	for {
 		name, val, more, _ := it.next()
@@ -598,11 +533,10 @@ func (rc *scanned) decodeExtra(t *text, p []byte, d ClaimDecoder) error {
 			return nil
 		}
 		n := t.str(p, name)
-		switch n {
-		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
+		if registeredClaim([]byte(n)) != notRegistered {
 			continue
 		}
-		if err := d.DecodeClaim(n, Value{raw: p[val.start:val.end], text: t.s[val.start:val.end], esc: val.esc}); err != nil {
+		if err := d.DecodeClaim(n, Value{raw: p[val.start:val.end], text: string(t[val.start:val.end]), esc: val.esc}); err != nil {
 			return claimError(n, err)
 		}
 	}
