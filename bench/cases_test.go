@@ -28,7 +28,7 @@ import (
 
 	cj "github.com/cristalhq/jwt/v4"
 	gj "github.com/golang-jwt/jwt/v5"
-	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/jwt"
 	kj "github.com/kataras/jwt"
 	"github.com/lestrrat-go/jwx/v3/jwa"

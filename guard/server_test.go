@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jwtgate/jwtgate/auth"
 	"github.com/jwtgate/jwtgate/guard"
-	"github.com/jwtgate/jwtgate/httpapi"
+	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/httpapi"
+	"github.com/jwtgate/jwtgate/internal/sqlite"
 	"github.com/jwtgate/jwtgate/jwt"
-	"github.com/jwtgate/jwtgate/sqlite"
 )
 
 // TestAgainstJwtgate runs a real jwtgate API (SQLite, EdDSA keys) and a

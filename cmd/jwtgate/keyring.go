@@ -13,9 +13,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/sqlite"
 	"github.com/jwtgate/jwtgate/jwt"
-	"github.com/jwtgate/jwtgate/sqlite"
 )
 
 // keyring is where the server's keys come from. Either the configuration

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jwtgate/jwtgate/auth"
-	"github.com/jwtgate/jwtgate/sqlite"
+	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/sqlite"
 )
 
 // testClock is a settable clock for in-process servers: moving it forward

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jwtgate/jwtgate/migrations"
+	"github.com/jwtgate/jwtgate/internal/migrations"
 )
 
 // `jwtgate migrate` brings an empty database to the current schema, is

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtgate/jwtgate/internal/postgres/pgtest"
 	"github.com/jwtgate/jwtgate/jwt"
-	"github.com/jwtgate/jwtgate/postgres/pgtest"
 )
 
 // backend is where instances under test keep their data: the arguments

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/jwtgate/jwtgate/sqlite"
+	"github.com/jwtgate/jwtgate/internal/sqlite"
 )
 
 // tryServe runs serve on data with args until it is listening, and

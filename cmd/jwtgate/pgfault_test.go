@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jwtgate/jwtgate/postgres/pgtest"
+	"github.com/jwtgate/jwtgate/internal/postgres/pgtest"
 )
 
 // TestPostgresOutage serves on PostgreSQL, cuts the network to it and

@@ -15,8 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/jwtgate/jwtgate/postgres"
-	"github.com/jwtgate/jwtgate/postgres/pgtest"
+	"github.com/jwtgate/jwtgate/internal/postgres"
+	"github.com/jwtgate/jwtgate/internal/postgres/pgtest"
 )
 
 // withParam returns the connection URL u with one more query parameter.

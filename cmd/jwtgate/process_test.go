@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtgate/jwtgate/internal/sqlite"
 	"github.com/jwtgate/jwtgate/jwt"
-	"github.com/jwtgate/jwtgate/sqlite"
 )
 
 // buildBinary builds cmd/jwtgate once per test run.

@@ -19,12 +19,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jwtgate/jwtgate/auth"
-	"github.com/jwtgate/jwtgate/httpapi"
+	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/httpapi"
 	"github.com/jwtgate/jwtgate/internal/lograte"
+	"github.com/jwtgate/jwtgate/internal/postgres"
+	"github.com/jwtgate/jwtgate/internal/web"
 	"github.com/jwtgate/jwtgate/jwt"
-	"github.com/jwtgate/jwtgate/postgres"
-	"github.com/jwtgate/jwtgate/web"
 )
 
 // serveConfig holds every setting of `jwtgate serve`. Each comes from a

@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/jwtgate/jwtgate/auth"
-	"github.com/jwtgate/jwtgate/postgres"
-	"github.com/jwtgate/jwtgate/sqlite"
+	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/postgres"
+	"github.com/jwtgate/jwtgate/internal/sqlite"
 )
 
 // store is what the commands need of a backend. TokenLifetimeStore is how

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
 const userUsage = `Usage: jwtgate user COMMAND [flags]

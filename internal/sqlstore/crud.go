@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
 // Store has every method of auth.Store but Close, which the package

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jwtgate/jwtgate/auth"
+	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
 // Row is one result row.

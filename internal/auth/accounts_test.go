@@ -1,0 +1,150 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/sqlite"
+)
+
+// hookStore runs a one-shot hook right after a read, to put an account
+// change between a read and the write that relies on it.
+type hookStore struct {
+	*sqlite.DB
+	mu                              sync.Mutex
+	afterUserByName, afterRefreshTk func()
+}
+
+func (h *hookStore) take(f *func()) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := *f
+	*f = nil
+	return g
+}
+
+func (h *hookStore) UserByName(ctx context.Context, name string) (*auth.User, error) {
+	u, err := h.DB.UserByName(ctx, name)
+	if f := h.take(&h.afterUserByName); f != nil {
+		f()
+	}
+	return u, err
+}
+
+func (h *hookStore) RefreshToken(ctx context.Context, hash []byte) (*auth.RefreshToken, *auth.Session, error) {
+	rt, s, err := h.DB.RefreshToken(ctx, hash)
+	if f := h.take(&h.afterRefreshTk); f != nil {
+		f()
+	}
+	return rt, s, err
+}
+
+const accountPassword = "correct horse battery"
+
+// accountService is a Service with real hashing (at the least cost) on a
+// SQLite store with hooks, and the user "lee", an editor.
+func accountService(t *testing.T) (*auth.Service, *hookStore) {
+	t.Helper()
+	store := &hookStore{DB: openDB(t)}
+	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: testKey, Issuer: "jwtgate", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &auth.Service{Store: store, Tokens: tk, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Hasher: auth.NewHasher(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2, time.Second)}
+	if _, err := svc.CreateUser(ctx, "lee", accountPassword, auth.RoleEditor); err != nil {
+		t.Fatal(err)
+	}
+	return svc, store
+}
+
+var accountChanges = []struct {
+	name string
+	do   func(svc *auth.Service) error
+}{
+	{"password", func(svc *auth.Service) error { _, err := svc.SetPassword(ctx, "lee", "another password"); return err }},
+	{"role", func(svc *auth.Service) error {
+		r := auth.RoleReader
+		_, err := svc.UpdateUser(ctx, nil, "LEE", auth.UserUpdate{Role: &r})
+		return err
+	}},
+	{"disable", func(svc *auth.Service) error {
+		yes := true
+		_, err := svc.UpdateUser(ctx, nil, "lee", auth.UserUpdate{Disabled: &yes})
+		return err
+	}},
+	{"delete", func(svc *auth.Service) error { return svc.DeleteUser(ctx, nil, "Lee") }},
+}
+
+// A login reads the user, then the account changes, then the login checks
+// the password and starts its session. Only a role change lets it go on,
+// with the new role; the others make it fail, with no session left.
+func TestLoginOvertakenByAccountChange(t *testing.T) {
+	for _, ch := range accountChanges {
+		t.Run(ch.name, func(t *testing.T) {
+			svc, store := accountService(t)
+			var changeErr error
+			store.afterUserByName = func() { changeErr = ch.do(svc) }
+			u, err := svc.Login(ctx, "192.0.2.1", "lee", accountPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changeErr != nil {
+				t.Fatal(changeErr)
+			}
+			g, err := svc.StartSession(ctx, u)
+			sessions, cerr := store.CountRows(ctx, "sessions")
+			if cerr != nil {
+				t.Fatal(cerr)
+			}
+			if ch.name != "role" {
+				if !errors.Is(err, auth.ErrUnauthorized) || sessions != 0 {
+					t.Fatalf("login across the %s change: granted %v, err %v, %d sessions; want ErrUnauthorized and none", ch.name, g != nil, err, sessions)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("login across a role change: %v", err)
+			}
+			if g.User.Role != auth.RoleReader || g.Claims.Role != auth.RoleReader || sessions != 1 {
+				t.Fatalf("login across a role change: a grant for role %s (token %s), %d sessions; want a reader's and 1", g.User.Role, g.Claims.Role, sessions)
+			}
+			if _, err := svc.Refresh(ctx, g.RefreshToken); err != nil {
+				t.Errorf("refreshing the session started with the new role: %v", err)
+			}
+		})
+	}
+}
+
+// A refresh reads its session, then the account changes (ending the
+// session), then the refresh rotates the token: it must fail.
+func TestRefreshOvertakenByAccountChange(t *testing.T) {
+	for _, ch := range accountChanges {
+		t.Run(ch.name, func(t *testing.T) {
+			svc, store := accountService(t)
+			u, err := svc.Login(ctx, "192.0.2.1", "lee", accountPassword)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := svc.StartSession(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var changeErr error
+			store.afterRefreshTk = func() { changeErr = ch.do(svc) }
+			next, err := svc.Refresh(ctx, g.RefreshToken)
+			if changeErr != nil {
+				t.Fatal(changeErr)
+			}
+			if !errors.Is(err, auth.ErrRefreshInvalid) {
+				t.Fatalf("refresh across the %s change: granted %v, err %v; want ErrRefreshInvalid", ch.name, next != nil, err)
+			}
+		})
+	}
+}

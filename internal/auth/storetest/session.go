@@ -1,0 +1,317 @@
+package storetest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/internal/auth"
+)
+
+// base is a fixed, millisecond-aligned time: every backend keeps it exactly.
+var base = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func hashOf(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
+
+func mkSession(t *testing.T, s auth.Store, u *auth.User, id, token string) *auth.Session {
+	t.Helper()
+	sess := &auth.Session{ID: id, UserID: u.ID, UserVersion: u.Version, CreatedAt: base, ExpiresAt: base.Add(30 * 24 * time.Hour)}
+	rt := &auth.RefreshToken{Hash: hashOf(token), SessionID: id, ExpiresAt: base.Add(7 * 24 * time.Hour)}
+	if err := s.CreateSession(ctx, sess, rt); err != nil {
+		t.Fatalf("CreateSession(%s): %v", id, err)
+	}
+	return sess
+}
+
+func revokedIDs(t *testing.T, s auth.Store, since, now time.Time) map[string]time.Time {
+	t.Helper()
+	revs, err := s.RevocationsSince(ctx, since, now)
+	if err != nil {
+		t.Fatalf("RevocationsSince: %v", err)
+	}
+	m := map[string]time.Time{}
+	for _, r := range revs {
+		m[r.ID] = r.Until
+	}
+	return m
+}
+
+func testSessions(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "sam", auth.RoleReader)
+	mkSession(t, s, u, "sess-1", "token-1")
+	rt, sess, err := s.RefreshToken(ctx, hashOf("token-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rt.Hash, hashOf("token-1")) || rt.SessionID != "sess-1" || !rt.UsedAt.IsZero() || !rt.ExpiresAt.Equal(base.Add(7*24*time.Hour)) {
+		t.Errorf("refresh token = %+v", rt)
+	}
+	if sess.ID != "sess-1" || sess.UserID != u.ID || !sess.CreatedAt.Equal(base) || !sess.ExpiresAt.Equal(base.Add(30*24*time.Hour)) || !sess.RevokedAt.IsZero() {
+		t.Errorf("session = %+v", sess)
+	}
+	if _, _, err := s.RefreshToken(ctx, hashOf("token-2")); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("unknown refresh token: err = %v, want ErrNotFound", err)
+	}
+	// A session id is unique; the failed create stores no token either.
+	dup := &auth.Session{ID: "sess-1", UserID: u.ID, UserVersion: u.Version, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.CreateSession(ctx, dup, &auth.RefreshToken{Hash: hashOf("token-3"), SessionID: "sess-1", ExpiresAt: base.Add(time.Hour)}); !errors.Is(err, auth.ErrConflict) {
+		t.Errorf("duplicate session id: err = %v, want ErrConflict", err)
+	}
+	if _, _, err := s.RefreshToken(ctx, hashOf("token-3")); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("refresh token of a refused session was stored: %v", err)
+	}
+}
+
+func testRotateOnce(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "rita", auth.RoleReader)
+	mkSession(t, s, u, "sess-r", "r1")
+	used := base.Add(time.Minute)
+	next := &auth.RefreshToken{Hash: hashOf("r2"), SessionID: "sess-r", ExpiresAt: base.Add(8 * 24 * time.Hour)}
+	if err := s.RotateRefreshToken(ctx, hashOf("r1"), used, next); err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := s.RefreshToken(ctx, hashOf("r1"))
+	if err != nil || !old.UsedAt.Equal(used) {
+		t.Fatalf("rotated token = %+v, %v; want used at %v", old, err, used)
+	}
+	nrt, _, err := s.RefreshToken(ctx, hashOf("r2"))
+	if err != nil || !nrt.UsedAt.IsZero() || nrt.SessionID != "sess-r" {
+		t.Fatalf("new token = %+v, %v", nrt, err)
+	}
+	again := &auth.RefreshToken{Hash: hashOf("r3"), SessionID: "sess-r", ExpiresAt: base.Add(time.Hour)}
+	if err := s.RotateRefreshToken(ctx, hashOf("r1"), used, again); !errors.Is(err, auth.ErrConflict) {
+		t.Errorf("second rotation of one token: err = %v, want ErrConflict", err)
+	}
+	if _, _, err := s.RefreshToken(ctx, hashOf("r3")); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("a refused rotation stored its new token: %v", err)
+	}
+}
+
+func testConcurrentRotate(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "cora", auth.RoleReader)
+	mkSession(t, s, u, "sess-c", "c0")
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := &auth.RefreshToken{Hash: hashOf(fmt.Sprint("c", i+1)), SessionID: "sess-c", ExpiresAt: base.Add(time.Hour)}
+			errs[i] = s.RotateRefreshToken(ctx, hashOf("c0"), base, next)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, auth.ErrConflict):
+			t.Errorf("rotation %d: %v, want nil or ErrConflict", i, err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d concurrent rotations of one token succeeded, want exactly 1", ok)
+	}
+}
+
+func testRevoke(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "vera", auth.RoleReader)
+	mkSession(t, s, u, "sess-a", "a1")
+	mkSession(t, s, u, "sess-b", "b1")
+	at, until := base.Add(time.Hour), base.Add(time.Hour+16*time.Minute)
+	if err := s.Revoke(ctx, auth.Revoke{SessionID: "sess-a", TokenIDs: []string{"jti-1"}, At: at, Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	_, a, _ := s.RefreshToken(ctx, hashOf("a1"))
+	_, b, _ := s.RefreshToken(ctx, hashOf("b1"))
+	if !a.RevokedAt.Equal(at) || !b.RevokedAt.IsZero() {
+		t.Errorf("revoked_at: a=%v (want %v), b=%v (want zero)", a.RevokedAt, at, b.RevokedAt)
+	}
+	got := revokedIDs(t, s, time.Time{}, at)
+	if len(got) != 2 || !got["sess-a"].Equal(until) || !got["jti-1"].Equal(until) {
+		t.Errorf("revocations = %v, want sess-a and jti-1 until %v", got, until)
+	}
+	if got := revokedIDs(t, s, at.Add(time.Millisecond), at); len(got) != 0 {
+		t.Errorf("revocations since after they were made = %v, want none", got)
+	}
+	if got := revokedIDs(t, s, time.Time{}, until); len(got) != 0 {
+		t.Errorf("revocations no longer in force were returned: %v", got)
+	}
+	// Revoking again keeps the first revocation time and extends until.
+	later := until.Add(time.Hour)
+	if err := s.Revoke(ctx, auth.Revoke{SessionID: "sess-a", At: at.Add(time.Minute), Until: later}); err != nil {
+		t.Fatal(err)
+	}
+	_, a, _ = s.RefreshToken(ctx, hashOf("a1"))
+	if !a.RevokedAt.Equal(at) {
+		t.Errorf("second revoke moved revoked_at to %v", a.RevokedAt)
+	}
+	if got := revokedIDs(t, s, time.Time{}, at); !got["sess-a"].Equal(later) {
+		t.Errorf("sess-a until %v, want %v", got["sess-a"], later)
+	}
+}
+
+func testRevokeUser(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "uma", auth.RoleReader)
+	other := mkUser(t, s, "otto", auth.RoleReader)
+	mkSession(t, s, u, "u-1", "u1")
+	mkSession(t, s, u, "u-2", "u2")
+	mkSession(t, s, other, "o-1", "o1")
+	at, until := base.Add(time.Hour), base.Add(2*time.Hour)
+	if err := s.Revoke(ctx, auth.Revoke{UserID: u.ID, At: at, Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	got := revokedIDs(t, s, time.Time{}, at)
+	if len(got) != 2 || got["u-1"].IsZero() || got["u-2"].IsZero() {
+		t.Errorf("revocations = %v, want u-1 and u-2", got)
+	}
+	_, o, _ := s.RefreshToken(ctx, hashOf("o1"))
+	if !o.RevokedAt.IsZero() {
+		t.Error("another user's session was revoked")
+	}
+}
+
+func testUpdateEndsSessions(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "paul", auth.RoleEditor)
+	mkSession(t, s, u, "p-1", "p1")
+	at, until := base.Add(time.Hour), base.Add(2*time.Hour)
+	r := auth.RoleReader
+	if _, err := s.UpdateUser(ctx, "paul", auth.UserUpdate{Role: &r}); err != nil {
+		t.Fatal(err)
+	}
+	if got := revokedIDs(t, s, time.Time{}, at); len(got) != 0 {
+		t.Errorf("an update without EndSessions revoked %v", got)
+	}
+	r = auth.RoleAdmin
+	if _, err := s.UpdateUser(ctx, "PAUL", auth.UserUpdate{Role: &r, EndSessions: &auth.Revoke{At: at, Until: until}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := revokedIDs(t, s, time.Time{}, at); len(got) != 1 || !got["p-1"].Equal(until) {
+		t.Errorf("revocations = %v, want p-1", got)
+	}
+	// An update of an unknown user revokes nothing.
+	if _, err := s.UpdateUser(ctx, "nobody", auth.UserUpdate{Role: &r, EndSessions: &auth.Revoke{At: at, Until: until}}); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("update of unknown user: %v", err)
+	}
+}
+
+func testDeleteEndsSessions(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "dora", auth.RoleEditor)
+	mkSession(t, s, u, "d-1", "d1")
+	at, until := base.Add(time.Hour), base.Add(2*time.Hour)
+	if err := s.DeleteUser(ctx, "dora", &auth.Revoke{At: at, Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	if got := revokedIDs(t, s, time.Time{}, at); len(got) != 1 || !got["d-1"].Equal(until) {
+		t.Errorf("revocations = %v, want d-1", got)
+	}
+	if _, _, err := s.RefreshToken(ctx, hashOf("d1")); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("refresh token of a deleted user: err = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUser(ctx, "dora", &auth.Revoke{At: at, Until: until}); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("second delete: %v, want ErrNotFound", err)
+	}
+}
+
+func testPurge(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "pia", auth.RoleReader)
+	mkSession(t, s, u, "live", "live1")
+	old := &auth.Session{ID: "old", UserID: u.ID, UserVersion: u.Version, CreatedAt: base, ExpiresAt: base.Add(time.Hour)}
+	if err := s.CreateSession(ctx, old, &auth.RefreshToken{Hash: hashOf("old1"), SessionID: "old", ExpiresAt: base.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, auth.Revoke{TokenIDs: []string{"short"}, At: base, Until: base.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, auth.Revoke{TokenIDs: []string{"long"}, At: base, Until: base.Add(3 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	now := base.Add(2 * time.Hour)
+	if err := s.PurgeExpired(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.RefreshToken(ctx, hashOf("old1")); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("expired session survived the purge: %v", err)
+	}
+	if _, _, err := s.RefreshToken(ctx, hashOf("live1")); err != nil {
+		t.Errorf("live session purged: %v", err)
+	}
+	if got := revokedIDs(t, s, time.Time{}, base); len(got) != 1 || got["long"].IsZero() {
+		t.Errorf("revocations after purge = %v, want only long", got)
+	}
+}
+
+func testSigningKeys(t *testing.T, s auth.Store) {
+	k1 := auth.StoredKey{ID: "k1", JWK: []byte(`{"kty":"oct","k":"one"}`), CreatedAt: base}
+	if err := s.AddSigningKey(ctx, k1, time.Time{}, false); err != nil {
+		t.Fatal(err)
+	}
+	k2 := auth.StoredKey{ID: "k2", JWK: []byte(`{"kty":"oct","k":"two"}`), CreatedAt: base.Add(time.Hour)}
+	retire := base.Add(2 * time.Hour)
+	if err := s.AddSigningKey(ctx, k2, retire, false); err != nil {
+		t.Fatal(err)
+	}
+	k3 := auth.StoredKey{ID: "k3", JWK: []byte(`{"kty":"oct","k":"three"}`), CreatedAt: base.Add(90 * time.Minute)}
+	if err := s.AddSigningKey(ctx, k3, base.Add(5*time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]auth.StoredKey{}
+	for _, k := range keys {
+		got[k.ID] = k
+	}
+	// k1 keeps its first retirement time; k2 gets the later one; k3 is active.
+	if len(got) != 3 || !got["k1"].RetireAt.Equal(retire) || !got["k2"].RetireAt.Equal(base.Add(5*time.Hour)) || !got["k3"].RetireAt.IsZero() {
+		t.Errorf("keys = %+v", keys)
+	}
+	if string(got["k3"].JWK) != string(k3.JWK) || !got["k3"].CreatedAt.Equal(k3.CreatedAt) {
+		t.Errorf("k3 = %+v, want %+v", got["k3"], k3)
+	}
+	if err := s.AddSigningKey(ctx, k3, base, false); !errors.Is(err, auth.ErrConflict) {
+		t.Errorf("duplicate kid: err = %v, want ErrConflict", err)
+	}
+	if err := s.PurgeExpired(ctx, base.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ = s.SigningKeys(ctx)
+	if len(keys) != 2 {
+		t.Errorf("after purge %d keys, want 2 (k1 retired)", len(keys))
+	}
+}
+
+func testSigningKeyOnlyIfNone(t *testing.T, s auth.Store) {
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k := auth.StoredKey{ID: fmt.Sprint("first-", i), JWK: []byte(`{}`), CreatedAt: base}
+			errs[i] = s.AddSigningKey(ctx, k, time.Time{}, true)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, auth.ErrConflict):
+			t.Errorf("AddSigningKey %d: %v", i, err)
+		}
+	}
+	keys, err := s.SigningKeys(ctx)
+	if ok != 1 || err != nil || len(keys) != 1 {
+		t.Errorf("%d of %d first-key inserts succeeded, %d keys stored (%v); want exactly one", ok, n, len(keys), err)
+	}
+}

@@ -1,0 +1,190 @@
+// Package httpapi is jwtgate's HTTP interface: login, the posts and users
+// APIs and health checks, over an auth.Service. It speaks JSON, reports
+// every error as an RFC 9457 problem with a stable code (see the code
+// constants in problem.go and openapi.yaml), and is described by the
+// OpenAPI document served at GET /openapi.yaml.
+//
+// Every response carries X-Request-Id (a sane incoming one is kept),
+// X-Content-Type-Options: nosniff, Cache-Control: no-store and
+// Referrer-Policy: no-referrer. Each request is logged once, with method,
+// path (never the query), status, duration, request id and client IP;
+// never headers, bodies, passwords or tokens.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/jwtgate/jwtgate/internal/auth"
+)
+
+// Config configures the HTTP API.
+type Config struct {
+	Service *auth.Service
+	Tokens  *auth.Tokens
+	Log     *slog.Logger // defaults to slog.Default()
+
+	// TrustProxyHeaders takes the client IP (for login rate limits and
+	// logs) from the last X-Forwarded-For entry, the one appended by the
+	// reverse proxy in front of the server. Enable it only behind exactly
+	// one proxy that appends to X-Forwarded-For; otherwise any client can
+	// claim any address. By default r.RemoteAddr is used.
+	TrustProxyHeaders bool
+
+	// InsecureCookies drops the Secure attribute from cookies, for a
+	// server reached over plain http://localhost during development.
+	InsecureCookies bool
+
+	// PublicURL is the server's external base URL (https://auth.example),
+	// used in the OpenID configuration document. By default the issuer is
+	// used if it is an https:// URL; without either the document answers
+	// 404 (see DiscoveryBaseURL). Its origin is also trusted by the
+	// cross-origin check, for browsers that send Origin but not
+	// Sec-Fetch-Site through a proxy that rewrites Host.
+	PublicURL string
+
+	// UI, if set, serves the browser pages: GET /, /inspect, /admin and
+	// the assets under /ui/. It sets its own Content-Security-Policy.
+	UI http.Handler
+
+	// MaxBodyBytes limits request bodies (default 64 KiB); larger ones
+	// get 413 body_too_large.
+	MaxBodyBytes int64
+}
+
+// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 64 << 10
+
+type server struct {
+	svc        *auth.Service
+	tokens     *auth.Tokens
+	log        *slog.Logger
+	trustProxy bool
+	maxBody    int64
+
+	insecureCookies bool
+	publicURL       string
+	mux             *http.ServeMux
+	crossOrigin     *http.CrossOriginProtection
+}
+
+// route is one registered pattern. role is the least role the route
+// needs: "" for public routes, auth.RoleReader for any valid token.
+type route struct {
+	pattern string
+	role    auth.Role
+	handler http.HandlerFunc
+}
+
+func (s *server) routes() []route {
+	return []route{
+		{"GET /healthz", "", s.healthz},
+		{"GET /readyz", "", s.readyz},
+		{"GET /openapi.yaml", "", s.openapi},
+		{"POST /login", "", s.login},
+		{"POST /refresh", "", s.refresh},
+		{"POST /logout", "", s.logout},      // an access token, or a refresh token in the body: checked by logout
+		{"/auth/verify", "", s.forwardAuth}, // any method: proxies may pass the original one
+		{"GET /.well-known/jwks.json", "", s.jwks},
+		{"GET /.well-known/openid-configuration", "", s.openidConfiguration},
+		{"GET /me", auth.RoleReader, s.me},
+		{"GET /posts", auth.RoleReader, s.listPosts},
+		{"POST /posts", auth.RoleEditor, s.createPost},
+		{"GET /posts/{id}", auth.RoleReader, s.getPost},
+		{"DELETE /posts/{id}", auth.RoleReader, s.deletePost}, // author or admin: checked by auth.Service
+		{"POST /users", auth.RoleAdmin, s.createUser},
+		{"GET /users", auth.RoleAdmin, s.listUsers},
+		{"PATCH /users/{name}", auth.RoleAdmin, s.updateUser},
+		{"DELETE /users/{name}", auth.RoleAdmin, s.deleteUser},
+	}
+}
+
+// uiPatterns are the paths of the browser UI (Config.UI).
+var uiPatterns = []string{"GET /{$}", "GET /inspect", "GET /admin", "GET /ui/"}
+
+// Routes returns the registered patterns ("METHOD /path"), in the form
+// net/http.ServeMux takes them. GET routes also answer HEAD; a pattern
+// without a method answers every method.
+func Routes() []string {
+	rs := (&server{}).routes()
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.pattern
+	}
+	return out
+}
+
+// New returns the API handler. It panics if cfg has no Service (with a
+// Store and Hasher) or no Tokens: that is a programming error.
+func New(cfg Config) http.Handler {
+	if cfg.Service == nil || cfg.Service.Store == nil || cfg.Service.Hasher == nil || cfg.Tokens == nil {
+		panic("httpapi: Config needs a Service with a Store and a Hasher, and Tokens")
+	}
+	s := &server{
+		svc:        cfg.Service,
+		tokens:     cfg.Tokens,
+		log:        cfg.Log,
+		trustProxy: cfg.TrustProxyHeaders,
+		maxBody:    cfg.MaxBodyBytes,
+
+		insecureCookies: cfg.InsecureCookies,
+		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Tokens.Issuer()),
+		mux:             http.NewServeMux(),
+		crossOrigin:     newCrossOriginProtection(cfg.PublicURL),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if cfg.UI != nil {
+		for _, p := range uiPatterns {
+			s.mux.Handle(p, cfg.UI)
+		}
+	}
+	for _, rt := range s.routes() {
+		h := rt.handler
+		if rt.role != "" {
+			h = s.authenticate(rt.role, h)
+		}
+		s.mux.Handle(rt.pattern, h)
+	}
+	return s
+}
+
+// newCrossOriginProtection refuses state-changing requests that a browser
+// sends from another origin (Sec-Fetch-Site, else Origin against Host):
+// without it a page elsewhere could post the login form with cookie=true
+// and log the victim's browser in as the attacker. Clients that send
+// neither header (curl, SDKs, proxies) pass. /auth/verify is exempt: it
+// changes nothing here, and the origin a proxy forwards to it is the
+// protected application's, not jwtgate's.
+func newCrossOriginProtection(publicURL string) *http.CrossOriginProtection {
+	c := http.NewCrossOriginProtection()
+	c.AddInsecureBypassPattern("/auth/verify")
+	if o := originOf(publicURL); o != "" {
+		if err := c.AddTrustedOrigin(o); err != nil {
+			panic("httpapi: origin of PublicURL: " + err.Error()) // originOf returns a scheme and a host only
+		}
+	}
+	return c
+}
+
+// originOf returns the origin of an absolute URL as a browser writes it in
+// the Origin header (lower case, no default port), or "".
+func originOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if scheme == "https" {
+		host = strings.TrimSuffix(host, ":443")
+	} else if scheme == "http" {
+		host = strings.TrimSuffix(host, ":80")
+	}
+	return scheme + "://" + host
+}
