@@ -67,7 +67,7 @@ func BenchmarkRawHTTP(b *testing.B) {
 // cost of one request is the difference between two counts over the
 // difference in requests (one P, or an idle P's spinning gets counted):
 //
-//	go test -c ./httpapi
+//	go test -c ./internal/httpapi
 //	GOGC=off valgrind --tool=cachegrind --cache-sim=no ./httpapi.test -test.run '^$' \
 //	    -test.cpu 1 -test.bench 'Pipelined/me$' -test.benchtime 2000x   # then 22000x
 //
