@@ -16,7 +16,7 @@ import (
 // (a busy server's access-token age), one every 0.96 ms. With -count a
 // case runs again on the same set, its clock going on.
 //
-//	go test -run '^$' -bench 'Revocations' -count 6 ./auth/
+//	go test -run '^$' -bench 'Revocations' -count 6 ./internal/auth/
 const (
 	benchHeldMany = 1_000_000
 	benchSpan     = 16 * time.Minute
