@@ -22,6 +22,10 @@ type store interface {
 	AppliedMigrations(ctx context.Context) ([]string, error)
 }
 
+// defaultData is the data folder when neither --data nor $JWTGATE_DATA
+// says otherwise.
+const defaultData = "./jwtgate-data"
+
 // storage is where the data lives: a PostgreSQL URL (--db), else the
 // SQLite file in the data folder (--data).
 type storage struct {
@@ -35,7 +39,7 @@ type storage struct {
 // $JWTGATE_DB, on the flag set of a command that opens the database.
 func storageFlags(fs *flag.FlagSet, env func(string) string) *storage {
 	s := &storage{}
-	dataDef := "./jwtgate-data"
+	dataDef := defaultData
 	if v := env("JWTGATE_DATA"); v != "" {
 		dataDef = v
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
-const userUsage = `Usage: jwtgate user COMMAND [flags]
+var userUsage = `Usage: jwtgate user COMMAND [flags]
 
 Manages accounts directly in the data folder's database; works while the
 server runs.
@@ -31,13 +31,13 @@ Commands:
 
 Without --role, add makes a reader.
 
-Every command takes --data DIR (default ./jwtgate-data, or $JWTGATE_DATA),
+Every command takes --data DIR (default ` + defaultData + `, or $JWTGATE_DATA),
 or --db URL for a PostgreSQL database (default $JWTGATE_DB).
 passwd, disable, role and delete also end the user's sessions: running
 servers refuse their tokens within their --revocation-poll (500ms), until
 the tokens would have expired on every server of the database: the longest
 --access-ttl plus --leeway that the servers recorded there, and never less
-than 15m30s or $JWTGATE_ACCESS_TTL plus $JWTGATE_LEEWAY.
+than ` + auth.DefaultTokenAge.String() + ` or $JWTGATE_ACCESS_TTL plus $JWTGATE_LEEWAY.
 Passwords are never taken as arguments: they would show in ps and shell history.
 `
 
@@ -210,7 +210,7 @@ func readPassword(stdin io.Reader, stderr io.Writer, prompt string) (string, err
 // it is used (auth.LongestTokenAge), so revocations and grace periods made
 // here last long enough whatever the servers run with.
 func tokenAge(env func(string) string) time.Duration {
-	ttl, leeway := 15*time.Minute, 30*time.Second
+	ttl, leeway := auth.DefaultAccessTTL, auth.DefaultLeeway
 	if d, err := time.ParseDuration(env("JWTGATE_ACCESS_TTL")); err == nil && d > 0 {
 		ttl = d
 	}
