@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -117,10 +118,12 @@ func (e *envFlags) bool(p *bool, name, envName string, def bool, usage string) {
 	e.fs.BoolVar(p, name, def, usage+" ($"+envName+")")
 }
 
-func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (*serveConfig, error) {
+// parseServeFlags parses serve's flags over its environment variables;
+// the flag package's complaints and the usage go to out.
+func parseServeFlags(args []string, env func(string) string, out io.Writer) (*serveConfig, error) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("jwtgate serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(out)
 	e := &envFlags{fs: fs, env: env}
 	e.str(&c.Addr, "addr", "JWTGATE_ADDR", "127.0.0.1:8080", "listen address")
 	e.str(&c.Data, "data", "JWTGATE_DATA", defaultData, "data folder: SQLite database and generated keys")
@@ -153,7 +156,7 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	e.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: jwtgate serve [flags]\n\nRuns the login server. Every flag can also be set with the environment\nvariable shown; a flag wins over its variable.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: jwtgate serve [flags]\n\nRuns the login server. Every flag can also be set with the environment\nvariable shown; a flag wins over its variable.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -196,13 +199,14 @@ func checkPublicURL(s string) error {
 }
 
 func cmdServe(args []string, env func(string) string, stdout, stderr io.Writer) int {
-	c, err := parseServeFlags(args, env, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
+	var out bytes.Buffer
+	c, err := parseServeFlags(args, env, &out)
 	if err != nil {
-		fmt.Fprintln(stderr, "jwtgate serve:", err)
-		return 2
+		code := flagOutput(out.Bytes(), err, stdout, stderr)
+		if code != 0 {
+			fmt.Fprintln(stderr, "jwtgate serve:", err)
+		}
+		return code
 	}
 	log, err := newLogger(c.LogFormat, c.LogLevel, stderr)
 	if err != nil {

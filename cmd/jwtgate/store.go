@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -120,16 +120,14 @@ rolling upgrade, or to check that the database is reachable.
 `
 
 func cmdMigrate(args []string, stdout, stderr io.Writer, env func(string) string) int {
+	var out bytes.Buffer
 	fs := flag.NewFlagSet("jwtgate migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage); fs.PrintDefaults() }
+	fs.SetOutput(&out)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), migrateUsage); fs.PrintDefaults() }
 	st := storageFlags(fs, env)
 	st.warn = warnTo(stderr, "jwtgate migrate")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagOutput(out.Bytes(), err, stdout, stderr)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "jwtgate migrate: unexpected argument %q\n", fs.Arg(0))

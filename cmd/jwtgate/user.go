@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -42,26 +43,26 @@ Passwords are never taken as arguments: they would show in ps and shell history.
 `
 
 func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, userUsage)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, userUsage)
 		return 0
 	}
 	sub, args := args[0], args[1:]
+	var out bytes.Buffer
 	fs := flag.NewFlagSet("jwtgate user "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, userUsage) }
+	fs.SetOutput(&out)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), userUsage) }
 	st := storageFlags(fs, env)
 	st.warn = warnTo(stderr, "jwtgate user "+sub)
 	role := fs.String("role", "reader", "role for add: reader, editor or admin")
 	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
 	if err != nil {
-		return 2
+		return flagOutput(out.Bytes(), err, stdout, stderr)
 	}
 	want := map[string]int{"add": 1, "list": 0, "passwd": 1, "disable": 1, "enable": 1, "role": 2, "delete": 1}
 	n, known := want[sub]
