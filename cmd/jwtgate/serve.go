@@ -307,7 +307,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err := svc.SyncRevocations(ctx); err != nil {
 		return fmt.Errorf("loading revocations: %w", err)
 	}
-	handler := httpapi.New(httpapi.Config{Service: svc, Tokens: tokens, Log: log, TrustProxyHeaders: c.TrustProxy,
+	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
 		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler()})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
