@@ -33,6 +33,8 @@ func TestDefaultsAgree(t *testing.T) {
 		{"serve --access-ttl", c.AccessTTL, auth.DefaultAccessTTL},
 		{"serve --leeway", c.Leeway, auth.DefaultLeeway},
 		{"serve --data", c.Data, defaultData},
+		{"serve --key-reload", c.KeyReload, defaultKeyReload},
+		{"serve --revocation-poll", c.RevocationPoll, defaultRevocationPoll},
 		{"user/key --data", st.data, defaultData},
 		{"user/key token age", tokenAge(noEnv), auth.DefaultTokenAge},
 		{"auth.DefaultTokenAge", auth.DefaultTokenAge, auth.DefaultAccessTTL + auth.DefaultLeeway},

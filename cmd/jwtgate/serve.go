@@ -118,6 +118,12 @@ func (e *envFlags) bool(p *bool, name, envName string, def bool, usage string) {
 	e.fs.BoolVar(p, name, def, usage+" ($"+envName+")")
 }
 
+// Defaults of serve's flags that other commands' help texts quote.
+const (
+	defaultKeyReload      = 10 * time.Second
+	defaultRevocationPoll = 500 * time.Millisecond
+)
+
 // parseServeFlags parses serve's flags over its environment variables;
 // the flag package's complaints and the usage go to out.
 func parseServeFlags(args []string, env func(string) string, out io.Writer) (*serveConfig, error) {
@@ -138,8 +144,8 @@ func parseServeFlags(args []string, env func(string) string, out io.Writer) (*se
 	e.str(&c.Alg, "alg", "JWTGATE_ALG", "HS256", "algorithm of the key generated on first start; with --key-file, the key's algorithm when the key allows several (RS256 or PS256)")
 	e.str(&c.KeyFile, "key-file", "JWTGATE_KEY_FILE", "", "signing key: PEM or JWK private key (EdDSA, ES256, RS256, ...) or an oct JWK")
 	e.str(&c.VerifyKeyFiles, "verify-key-file", "JWTGATE_VERIFY_KEY_FILE", "", "comma-separated key files that still verify tokens but sign none (old keys after a manual rotation)")
-	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", 10*time.Second, "how often to look for rotated keys (SIGHUP reloads at once)")
-	e.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", 500*time.Millisecond, "how often to load revocations made by other instances or the command line")
+	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", defaultKeyReload, "how often to look for rotated keys (SIGHUP reloads at once)")
+	e.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", defaultRevocationPoll, "how often to load revocations made by other instances or the command line")
 	e.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
 	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL (https://auth.example.com) of the OpenID configuration's links (default: an https:// --issuer, else no discovery document)")
 	e.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")

@@ -35,7 +35,7 @@ Without --role, add makes a reader.
 Every command takes --data DIR (default ` + defaultData + `, or $JWTGATE_DATA),
 or --db URL for a PostgreSQL database (default $JWTGATE_DB).
 passwd, disable, role and delete also end the user's sessions: running
-servers refuse their tokens within their --revocation-poll (500ms), until
+servers refuse their tokens within their --revocation-poll (` + defaultRevocationPoll.String() + `), until
 the tokens would have expired on every server of the database: the longest
 --access-ttl plus --leeway that the servers recorded there, and never less
 than ` + auth.DefaultTokenAge.String() + ` or $JWTGATE_ACCESS_TTL plus $JWTGATE_LEEWAY.
