@@ -17,7 +17,9 @@ import (
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
-// Defaults for the zero values of Config.
+// Defaults for the zero values of Config. DefaultIssuer, DefaultAudience
+// and DefaultLeeway are the jwtgate server's own defaults, so that a zero
+// Config accepts what a server started without flags issues.
 const (
 	DefaultIssuer             = "jwtgate"
 	DefaultAudience           = "jwtgate"

@@ -37,7 +37,7 @@ func TestAgainstJwtgate(t *testing.T) {
 	if _, err := svc.CreateUser(t.Context(), "grace", "grace-password", auth.RoleEditor); err != nil {
 		t.Fatal(err)
 	}
-	api := httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Tokens: tokens}))
+	api := httptest.NewServer(httpapi.New(httpapi.Config{Service: svc}))
 	t.Cleanup(api.Close)
 
 	// The guard's clock runs ahead by skew, which the test advances

@@ -80,15 +80,23 @@ func (c *command) parse(args []string) (pos []string, code int, ok bool) {
 	c.fs.SetOutput(&out)
 	pos, err := parseInterspersed(c.fs, args)
 	c.fs.SetOutput(c.stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		c.stdout.Write(out.Bytes())
-		return nil, 0, false
-	case err != nil:
-		c.stderr.Write(out.Bytes())
-		return nil, 2, false
+	if err != nil {
+		return nil, flagOutput(out.Bytes(), err, c.stdout, c.stderr), false
 	}
 	return pos, 0, true
+}
+
+// flagOutput writes what a flag set printed while parsing and returns the
+// exit code: after -h or --help (flag.ErrHelp) the usage is the answer,
+// on stdout with 0; after anything else it explains an error, on stderr
+// with 2.
+func flagOutput(out []byte, err error, stdout, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		stdout.Write(out)
+		return 0
+	}
+	stderr.Write(out)
+	return 2
 }
 
 // set reports whether the flag was given on the command line.

@@ -19,9 +19,9 @@ Makes a new signing key in the server's database and makes it the active
 one. The keys in use so far keep verifying tokens for the grace period,
 then retire. The default grace period is the longest access-token lifetime
 plus leeway that the servers on the database recorded (their --access-ttl
-and --leeway), and never less than 15m30s or $JWTGATE_ACCESS_TTL plus
+and --leeway), and never less than `+auth.DefaultTokenAge.String()+` or $JWTGATE_ACCESS_TTL plus
 $JWTGATE_LEEWAY. Running servers pick the new key up within --key-reload
-(10s) or at once on SIGHUP.
+(`+defaultKeyReload.String()+`) or at once on SIGHUP.
 Servers started with --key-file or a secret do not use these keys.`, stdout, stderr)
 	st := storageFlags(c.fs, env)
 	st.warn = warnTo(stderr, prefix)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -117,26 +118,34 @@ func (e *envFlags) bool(p *bool, name, envName string, def bool, usage string) {
 	e.fs.BoolVar(p, name, def, usage+" ($"+envName+")")
 }
 
-func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (*serveConfig, error) {
+// Defaults of serve's flags that other commands' help texts quote.
+const (
+	defaultKeyReload      = 10 * time.Second
+	defaultRevocationPoll = 500 * time.Millisecond
+)
+
+// parseServeFlags parses serve's flags over its environment variables;
+// the flag package's complaints and the usage go to out.
+func parseServeFlags(args []string, env func(string) string, out io.Writer) (*serveConfig, error) {
 	c := &serveConfig{}
 	fs := flag.NewFlagSet("jwtgate serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(out)
 	e := &envFlags{fs: fs, env: env}
 	e.str(&c.Addr, "addr", "JWTGATE_ADDR", "127.0.0.1:8080", "listen address")
-	e.str(&c.Data, "data", "JWTGATE_DATA", "./jwtgate-data", "data folder: SQLite database and generated keys")
+	e.str(&c.Data, "data", "JWTGATE_DATA", defaultData, "data folder: SQLite database and generated keys")
 	e.str(&c.DB, "db", "JWTGATE_DB", "", "PostgreSQL URL (postgres://user:pass@host/db) instead of SQLite in the data folder; share it between instances")
 	e.int(&c.DBMaxConns, "db-max-conns", "JWTGATE_DB_MAX_CONNS", postgres.DefaultMaxConns, "PostgreSQL connection pool size")
-	e.str(&c.Issuer, "issuer", "JWTGATE_ISSUER", "jwtgate", "iss claim of issued tokens, required on verification")
-	e.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", "jwtgate", "aud claim of issued tokens, required on verification")
-	e.dur(&c.AccessTTL, "access-ttl", "JWTGATE_ACCESS_TTL", 15*time.Minute, "access token lifetime")
-	e.dur(&c.Leeway, "leeway", "JWTGATE_LEEWAY", 30*time.Second, "clock-skew leeway when checking exp, nbf, iat")
+	e.str(&c.Issuer, "issuer", "JWTGATE_ISSUER", auth.DefaultIssuer, "iss claim of issued tokens, required on verification")
+	e.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", auth.DefaultAudience, "aud claim of issued tokens, required on verification")
+	e.dur(&c.AccessTTL, "access-ttl", "JWTGATE_ACCESS_TTL", auth.DefaultAccessTTL, "access token lifetime")
+	e.dur(&c.Leeway, "leeway", "JWTGATE_LEEWAY", auth.DefaultLeeway, "clock-skew leeway when checking exp, nbf, iat")
 	e.dur(&c.RefreshTTL, "refresh-ttl", "JWTGATE_REFRESH_TTL", auth.DefaultRefreshTTL, "refresh token lifetime (each refresh makes a new one)")
 	e.dur(&c.SessionTTL, "session-ttl", "JWTGATE_SESSION_TTL", auth.DefaultSessionTTL, "absolute session lifetime, however often it is refreshed")
 	e.str(&c.Alg, "alg", "JWTGATE_ALG", "HS256", "algorithm of the key generated on first start; with --key-file, the key's algorithm when the key allows several (RS256 or PS256)")
 	e.str(&c.KeyFile, "key-file", "JWTGATE_KEY_FILE", "", "signing key: PEM or JWK private key (EdDSA, ES256, RS256, ...) or an oct JWK")
 	e.str(&c.VerifyKeyFiles, "verify-key-file", "JWTGATE_VERIFY_KEY_FILE", "", "comma-separated key files that still verify tokens but sign none (old keys after a manual rotation)")
-	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", 10*time.Second, "how often to look for rotated keys (SIGHUP reloads at once)")
-	e.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", 500*time.Millisecond, "how often to load revocations made by other instances or the command line")
+	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", defaultKeyReload, "how often to look for rotated keys (SIGHUP reloads at once)")
+	e.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", defaultRevocationPoll, "how often to load revocations made by other instances or the command line")
 	e.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
 	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL (https://auth.example.com) of the OpenID configuration's links (default: an https:// --issuer, else no discovery document)")
 	e.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
@@ -153,7 +162,7 @@ func parseServeFlags(args []string, env func(string) string, stderr io.Writer) (
 	e.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	e.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: jwtgate serve [flags]\n\nRuns the login server. Every flag can also be set with the environment\nvariable shown; a flag wins over its variable.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: jwtgate serve [flags]\n\nRuns the login server. Every flag can also be set with the environment\nvariable shown; a flag wins over its variable.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -196,13 +205,14 @@ func checkPublicURL(s string) error {
 }
 
 func cmdServe(args []string, env func(string) string, stdout, stderr io.Writer) int {
-	c, err := parseServeFlags(args, env, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
+	var out bytes.Buffer
+	c, err := parseServeFlags(args, env, &out)
 	if err != nil {
-		fmt.Fprintln(stderr, "jwtgate serve:", err)
-		return 2
+		code := flagOutput(out.Bytes(), err, stdout, stderr)
+		if code != 0 {
+			fmt.Fprintln(stderr, "jwtgate serve:", err)
+		}
+		return code
 	}
 	log, err := newLogger(c.LogFormat, c.LogLevel, stderr)
 	if err != nil {
@@ -303,7 +313,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err := svc.SyncRevocations(ctx); err != nil {
 		return fmt.Errorf("loading revocations: %w", err)
 	}
-	handler := httpapi.New(httpapi.Config{Service: svc, Tokens: tokens, Log: log, TrustProxyHeaders: c.TrustProxy,
+	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
 		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler()})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})

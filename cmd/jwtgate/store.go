@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +22,10 @@ type store interface {
 	AppliedMigrations(ctx context.Context) ([]string, error)
 }
 
+// defaultData is the data folder when neither --data nor $JWTGATE_DATA
+// says otherwise.
+const defaultData = "./jwtgate-data"
+
 // storage is where the data lives: a PostgreSQL URL (--db), else the
 // SQLite file in the data folder (--data).
 type storage struct {
@@ -35,7 +39,7 @@ type storage struct {
 // $JWTGATE_DB, on the flag set of a command that opens the database.
 func storageFlags(fs *flag.FlagSet, env func(string) string) *storage {
 	s := &storage{}
-	dataDef := "./jwtgate-data"
+	dataDef := defaultData
 	if v := env("JWTGATE_DATA"); v != "" {
 		dataDef = v
 	}
@@ -116,16 +120,14 @@ rolling upgrade, or to check that the database is reachable.
 `
 
 func cmdMigrate(args []string, stdout, stderr io.Writer, env func(string) string) int {
+	var out bytes.Buffer
 	fs := flag.NewFlagSet("jwtgate migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage); fs.PrintDefaults() }
+	fs.SetOutput(&out)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), migrateUsage); fs.PrintDefaults() }
 	st := storageFlags(fs, env)
 	st.warn = warnTo(stderr, "jwtgate migrate")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagOutput(out.Bytes(), err, stdout, stderr)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "jwtgate migrate: unexpected argument %q\n", fs.Arg(0))

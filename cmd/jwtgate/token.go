@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
@@ -175,7 +176,7 @@ Exit status: 0 signed, 2 usage or key error.`, stdout, stderr)
 	claimsJSON := c.fs.String("claims", "", "claims as one JSON `object`, kept as given")
 	var claims claimList
 	c.fs.Var(&claims, "claim", "claim `k=v` (repeatable); v is JSON when it parses as JSON, else a string")
-	exp := c.fs.Duration("exp", 15*time.Minute, "lifetime: exp = now + this")
+	exp := c.fs.Duration("exp", auth.DefaultAccessTTL, "lifetime: exp = now + this (the server's access-token lifetime)")
 	noExp := c.fs.Bool("no-exp", false, "add no exp claim (a token that never expires)")
 	noIat := c.fs.Bool("no-iat", false, "add no iat claim")
 	kid := c.fs.String("kid", "", "key id `ID` for the header (default: the JWK's kid, or the thumbprint of an asymmetric key)")

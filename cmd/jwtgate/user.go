@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -16,7 +17,7 @@ import (
 	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
-const userUsage = `Usage: jwtgate user COMMAND [flags]
+var userUsage = `Usage: jwtgate user COMMAND [flags]
 
 Manages accounts directly in the data folder's database; works while the
 server runs.
@@ -31,37 +32,37 @@ Commands:
 
 Without --role, add makes a reader.
 
-Every command takes --data DIR (default ./jwtgate-data, or $JWTGATE_DATA),
+Every command takes --data DIR (default ` + defaultData + `, or $JWTGATE_DATA),
 or --db URL for a PostgreSQL database (default $JWTGATE_DB).
 passwd, disable, role and delete also end the user's sessions: running
-servers refuse their tokens within their --revocation-poll (500ms), until
+servers refuse their tokens within their --revocation-poll (` + defaultRevocationPoll.String() + `), until
 the tokens would have expired on every server of the database: the longest
 --access-ttl plus --leeway that the servers recorded there, and never less
-than 15m30s or $JWTGATE_ACCESS_TTL plus $JWTGATE_LEEWAY.
+than ` + auth.DefaultTokenAge.String() + ` or $JWTGATE_ACCESS_TTL plus $JWTGATE_LEEWAY.
 Passwords are never taken as arguments: they would show in ps and shell history.
 `
 
 func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, userUsage)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, userUsage)
 		return 0
 	}
 	sub, args := args[0], args[1:]
+	var out bytes.Buffer
 	fs := flag.NewFlagSet("jwtgate user "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, userUsage) }
+	fs.SetOutput(&out)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), userUsage) }
 	st := storageFlags(fs, env)
 	st.warn = warnTo(stderr, "jwtgate user "+sub)
 	role := fs.String("role", "reader", "role for add: reader, editor or admin")
 	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
 	if err != nil {
-		return 2
+		return flagOutput(out.Bytes(), err, stdout, stderr)
 	}
 	want := map[string]int{"add": 1, "list": 0, "passwd": 1, "disable": 1, "enable": 1, "role": 2, "delete": 1}
 	n, known := want[sub]
@@ -210,7 +211,7 @@ func readPassword(stdin io.Reader, stderr io.Writer, prompt string) (string, err
 // it is used (auth.LongestTokenAge), so revocations and grace periods made
 // here last long enough whatever the servers run with.
 func tokenAge(env func(string) string) time.Duration {
-	ttl, leeway := 15*time.Minute, 30*time.Second
+	ttl, leeway := auth.DefaultAccessTTL, auth.DefaultLeeway
 	if d, err := time.ParseDuration(env("JWTGATE_ACCESS_TTL")); err == nil && d > 0 {
 		ttl = d
 	}

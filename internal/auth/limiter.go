@@ -10,10 +10,13 @@ import (
 // Limiter is a set of token buckets keyed by a string (a client IP, a
 // username). Each key may spend Burst attempts at once, refilled at one per
 // Every. It lives in memory: with several instances each has its own.
+//
+// The zero value is ready to use and disabled; a Limiter built as a literal
+// works like one from NewLimiter. Set the fields before the first Allow.
 type Limiter struct {
 	Every time.Duration
 	Burst int
-	Now   func() time.Time
+	Now   func() time.Time // time.Now if nil
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -31,7 +34,14 @@ const maxBuckets = 100_000
 
 // NewLimiter returns a limiter; every <= 0 or burst <= 0 disables it.
 func NewLimiter(every time.Duration, burst int) *Limiter {
-	return &Limiter{Every: every, Burst: burst, Now: time.Now, buckets: map[string]*bucket{}}
+	return &Limiter{Every: every, Burst: burst}
+}
+
+func (l *Limiter) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
 }
 
 func (l *Limiter) off() bool { return l == nil || l.Every <= 0 || l.Burst <= 0 }
@@ -41,7 +51,7 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	if l.off() {
 		return true, 0
 	}
-	now := l.Now()
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buckets == nil {
@@ -70,7 +80,7 @@ func (l *Limiter) Return(key string) {
 	if l.off() {
 		return
 	}
-	now := l.Now()
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if b := l.buckets[key]; b != nil {

@@ -91,3 +91,36 @@ func TestRecentSetBounded(t *testing.T) {
 		t.Error("the newest key is not held exactly for ttl")
 	}
 }
+
+// A Limiter built without NewLimiter works: the zero value lets everything
+// through, and a literal limits like a constructed one.
+func TestLimiterZeroValue(t *testing.T) {
+	var zero Limiter
+	for range 3 {
+		if ok, _ := zero.Allow("k"); !ok {
+			t.Fatal("zero Limiter refused an attempt")
+		}
+	}
+	zero.Return("k")
+
+	for _, tc := range []struct {
+		name string
+		l    *Limiter
+	}{
+		{"literal", &Limiter{Every: time.Hour, Burst: 2}},
+		{"literal with clock", &Limiter{Every: time.Hour, Burst: 2, Now: func() time.Time { return time.Unix(1000, 0) }}},
+		{"constructor", NewLimiter(time.Hour, 2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.l.Return("k") // before any Allow
+			for i := range 2 {
+				if ok, _ := tc.l.Allow("k"); !ok {
+					t.Fatalf("attempt %d refused within burst", i)
+				}
+			}
+			if ok, wait := tc.l.Allow("k"); ok || wait <= 0 {
+				t.Fatalf("third attempt: ok=%v wait=%v, want refused with a wait", ok, wait)
+			}
+		})
+	}
+}

@@ -99,6 +99,16 @@ const (
 	DefaultSessionTTL = 30 * 24 * time.Hour
 )
 
+// The server's defaults for the tokens it issues. guard keeps its own
+// copies of the ones a verifier needs, since it cannot import this package;
+// a test holds them equal.
+const (
+	DefaultIssuer    = "jwtgate"
+	DefaultAudience  = "jwtgate"
+	DefaultAccessTTL = 15 * time.Minute
+	DefaultLeeway    = 30 * time.Second
+)
+
 // refreshTokenLen is the length of a refresh token: 256 random bits in
 // unpadded base64url.
 const refreshTokenLen = 43
@@ -347,7 +357,7 @@ func (s *Service) revokeUntil(ctx context.Context, now time.Time) (time.Time, er
 
 // DefaultTokenAge is the default access-token lifetime plus leeway, used
 // by revocations made where no Tokens are configured (the command line).
-const DefaultTokenAge = 15*time.Minute + 30*time.Second
+const DefaultTokenAge = DefaultAccessTTL + DefaultLeeway
 
 func (s *Service) revoke(ctx context.Context, r Revoke, now time.Time) error {
 	until, err := s.revokeUntil(ctx, now)

@@ -56,7 +56,7 @@ func newBenchServer(tb testing.TB, revoked int) *benchServer {
 		tb.Fatal(err)
 	}
 	bs := &benchServer{svc: svc, tokens: tokens, clock: c,
-		h: New(Config{Service: svc, Tokens: tokens, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})}
+		h: New(Config{Service: svc, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})}
 	revokeRandomIDs(tb, tokens, c.Now(), revoked)
 	bs.token = bs.login(tb)
 	p, err := tokens.Verify(bs.token)

@@ -100,7 +100,7 @@ func TestCrossOriginPublicURL(t *testing.T) {
 		{"https://auth.example", "http://auth.example", 403},
 		{"", "https://auth.example", 403},
 	} {
-		h := New(Config{Service: e.svc, Tokens: e.tokens, Log: e.h.log, PublicURL: tc.publicURL})
+		h := New(Config{Service: e.svc, Log: e.h.log, PublicURL: tc.publicURL})
 		r := httptest.NewRequest("POST", "http://127.0.0.1:8080/login", strings.NewReader(loginForm("rita", pw("rita"))))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Origin", tc.origin)

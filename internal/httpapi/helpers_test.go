@@ -143,7 +143,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			}
 		}
 	}
-	e.h = New(Config{Service: e.svc, Tokens: e.tokens, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure, PublicURL: o.publicURL}).(*server)
+	e.h = New(Config{Service: e.svc, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure, PublicURL: o.publicURL}).(*server)
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)
 	return e

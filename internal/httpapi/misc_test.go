@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/jwt"
 )
 
 // openapiOperations parses the paths section of openapi.yaml: path keys
@@ -255,10 +259,44 @@ func TestConfigDefaults(t *testing.T) {
 	if e.h.maxBody != 64<<10 || e.h.log == nil {
 		t.Fatalf("defaults: maxBody %d", e.h.maxBody)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("New without a Service did not panic")
-		}
-	}()
-	New(Config{Tokens: e.tokens})
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"no Service", Config{}},
+		{"Service without Tokens", Config{Service: &auth.Service{Store: e.store, Hasher: e.svc.Hasher}}},
+		{"Service without Hasher", Config{Service: &auth.Service{Store: e.store, Tokens: e.tokens}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("New did not panic")
+				}
+			}()
+			New(tc.cfg)
+		})
+	}
+}
+
+// The issuer is configured once, in the Service's Tokens: the API verifies
+// with them and the discovery document names their issuer.
+func TestConfigTakesTokensFromService(t *testing.T) {
+	key, err := jwt.GenerateKey(jwt.EdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{key: key, issuer: "https://issuer.example"})
+	h := New(Config{Service: e.svc})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/openid-configuration", nil))
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || rec.Code != 200 {
+		t.Fatalf("%d %s: %v", rec.Code, rec.Body, err)
+	}
+	if doc.Issuer != "https://issuer.example" || doc.JWKSURI != "https://issuer.example/.well-known/jwks.json" {
+		t.Fatalf("discovery document %+v, want the Service's issuer", doc)
+	}
 }

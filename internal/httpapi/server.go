@@ -22,8 +22,9 @@ import (
 
 // Config configures the HTTP API.
 type Config struct {
+	// Service issues the tokens; its Tokens also verify them and give the
+	// issuer of the discovery document, so both always agree.
 	Service *auth.Service
-	Tokens  *auth.Tokens
 	Log     *slog.Logger // defaults to slog.Default()
 
 	// TrustProxyHeaders takes the client IP (for login rate limits and
@@ -116,21 +117,21 @@ func Routes() []string {
 	return out
 }
 
-// New returns the API handler. It panics if cfg has no Service (with a
-// Store and Hasher) or no Tokens: that is a programming error.
+// New returns the API handler. It panics if cfg has no Service with a
+// Store, a Hasher and Tokens: that is a programming error.
 func New(cfg Config) http.Handler {
-	if cfg.Service == nil || cfg.Service.Store == nil || cfg.Service.Hasher == nil || cfg.Tokens == nil {
-		panic("httpapi: Config needs a Service with a Store and a Hasher, and Tokens")
+	if cfg.Service == nil || cfg.Service.Store == nil || cfg.Service.Hasher == nil || cfg.Service.Tokens == nil {
+		panic("httpapi: Config needs a Service with a Store, a Hasher and Tokens")
 	}
 	s := &server{
 		svc:        cfg.Service,
-		tokens:     cfg.Tokens,
+		tokens:     cfg.Service.Tokens,
 		log:        cfg.Log,
 		trustProxy: cfg.TrustProxyHeaders,
 		maxBody:    cfg.MaxBodyBytes,
 
 		insecureCookies: cfg.InsecureCookies,
-		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Tokens.Issuer()),
+		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Service.Tokens.Issuer()),
 		mux:             http.NewServeMux(),
 		crossOrigin:     newCrossOriginProtection(cfg.PublicURL),
 	}

@@ -85,7 +85,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			t.Fatal(err)
 		}
 	}
-	api := httpapi.New(httpapi.Config{Service: svc, Tokens: tokens, Log: log, InsecureCookies: true, UI: web.Handler()})
+	api := httpapi.New(httpapi.Config{Service: svc, Log: log, InsecureCookies: true, UI: web.Handler()})
 	s := &stack{svc: svc}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/refresh" {

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every command and command group answers -h, -help and --help with its
+// usage on stdout and nothing on stderr, exit 0, and touches no database
+// (none exists here); "jwtgate help CMD..." says the same.
+func TestEveryHelpOnStdout(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  []string
+		want string
+	}{
+		{nil, "Usage:\n  jwtgate serve"},
+		{[]string{"serve"}, "Usage: jwtgate serve [flags]"},
+		{[]string{"migrate"}, "Usage: jwtgate migrate"},
+		{[]string{"user"}, "Usage: jwtgate user COMMAND"},
+		{[]string{"user", "add"}, "Usage: jwtgate user COMMAND"},
+		{[]string{"user", "list"}, "Usage: jwtgate user COMMAND"},
+		{[]string{"user", "passwd"}, "Usage: jwtgate user COMMAND"},
+		{[]string{"token"}, "jwtgate token sign"},
+		{[]string{"token", "decode"}, "Usage: jwtgate token decode"},
+		{[]string{"token", "sign"}, "Usage: jwtgate token sign"},
+		{[]string{"token", "verify"}, "Usage: jwtgate token verify"},
+		{[]string{"key"}, "jwtgate key generate"},
+		{[]string{"key", "generate"}, "Usage: jwtgate key generate"},
+		{[]string{"key", "jwks"}, "Usage: jwtgate key jwks"},
+		{[]string{"key", "rotate"}, "Usage: jwtgate key rotate"},
+		{[]string{"key", "list"}, "Usage: jwtgate key list"},
+	} {
+		for _, h := range []string{"-h", "-help", "--help"} {
+			args := append(append([]string(nil), tc.cmd...), h)
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				env := map[string]string{"JWTGATE_DATA": t.TempDir() + "/absent"}
+				r := jwtgate(t, env, "", args...)
+				if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, tc.want) {
+					t.Fatalf("exit %d, stderr %q, stdout %q; want 0, nothing, and %q", r.code, r.stderr, r.stdout, tc.want)
+				}
+				if len(tc.cmd) > 0 {
+					if h := jwtgate(t, env, "", append([]string{"help"}, tc.cmd...)...); h != r {
+						t.Errorf("help %v = %+v, differs from -h", tc.cmd, h)
+					}
+				}
+			})
+		}
+	}
+}
