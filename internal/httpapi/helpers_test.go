@@ -11,26 +11,18 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
 var fastArgon = auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
-// clock is a settable time source shared by the test and the server.
-type clock struct{ ns atomic.Int64 }
-
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(time.Unix(1_700_000_000, 0).UnixNano())
-	return c
-}
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+// newClock returns the clock shared by a test and its server.
+func newClock() *testutil.Clock { return testutil.NewClock(time.Unix(1_700_000_000, 0)) }
 
 // syncBuffer collects log output written from server goroutines.
 type syncBuffer struct {
@@ -70,7 +62,7 @@ type env struct {
 	store  *faultStore
 	svc    *auth.Service
 	tokens *auth.Tokens
-	clock  *clock
+	clock  *testutil.Clock
 	logs   *syncBuffer
 }
 
@@ -98,12 +90,12 @@ func testKey(t testing.TB, fill string) *jwt.Key {
 	return k
 }
 
-func newTokens(t testing.TB, key *jwt.Key, c *clock) *auth.Tokens {
+func newTokens(t testing.TB, key *jwt.Key, c *testutil.Clock) *auth.Tokens {
 	t.Helper()
 	return newTokensIssuer(t, key, c, "jwtgate")
 }
 
-func newTokensIssuer(t testing.TB, key *jwt.Key, c *clock, issuer string) *auth.Tokens {
+func newTokensIssuer(t testing.TB, key *jwt.Key, c *testutil.Clock, issuer string) *auth.Tokens {
 	t.Helper()
 	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: issuer, Audience: "jwtgate-api",
 		TTL: 15 * time.Minute, Leeway: 30 * time.Second, Now: c.Now})
