@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 const nginxBinary = "/usr/sbin/nginx"
@@ -160,7 +162,7 @@ func tryStartNginx(t *testing.T, jwtgateHostPort, upstreamHostPort string) (stri
 
 	cmd := exec.Command(nginxBinary, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // workers die with the group
-	out := &lockedBuffer{}
+	out := &testutil.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +22,6 @@ var fastArgon = auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
 // newClock returns the clock shared by a test and its server.
 func newClock() *testutil.Clock { return testutil.NewClock(time.Unix(1_700_000_000, 0)) }
-
-// syncBuffer collects log output written from server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type envOptions struct {
 	ipLimit    *auth.Limiter
@@ -63,7 +44,7 @@ type env struct {
 	svc    *auth.Service
 	tokens *auth.Tokens
 	clock  *testutil.Clock
-	logs   *syncBuffer
+	logs   *testutil.LockedBuffer
 }
 
 // Seeded users; each one's password is pw(name).
@@ -107,7 +88,7 @@ func newTokensIssuer(t testing.TB, key *jwt.Key, c *testutil.Clock, issuer strin
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, store: newFaultStore(t), clock: newClock(), logs: &syncBuffer{}}
+	e := &env{t: t, store: newFaultStore(t), clock: newClock(), logs: &testutil.LockedBuffer{}}
 	var lh slog.Handler = slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
 	if o.logWrap != nil {
 		lh = o.logWrap(lh)
@@ -270,21 +251,4 @@ func (e *env) waitLog(substr string) string {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// logLines parses the JSON log lines.
-func logLines(t testing.TB, s string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }

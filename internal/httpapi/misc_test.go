@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // openapiOperations parses the paths section of openapi.yaml: path keys
@@ -159,7 +161,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 
 	// One access line per request, with the expected members.
 	var access []map[string]any
-	for _, l := range logLines(t, logs) {
+	for _, l := range testutil.JSONLines(t, logs) {
 		if l["msg"] == "request" {
 			access = append(access, l)
 		}
