@@ -222,20 +222,10 @@ func TestRequireWithJWKS(t *testing.T) {
 	do(t, h, "GET", good).wantCode(t, 401, "token_expired")
 	// The set is re-read once it is older than RefreshInterval, in the
 	// background.
-	eventually(t, "a second JWKS fetch", func() bool { return ks.fetches.Load() == 2 })
+	testutil.Eventually(t, 5*time.Second, "a second JWKS fetch", func() bool { return ks.fetches.Load() == 2 })
 	do(t, h, "GET", good).wantCode(t, 401, "token_expired")
 	if n := ks.fetches.Load(); n != 2 {
 		t.Errorf("%d JWKS fetches, want 2", n)
-	}
-}
-
-// eventually polls cond, for work the guard does in the background.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 5 s for %s", what)
-		}
 	}
 }
 
@@ -362,7 +352,7 @@ func TestRotationRefetchesOnUnknownKid(t *testing.T) {
 	if r := do(t, h, "GET", oldTok); r.code != 200 {
 		t.Fatalf("old key while the re-read runs: %d", r.code)
 	}
-	eventually(t, "the old key to be dropped", func() bool { return do(t, h, "GET", oldTok).code == 401 })
+	testutil.Eventually(t, 5*time.Second, "the old key to be dropped", func() bool { return do(t, h, "GET", oldTok).code == 401 })
 	do(t, h, "GET", oldTok).wantCode(t, 401, "token_invalid")
 	if r := do(t, h, "GET", token(t, next, clk.Now(), "reader")); r.code != 200 {
 		t.Fatalf("new key: %d", r.code)
@@ -511,7 +501,7 @@ func TestJWKSOutage(t *testing.T) {
 			t.Fatalf("known key during a JWKS outage: %d %s", r.code, r.body)
 		}
 		if i == 0 {
-			eventually(t, "the failed re-read", func() bool { return ks.fetches.Load() == 2 })
+			testutil.Eventually(t, 5*time.Second, "the failed re-read", func() bool { return ks.fetches.Load() == 2 })
 		}
 	}
 	if n := ks.fetches.Load(); n != 2 {
@@ -591,7 +581,7 @@ func TestRefreshDoesNotBlockRequests(t *testing.T) {
 			t.Fatal("a request waited for the JWKS refresh although the guard held good keys")
 		}
 	}
-	eventually(t, "the background fetch", func() bool { return fetches.Load() == 2 })
+	testutil.Eventually(t, 5*time.Second, "the background fetch", func() bool { return fetches.Load() == 2 })
 
 	unblock()
 	if r := do(t, h, "GET", token(t, k2, clk.Now(), "reader")); r.code != 200 {

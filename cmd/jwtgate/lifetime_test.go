@@ -50,7 +50,7 @@ func TestUserDisableRefusesTokensForTheServersTokenAge(t *testing.T) {
 	shell := map[string]string{"JWTGATE_ACCESS_TTL": "10s", "JWTGATE_LEEWAY": "0s"}
 	mustOK(t, jwtgate(t, shell, "", "user", "disable", "bob", "--data", data))
 	for _, base := range []string{a, b} {
-		eventually(t, time.Second, base+" refuses the disabled user's token", func() bool {
+		testutil.Eventually(t, time.Second, base+" refuses the disabled user's token", func() bool {
 			code, _, _ := call(t, "GET", base+"/me", tok, "", "")
 			return code == 401
 		})

@@ -425,7 +425,7 @@ func TestForwardAuthThroughNginx(t *testing.T) {
 	if code, _, _ := call(t, "POST", jg.base+"/logout", admin, "", ""); code != 204 {
 		t.Fatalf("logout: %d", code)
 	}
-	took := eventually(t, time.Second, "logged-out token refused through nginx", func() bool {
+	took := testutil.Eventually(t, time.Second, "logged-out token refused through nginx", func() bool {
 		return proxyDo(t, "GET", nx+"/app/page", bearerHeader(admin), "").code == 401
 	})
 	t.Logf("logged-out token refused through nginx after %v", took)

@@ -313,7 +313,7 @@ func TestBinaryGracePeriodEnds(t *testing.T) {
 	}
 	// Wait for the reload: new logins are signed by the new key.
 	var newTok string
-	eventually(t, 20*time.Second, "new logins signed by the rotated key", func() bool {
+	testutil.Eventually(t, 20*time.Second, "new logins signed by the rotated key", func() bool {
 		newTok = login(t, p.base, "gil", "grace-password-1")
 		a, _ := jwt.DecodeUnverified(newTok)
 		return a.KeyID != old.KeyID
