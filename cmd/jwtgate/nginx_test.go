@@ -32,10 +32,7 @@ func requireTool(t *testing.T, what string, err error) {
 	if err == nil {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI (install it in .ci/run): %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
+	testutil.Unavailable(t, fmt.Sprintf("%s not available: %v", what, err), "install it in .ci/run")
 }
 
 // nginxConfig is the reverse-proxy setup the README recommends: every
