@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/guard"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
@@ -64,25 +65,7 @@ func (ks *keyServer) setDoc(doc []byte) {
 
 func (ks *keyServer) url() string { return ks.srv.URL + "/.well-known/jwks.json" }
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Unix(1_800_000_000, 0)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *testutil.Clock { return testutil.NewClock(time.Unix(1_800_000_000, 0)) }
 
 func genKey(t *testing.T, alg jwt.Algorithm) *jwt.Key {
 	t.Helper()
@@ -235,24 +218,14 @@ func TestRequireWithJWKS(t *testing.T) {
 	if n := ks.fetches.Load(); n != 1 {
 		t.Errorf("%d JWKS fetches, want 1: only unknown kids and age cause a re-fetch", n)
 	}
-	clk.add(15*time.Minute + 31*time.Second) // past exp and the 30 s leeway
+	clk.Advance(15*time.Minute + 31*time.Second) // past exp and the 30 s leeway
 	do(t, h, "GET", good).wantCode(t, 401, "token_expired")
 	// The set is re-read once it is older than RefreshInterval, in the
 	// background.
-	eventually(t, "a second JWKS fetch", func() bool { return ks.fetches.Load() == 2 })
+	testutil.Eventually(t, 5*time.Second, "a second JWKS fetch", func() bool { return ks.fetches.Load() == 2 })
 	do(t, h, "GET", good).wantCode(t, 401, "token_expired")
 	if n := ks.fetches.Load(); n != 2 {
 		t.Errorf("%d JWKS fetches, want 2", n)
-	}
-}
-
-// eventually polls cond, for work the guard does in the background.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 5 s for %s", what)
-		}
 	}
 }
 
@@ -361,7 +334,7 @@ func TestRotationRefetchesOnUnknownKid(t *testing.T) {
 	ks.setKeys(next, old) // the server rotated; the old key is in its grace period
 	// Within MinRefreshInterval of the last fetch the unknown kid waits.
 	do(t, h, "GET", token(t, next, clk.Now(), "reader")).wantCode(t, 401, "token_invalid")
-	clk.add(time.Minute)
+	clk.Advance(time.Minute)
 	if r := do(t, h, "GET", token(t, next, clk.Now(), "reader")); r.code != 200 {
 		t.Fatalf("new key after rotation: %d %s", r.code, r.body)
 	}
@@ -374,12 +347,12 @@ func TestRotationRefetchesOnUnknownKid(t *testing.T) {
 	// Grace over: the old key leaves the set; the periodic re-read, in
 	// the background, drops it.
 	ks.setKeys(next)
-	clk.add(guard.DefaultRefreshInterval)
+	clk.Advance(guard.DefaultRefreshInterval)
 	oldTok := token(t, old, clk.Now(), "reader")
 	if r := do(t, h, "GET", oldTok); r.code != 200 {
 		t.Fatalf("old key while the re-read runs: %d", r.code)
 	}
-	eventually(t, "the old key to be dropped", func() bool { return do(t, h, "GET", oldTok).code == 401 })
+	testutil.Eventually(t, 5*time.Second, "the old key to be dropped", func() bool { return do(t, h, "GET", oldTok).code == 401 })
 	do(t, h, "GET", oldTok).wantCode(t, 401, "token_invalid")
 	if r := do(t, h, "GET", token(t, next, clk.Now(), "reader")); r.code != 200 {
 		t.Fatalf("new key: %d", r.code)
@@ -394,7 +367,7 @@ func TestUnknownKidFetchesAreRateLimited(t *testing.T) {
 	g := newGuard(t, guard.Config{JWKSURL: ks.url(), Now: clk.Now, MinRefreshInterval: 10 * time.Second})
 	h := g.Require(echo)
 	do(t, h, "GET", token(t, k, clk.Now(), "reader")) // first fetch
-	clk.add(11 * time.Second)
+	clk.Advance(11 * time.Second)
 
 	var wg sync.WaitGroup
 	for i := range 200 {
@@ -411,7 +384,7 @@ func TestUnknownKidFetchesAreRateLimited(t *testing.T) {
 	if n := ks.fetches.Load(); n != 2 {
 		t.Fatalf("%d fetches for 200 unknown kids, want 2 (the first and one refresh)", n)
 	}
-	clk.add(11 * time.Second)
+	clk.Advance(11 * time.Second)
 	do(t, h, "GET", token(t, genKey(t, jwt.EdDSA).WithKeyID("x"), clk.Now(), "admin"))
 	if n := ks.fetches.Load(); n != 3 {
 		t.Fatalf("%d fetches after the interval, want 3", n)
@@ -522,13 +495,13 @@ func TestJWKSOutage(t *testing.T) {
 	ks.mu.Lock()
 	ks.status = 503
 	ks.mu.Unlock()
-	clk.add(guard.DefaultRefreshInterval + time.Second)
+	clk.Advance(guard.DefaultRefreshInterval + time.Second)
 	for i := range 5 {
 		if r := do(t, h, "GET", token(t, k, clk.Now(), "reader")); r.code != 200 {
 			t.Fatalf("known key during a JWKS outage: %d %s", r.code, r.body)
 		}
 		if i == 0 {
-			eventually(t, "the failed re-read", func() bool { return ks.fetches.Load() == 2 })
+			testutil.Eventually(t, 5*time.Second, "the failed re-read", func() bool { return ks.fetches.Load() == 2 })
 		}
 	}
 	if n := ks.fetches.Load(); n != 2 {
@@ -547,7 +520,7 @@ func TestVerifyErrors(t *testing.T) {
 	k := genKey(t, jwt.EdDSA)
 	g := newGuard(t, guard.Config{Keys: []*jwt.Key{k.Public()}, Now: clk.Now, Leeway: -1})
 	tok := token(t, k, clk.Now(), "reader")
-	clk.add(15*time.Minute + time.Second)
+	clk.Advance(15*time.Minute + time.Second)
 	if _, err := g.Verify(t.Context(), tok); !errors.Is(err, jwt.ErrExpired) {
 		t.Fatalf("Verify with no leeway, 1 s after exp: %v", err)
 	}
@@ -590,7 +563,7 @@ func TestRefreshDoesNotBlockRequests(t *testing.T) {
 	if r := do(t, h, "GET", token(t, k, clk.Now(), "reader")); r.code != 200 {
 		t.Fatalf("first request: %d %s", r.code, r.body)
 	}
-	clk.add(guard.DefaultRefreshInterval + time.Second)
+	clk.Advance(guard.DefaultRefreshInterval + time.Second)
 
 	// All requests are answered at once, and they start one fetch between them.
 	answered := make(chan int, 20)
@@ -608,7 +581,7 @@ func TestRefreshDoesNotBlockRequests(t *testing.T) {
 			t.Fatal("a request waited for the JWKS refresh although the guard held good keys")
 		}
 	}
-	eventually(t, "the background fetch", func() bool { return fetches.Load() == 2 })
+	testutil.Eventually(t, 5*time.Second, "the background fetch", func() bool { return fetches.Load() == 2 })
 
 	unblock()
 	if r := do(t, h, "GET", token(t, k2, clk.Now(), "reader")); r.code != 200 {

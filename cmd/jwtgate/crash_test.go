@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // testCrashSafety kills a server with SIGKILL in the middle of a stream of
@@ -91,7 +93,7 @@ func testCrashSafety(t *testing.T, be backend) {
 	})
 	// Kill once enough writes of each kind were acknowledged to test
 	// anything, with more in flight; a busy machine just takes longer.
-	eventually(t, time.Minute, "acknowledged writes before the kill", func() bool {
+	testutil.Eventually(t, time.Minute, "acknowledged writes before the kill", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(users) >= 2 && len(posts) >= 20 && len(chain) >= 3
@@ -143,7 +145,7 @@ func testCrashSafety(t *testing.T, be backend) {
 	switch {
 	case code == 200:
 	case code == 401 && m["code"] == "refresh_invalid":
-		eventually(t, 20*time.Second, "the session revoked after replaying its used refresh token (else the token was lost)", func() bool {
+		testutil.Eventually(t, 20*time.Second, "the session revoked after replaying its used refresh token (else the token was lost)", func() bool {
 			code, _, me := call(t, "GET", q.base+"/me", lastAccess, "", "")
 			return code == 401 && me["code"] == "token_revoked"
 		})

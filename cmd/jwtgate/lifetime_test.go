@@ -4,20 +4,13 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/internal/sqlite"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
-
-// testClock is a settable clock for in-process servers: moving it forward
-// stands for waiting that long.
-type testClock struct{ ns atomic.Int64 }
-
-func (c *testClock) Now() time.Time  { return time.Unix(0, c.ns.Load()) }
-func (c *testClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
 
 // refusedFor checks that url refuses tok with code for a while: long enough
 // for many revocation polls of a server polling every 10ms.
@@ -42,9 +35,8 @@ func refusedFor(t *testing.T, what, url, tok, code string) {
 // until it expires. The servers' clock is moved instead of waiting.
 func TestUserDisableRefusesTokensForTheServersTokenAge(t *testing.T) {
 	data := t.TempDir()
-	clk := &testClock{}
 	start := time.Now()
-	clk.Set(start)
+	clk := testutil.NewClock(start)
 	a, _ := startServerAt(t, data, clk.Now, "--access-ttl", "1h", "--leeway", "0s", "--revocation-poll", "10ms")
 	b, _ := startServerAt(t, data, clk.Now, "--access-ttl", "10s", "--leeway", "0s", "--revocation-poll", "10ms")
 	addUser(t, data, "bob", "reader", "bob-password-1")
@@ -58,7 +50,7 @@ func TestUserDisableRefusesTokensForTheServersTokenAge(t *testing.T) {
 	shell := map[string]string{"JWTGATE_ACCESS_TTL": "10s", "JWTGATE_LEEWAY": "0s"}
 	mustOK(t, jwtgate(t, shell, "", "user", "disable", "bob", "--data", data))
 	for _, base := range []string{a, b} {
-		eventually(t, time.Second, base+" refuses the disabled user's token", func() bool {
+		testutil.Eventually(t, time.Second, base+" refuses the disabled user's token", func() bool {
 			code, _, _ := call(t, "GET", base+"/me", tok, "", "")
 			return code == 401
 		})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/postgres/pgtest"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
@@ -29,19 +30,6 @@ func postJSON(t *testing.T, url, token, body string) (int, map[string]any) {
 	t.Helper()
 	code, _, m := call(t, "POST", url, token, "application/json", body)
 	return code, m
-}
-
-// eventually polls cond every 20 ms for up to limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > limit {
-			t.Fatalf("%s: not within %v", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 // testTwoInstances runs two servers on one backend, as behind a load
@@ -93,7 +81,7 @@ func testTwoInstances(t *testing.T, be backend) {
 	if code, _ := postJSON(t, b.base+"/refresh", "", `{"refresh_token":"`+refresh2+`"}`); code != 401 {
 		t.Fatalf("the family's newest token still works on B: %d", code)
 	}
-	eventually(t, time.Second, "family revoked on B", func() bool {
+	testutil.Eventually(t, time.Second, "family revoked on B", func() bool {
 		code, _, _ := call(t, "GET", b.base+"/me", access2, "", "")
 		return code == 401
 	})
@@ -107,7 +95,7 @@ func testTwoInstances(t *testing.T, be backend) {
 	if code, _, _ := call(t, "POST", a.base+"/logout", access, "", ""); code != 204 {
 		t.Fatalf("logout on A: %d", code)
 	}
-	took := eventually(t, time.Second, "logout on A seen by B", func() bool {
+	took := testutil.Eventually(t, time.Second, "logout on A seen by B", func() bool {
 		code, _, _ := call(t, "GET", b.base+"/me", access, "", "")
 		return code == 401
 	})
@@ -119,7 +107,7 @@ func testTwoInstances(t *testing.T, be backend) {
 	}
 	a.cmd.Process.Signal(syscall.SIGHUP)
 	var tok string
-	eventually(t, 2*time.Second, "A signs with the new key", func() bool {
+	testutil.Eventually(t, 2*time.Second, "A signs with the new key", func() bool {
 		_, g := postJSON(t, a.base+"/login", "", `{"username":"mia","password":"multi-password-1"}`)
 		tok, _ = g["access_token"].(string)
 		u, err := jwt.DecodeUnverified(tok)

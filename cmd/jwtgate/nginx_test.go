@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 const nginxBinary = "/usr/sbin/nginx"
@@ -30,10 +32,7 @@ func requireTool(t *testing.T, what string, err error) {
 	if err == nil {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required in CI (install it in .ci/run): %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
+	testutil.Unavailable(t, fmt.Sprintf("%s not available: %v", what, err), "install it in .ci/run")
 }
 
 // nginxConfig is the reverse-proxy setup the README recommends: every
@@ -160,7 +159,7 @@ func tryStartNginx(t *testing.T, jwtgateHostPort, upstreamHostPort string) (stri
 
 	cmd := exec.Command(nginxBinary, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // workers die with the group
-	out := &lockedBuffer{}
+	out := &testutil.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -423,7 +422,7 @@ func TestForwardAuthThroughNginx(t *testing.T) {
 	if code, _, _ := call(t, "POST", jg.base+"/logout", admin, "", ""); code != 204 {
 		t.Fatalf("logout: %d", code)
 	}
-	took := eventually(t, time.Second, "logged-out token refused through nginx", func() bool {
+	took := testutil.Eventually(t, time.Second, "logged-out token refused through nginx", func() bool {
 		return proxyDo(t, "GET", nx+"/app/page", bearerHeader(admin), "").code == 401
 	})
 	t.Logf("logged-out token refused through nginx after %v", took)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // pgCluster is a PostgreSQL cluster of one test's own: initdb into a
@@ -60,10 +62,7 @@ func startPGCluster(t *testing.T) *pgCluster {
 	t.Helper()
 	missing := func(why string) {
 		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s: under CI=true this test must run (.ci/run installs postgresql)", why)
-		}
-		t.Skip(why + "; test skipped")
+		testutil.Unavailable(t, why, ".ci/run installs postgresql")
 	}
 	c := &pgCluster{t: t, bin: pgBinDir()}
 	if c.bin == "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/postgres/pgtest"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // TestPostgresOutage serves on PostgreSQL, cuts the network to it and
@@ -41,7 +42,7 @@ func TestPostgresOutage(t *testing.T) {
 
 	proxy.Cut()
 	start := time.Now()
-	eventually(t, 10*time.Second, "/readyz 503 during the outage", func() bool {
+	testutil.Eventually(t, 10*time.Second, "/readyz 503 during the outage", func() bool {
 		code, _, _ := call(t, "GET", p.base+"/readyz", "", "", "")
 		return code == 503
 	})
@@ -79,7 +80,7 @@ func TestPostgresOutage(t *testing.T) {
 	}
 
 	proxy.Restore()
-	eventually(t, 20*time.Second, "/readyz 200 after the database returned", func() bool {
+	testutil.Eventually(t, 20*time.Second, "/readyz 200 after the database returned", func() bool {
 		code, _, _ := call(t, "GET", p.base+"/readyz", "", "", "")
 		return code == 200
 	})
@@ -171,7 +172,7 @@ func TestPostgresStopped(t *testing.T) {
 	}
 
 	pg.Start()
-	took := eventually(t, 15*time.Second, "/readyz 200 after PostgreSQL started again", func() bool {
+	took := testutil.Eventually(t, 15*time.Second, "/readyz 200 after PostgreSQL started again", func() bool {
 		code, _, _ := call(t, "GET", p.base+"/readyz", "", "", "")
 		return code == 200
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/internal/postgres"
 	"github.com/jwtgate/jwtgate/internal/postgres/pgtest"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // withParam returns the connection URL u with one more query parameter.
@@ -127,7 +128,7 @@ func TestDBMaxConns(t *testing.T) {
 			inHandler.Wait()
 			// Every request is about to take a connection; the pool's
 			// worth hold one, waiting on the lock.
-			took := eventually(t, 20*time.Second, "the pool's connections waiting on the lock", func() bool {
+			took := testutil.Eventually(t, 20*time.Second, "the pool's connections waiting on the lock", func() bool {
 				_, waiting := count()
 				return waiting >= tc.want
 			}) + time.Since(sent)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/sqlite"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
@@ -54,25 +55,8 @@ func binary(t *testing.T) string {
 type process struct {
 	cmd  *exec.Cmd
 	base string
-	logs *lockedBuffer
+	logs *testutil.LockedBuffer
 	done chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var listenRE = regexp.MustCompile(`addr=http://(127\.0\.0\.1:\d+)`)
@@ -95,7 +79,7 @@ func startProcess(t *testing.T, data string, args ...string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, logs: &testutil.LockedBuffer{}, done: make(chan error, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -329,7 +313,7 @@ func TestBinaryGracePeriodEnds(t *testing.T) {
 	}
 	// Wait for the reload: new logins are signed by the new key.
 	var newTok string
-	eventually(t, 20*time.Second, "new logins signed by the rotated key", func() bool {
+	testutil.Eventually(t, 20*time.Second, "new logins signed by the rotated key", func() bool {
 		newTok = login(t, p.base, "gil", "grace-password-1")
 		a, _ := jwt.DecodeUnverified(newTok)
 		return a.KeyID != old.KeyID

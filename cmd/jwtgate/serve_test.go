@@ -15,12 +15,13 @@ import (
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/internal/sqlite"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
 // startServer runs `jwtgate serve` in-process on a random loopback port
 // with a real SQLite file in a temporary data folder.
-func startServer(t *testing.T, extra ...string) (base, data string, logs *bytes.Buffer) {
+func startServer(t *testing.T, extra ...string) (base, data string, logs *testutil.LockedBuffer) {
 	t.Helper()
 	data = t.TempDir()
 	base, logs = startServerAt(t, data, nil, extra...)
@@ -29,7 +30,7 @@ func startServer(t *testing.T, extra ...string) (base, data string, logs *bytes.
 
 // startServerAt is startServer on the data folder data, with the clock now
 // (nil: time.Now) for its tokens and sessions.
-func startServerAt(t *testing.T, data string, now func() time.Time, extra ...string) (base string, logs *bytes.Buffer) {
+func startServerAt(t *testing.T, data string, now func() time.Time, extra ...string) (base string, logs *testutil.LockedBuffer) {
 	t.Helper()
 	args := append([]string{"--addr", "127.0.0.1:0", "--data", data, "--hash-concurrency", "2"}, extra...)
 	c, err := parseServeFlags(args, func(string) string { return "" }, io.Discard)
@@ -37,8 +38,8 @@ func startServerAt(t *testing.T, data string, now func() time.Time, extra ...str
 		t.Fatal(err)
 	}
 	c.now = now
-	logs = &bytes.Buffer{}
-	log := slog.New(slog.NewTextHandler(&syncWriter{w: logs}, nil))
+	logs = &testutil.LockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -56,20 +57,6 @@ func startServerAt(t *testing.T, data string, now func() time.Time, extra ...str
 		}
 	})
 	return base, logs
-}
-
-type syncWriter struct {
-	w  io.Writer
-	mu chan struct{}
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	if s.mu == nil {
-		s.mu = make(chan struct{}, 1)
-	}
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
-	return s.w.Write(p)
 }
 
 func addUser(t *testing.T, data, name, role, password string) {

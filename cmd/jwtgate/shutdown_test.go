@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // startSlowPost sends the headers of a JSON POST to path with
@@ -82,7 +84,7 @@ func TestBinaryShutdownEndsStragglers(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	awaitCond(t, "the shutdown to start", func() bool { return strings.Contains(p.logs.String(), "shutting down") })
+	testutil.Eventually(t, time.Minute, "the shutdown to start", func() bool { return strings.Contains(p.logs.String(), "shutting down") })
 	// A request in flight when the signal came finishes with an answer.
 	if _, err := finisher.Write([]byte(refreshBody[1:])); err != nil {
 		t.Fatal(err)
@@ -115,17 +117,5 @@ func TestBinaryShutdownEndsStragglers(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
-	}
-}
-
-// awaitCond polls cond until it holds, failing the test after a minute.
-func awaitCond(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -8,26 +8,17 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/internal/sqlite"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
 var ctx = context.Background()
-
-// clock is a settable time shared by the services of a test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
 // downStore is a real SQLite store whose token lifetime writes can be made
 // to fail.
@@ -67,7 +58,7 @@ var testKey = func() *jwt.Key {
 
 // server is a Service as jwtgate serve builds one: tokens with ttl and
 // leeway on the shared key, on store, with c's time.
-func server(t *testing.T, store auth.Store, c *clock, ttl, leeway time.Duration) *auth.Service {
+func server(t *testing.T, store auth.Store, c *testutil.Clock, ttl, leeway time.Duration) *auth.Service {
 	t.Helper()
 	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: testKey, Issuer: "jwtgate", Audience: "jwtgate", TTL: ttl, Leeway: leeway, Now: c.Now})
 	if err != nil {
@@ -93,7 +84,7 @@ func mkUser(t *testing.T, s auth.Store, name string) *auth.User {
 }
 
 // verifyAt syncs svc's revocations at time at and verifies tok there.
-func verifyAt(t *testing.T, svc *auth.Service, c *clock, at time.Time, tok string) error {
+func verifyAt(t *testing.T, svc *auth.Service, c *testutil.Clock, at time.Time, tok string) error {
 	t.Helper()
 	c.Set(at)
 	if err := svc.SyncRevocations(ctx); err != nil {
@@ -112,7 +103,7 @@ func verifyAt(t *testing.T, svc *auth.Service, c *clock, at time.Time, tok strin
 func TestCommandLineRevocationOutlastsEveryServersTokens(t *testing.T) {
 	db := openDB(t)
 	start := time.Now().Truncate(time.Millisecond)
-	c := &clock{now: start}
+	c := testutil.NewClock(start)
 	a := server(t, db, c, 2*time.Minute, 0)
 	b := server(t, db, c, 10*time.Second, 0)
 	u := mkUser(t, db, "bob")
@@ -152,7 +143,7 @@ func TestCommandLineRevocationOutlastsEveryServersTokens(t *testing.T) {
 func TestServerHoldsRevocationsForItsOwnTokenAge(t *testing.T) {
 	db := openDB(t)
 	start := time.Now().Truncate(time.Millisecond)
-	c := &clock{now: start}
+	c := testutil.NewClock(start)
 	a := server(t, db, c, 2*time.Minute, 30*time.Second)
 	u := mkUser(t, db, "cleo")
 	g, err := a.StartSession(ctx, u)
@@ -180,7 +171,7 @@ func TestServerHoldsRevocationsForItsOwnTokenAge(t *testing.T) {
 func TestTokenLifetimeLease(t *testing.T) {
 	db := &downStore{DB: openDB(t)}
 	start := time.Now().Truncate(time.Millisecond)
-	c := &clock{now: start}
+	c := testutil.NewClock(start)
 	svc := server(t, db, c, time.Hour, 30*time.Second)
 	recs, err := db.TokenLifetimes(ctx, start)
 	if err != nil || len(recs) != 1 {

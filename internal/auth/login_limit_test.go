@@ -12,18 +12,14 @@ import (
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/internal/sqlite"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 var fastArgon = auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
-
 // newLoginService returns a service on a fresh SQLite store with the
 // server's default login limits, all on clock c.
-func newLoginService(t *testing.T, c *fakeClock) *auth.Service {
+func newLoginService(t *testing.T, c *testutil.Clock) *auth.Service {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
 	if err != nil {
@@ -50,7 +46,7 @@ func newLoginService(t *testing.T, c *fakeClock) *auth.Service {
 // gets in every time.
 func TestLoginFailuresFromOneClientDoNotLockOutOthers(t *testing.T) {
 	ctx := context.Background()
-	c := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	c := testutil.NewClock(time.Unix(1_700_000_000, 0))
 	svc := newLoginService(t, c)
 	if _, err := svc.CreateUser(ctx, "victim", "right password", auth.RoleReader); err != nil {
 		t.Fatal(err)
@@ -82,7 +78,7 @@ func TestLoginFailuresFromOneClientDoNotLockOutOthers(t *testing.T) {
 // they logged in from before, and the guesses accepted stay bounded.
 func TestLoginCeilingAcrossNetworks(t *testing.T) {
 	ctx := context.Background()
-	c := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	c := testutil.NewClock(time.Unix(1_700_000_000, 0))
 	svc := newLoginService(t, c)
 	if _, err := svc.CreateUser(ctx, "victim", "right password", auth.RoleReader); err != nil {
 		t.Fatal(err)
@@ -132,7 +128,7 @@ func TestLoginCeilingAcrossNetworks(t *testing.T) {
 // the budget is spent before the password check, not after.
 func TestLoginConcurrentGuessesStayWithinBudget(t *testing.T) {
 	ctx := context.Background()
-	c := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	c := testutil.NewClock(time.Unix(1_700_000_000, 0))
 	svc := newLoginService(t, c)
 	if _, err := svc.CreateUser(ctx, "victim", "right password", auth.RoleReader); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // discardWriter is a ResponseWriter that keeps only the status, so that
@@ -35,7 +36,7 @@ type benchServer struct {
 	h      http.Handler
 	svc    *auth.Service
 	tokens *auth.Tokens
-	clock  *clock
+	clock  *testutil.Clock
 	token  string
 }
 
@@ -48,8 +49,7 @@ const benchRevoked = 10_000
 func newBenchServer(tb testing.TB, revoked int) *benchServer {
 	tb.Helper()
 	store := newFaultStore(tb)
-	c := newClock()
-	c.ns.Store(time.Now().UnixNano())
+	c := testutil.NewClock(time.Now())
 	tokens := newTokens(tb, testKey(tb, "k"), c)
 	svc := &auth.Service{Store: store, Hasher: auth.NewHasher(fastArgon, 2, time.Second), Tokens: tokens, Now: c.Now}
 	if _, err := svc.CreateUser(context.Background(), "rita", pw("rita"), auth.RoleReader); err != nil {

@@ -10,45 +10,18 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
 var fastArgon = auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
-// clock is a settable time source shared by the test and the server.
-type clock struct{ ns atomic.Int64 }
-
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(time.Unix(1_700_000_000, 0).UnixNano())
-	return c
-}
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-// syncBuffer collects log output written from server goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// newClock returns the clock shared by a test and its server.
+func newClock() *testutil.Clock { return testutil.NewClock(time.Unix(1_700_000_000, 0)) }
 
 type envOptions struct {
 	ipLimit    *auth.Limiter
@@ -70,8 +43,8 @@ type env struct {
 	store  *faultStore
 	svc    *auth.Service
 	tokens *auth.Tokens
-	clock  *clock
-	logs   *syncBuffer
+	clock  *testutil.Clock
+	logs   *testutil.LockedBuffer
 }
 
 // Seeded users; each one's password is pw(name).
@@ -98,12 +71,12 @@ func testKey(t testing.TB, fill string) *jwt.Key {
 	return k
 }
 
-func newTokens(t testing.TB, key *jwt.Key, c *clock) *auth.Tokens {
+func newTokens(t testing.TB, key *jwt.Key, c *testutil.Clock) *auth.Tokens {
 	t.Helper()
 	return newTokensIssuer(t, key, c, "jwtgate")
 }
 
-func newTokensIssuer(t testing.TB, key *jwt.Key, c *clock, issuer string) *auth.Tokens {
+func newTokensIssuer(t testing.TB, key *jwt.Key, c *testutil.Clock, issuer string) *auth.Tokens {
 	t.Helper()
 	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: issuer, Audience: "jwtgate-api",
 		TTL: 15 * time.Minute, Leeway: 30 * time.Second, Now: c.Now})
@@ -115,7 +88,7 @@ func newTokensIssuer(t testing.TB, key *jwt.Key, c *clock, issuer string) *auth.
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, store: newFaultStore(t), clock: newClock(), logs: &syncBuffer{}}
+	e := &env{t: t, store: newFaultStore(t), clock: newClock(), logs: &testutil.LockedBuffer{}}
 	var lh slog.Handler = slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
 	if o.logWrap != nil {
 		lh = o.logWrap(lh)
@@ -278,21 +251,4 @@ func (e *env) waitLog(substr string) string {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// logLines parses the JSON log lines.
-func logLines(t testing.TB, s string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
@@ -163,7 +164,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 
 	// One access line per request, with the expected members.
 	var access []map[string]any
-	for _, l := range logLines(t, logs) {
+	for _, l := range testutil.JSONLines(t, logs) {
 		if l["msg"] == "request" {
 			access = append(access, l)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/lograte"
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // TestReadyzNeedsWrites: with the disk full (writes fail, reads and Ping
@@ -128,7 +129,7 @@ func TestOutageLogStorm(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		warns, requests = 0, 0
-		for _, l := range logLines(t, e.logs.String()) {
+		for _, l := range testutil.JSONLines(t, e.logs.String()) {
 			switch {
 			case l["level"] == "WARN" && l["msg"] == "storage unavailable":
 				warns++

@@ -1,49 +1,18 @@
 package lograte
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// lines parses the JSON lines written so far.
-func (b *buffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	s := b.b.String()
-	b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("%q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-func newLogger(every time.Duration) (*slog.Logger, *Handler, *buffer) {
-	b := &buffer{}
+func newLogger(every time.Duration) (*slog.Logger, *Handler, *testutil.LockedBuffer) {
+	b := &testutil.LockedBuffer{}
 	h := New(slog.NewJSONHandler(b, nil), Options{Every: every})
 	return slog.New(h), h, b
 }
@@ -69,7 +38,7 @@ func TestStormIsOneLine(t *testing.T) {
 	log.Warn("storage unavailable", "err", other.Error())
 	log.Error("internal error", "err", down.Error())
 
-	lines := b.lines(t)
+	lines := testutil.JSONLines(t, b.String())
 	var warns, infos, errs int
 	for _, l := range lines {
 		switch l["level"] {
@@ -86,7 +55,7 @@ func TestStormIsOneLine(t *testing.T) {
 		t.Fatalf("%d WARN (want 2: one per err), %d ERROR (want 1), %d INFO (want %d)", warns, errs, infos, n)
 	}
 	h.Flush()
-	lines = b.lines(t)
+	lines = testutil.JSONLines(t, b.String())
 	last := lines[len(lines)-1]
 	if last["msg"] != "storage unavailable" || last["err"] != down.Error() || last["suppressed"] != float64(n-1) {
 		t.Fatalf("after Flush: %v, want the held-back count %d", last, n-1)
@@ -106,7 +75,7 @@ func TestIntervals(t *testing.T) {
 		log.Warn("storage unavailable", "err", "disk full")
 	}
 	total := func() (lines, records int) {
-		for _, l := range b.lines(t) {
+		for _, l := range testutil.JSONLines(t, b.String()) {
 			lines++
 			records++
 			if s, ok := l["suppressed"].(float64); ok {
@@ -150,12 +119,12 @@ func TestIntervals(t *testing.T) {
 }
 
 func TestMaxGroupsPassesTheRest(t *testing.T) {
-	b := &buffer{}
+	b := &testutil.LockedBuffer{}
 	log := slog.New(New(slog.NewJSONHandler(b, nil), Options{Every: time.Hour, MaxGroups: 2}))
 	for i := range 5 {
 		log.Warn("failure", "err", strings.Repeat("x", i))
 	}
-	if n := len(b.lines(t)); n != 5 {
+	if n := len(testutil.JSONLines(t, b.String())); n != 5 {
 		t.Fatalf("%d lines, want 5 (distinct failures are never dropped)", n)
 	}
 }

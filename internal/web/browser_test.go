@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
@@ -52,10 +53,7 @@ func browserContext(t *testing.T) context.Context {
 		t.Skip("drives Chromium, about 40 s for the package: skipped by -short")
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browser tests need Chromium at %s: %v", chromiumPath, err)
-		}
-		t.Skipf("no Chromium at %s: skipping the browser tests", chromiumPath)
+		testutil.Unavailable(t, fmt.Sprintf("no Chromium at %s: %v", chromiumPath, err), "the browser tests need it")
 	}
 	browser.once.Do(func() {
 		browser.dir, browser.err = os.MkdirTemp("", "jwtgate-chromium-*")

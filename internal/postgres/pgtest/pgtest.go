@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 // EnvURL is the variable that names the test server.
@@ -27,10 +29,7 @@ func URL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvURL)
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: under CI=true the PostgreSQL tests must run (.ci/run starts the server)", EnvURL)
-		}
-		t.Skipf("%s is not set; PostgreSQL tests skipped", EnvURL)
+		testutil.Unavailable(t, EnvURL+" is not set", ".ci/run starts the server")
 	}
 	u, err := url.Parse(base)
 	if err != nil {
