@@ -363,16 +363,45 @@ func hex4(b []byte, j int) (rune, bool) {
 // duplicate check switches from comparing each pair to a map.
 const smallObject = 16
 
-func (s *jsonScanner) object(sh *shape) bool {
+// open enters the object or array at s.i, which close ends: it reports
+// whether it is empty (and consumed), and false in ok when it nests too
+// deep.
+func (s *jsonScanner) open(close byte) (empty, ok bool) {
 	if s.depth++; s.depth > maxJSONDepth {
-		return s.fail(&jsonProblem{jsonDepth, codeInvalidJSON, "the request body nests deeper than " + strconv.Itoa(maxJSONDepth) + " levels"})
+		return false, s.fail(&jsonProblem{jsonDepth, codeInvalidJSON, "the request body nests deeper than " + strconv.Itoa(maxJSONDepth) + " levels"})
 	}
-	s.i++ // {
+	s.i++ // { or [
 	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
+	if s.i < len(s.b) && s.b[s.i] == close {
 		s.i++
 		s.depth--
-		return true
+		return true, true
+	}
+	return false, true
+}
+
+// next reads what follows a member or element: a comma (more) or close
+// (the end of the object or array), else a syntax error (not ok).
+func (s *jsonScanner) next(close byte) (more, ok bool) {
+	s.ws()
+	if s.i == len(s.b) {
+		return false, s.fail(errNotJSON)
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return true, true
+	case close:
+		s.i++
+		s.depth--
+		return false, true
+	}
+	return false, s.fail(errNotJSON)
+}
+
+func (s *jsonScanner) object(sh *shape) bool {
+	if empty, ok := s.open('}'); empty || !ok {
+		return ok
 	}
 	var few [smallObject][]byte
 	names := few[:0]
@@ -437,33 +466,15 @@ func (s *jsonScanner) object(sh *shape) bool {
 		if !s.value(child) {
 			return false
 		}
-		s.ws()
-		if s.i == len(s.b) {
-			return s.fail(errNotJSON)
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return s.fail(errNotJSON)
+		if more, ok := s.next('}'); !more || !ok {
+			return ok
 		}
 	}
 }
 
 func (s *jsonScanner) array(sh *shape) bool {
-	if s.depth++; s.depth > maxJSONDepth {
-		return s.fail(&jsonProblem{jsonDepth, codeInvalidJSON, "the request body nests deeper than " + strconv.Itoa(maxJSONDepth) + " levels"})
-	}
-	s.i++ // [
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		s.depth--
-		return true
+	if empty, ok := s.open(']'); empty || !ok {
+		return ok
 	}
 	var elem *shape
 	if sh != nil && sh.fields == nil {
@@ -473,19 +484,8 @@ func (s *jsonScanner) array(sh *shape) bool {
 		if !s.value(elem) {
 			return false
 		}
-		s.ws()
-		if s.i == len(s.b) {
-			return s.fail(errNotJSON)
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return s.fail(errNotJSON)
+		if more, ok := s.next(']'); !more || !ok {
+			return ok
 		}
 	}
 }
