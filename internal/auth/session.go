@@ -26,6 +26,9 @@ type Session struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time // absolute end, however often it is refreshed
 	RevokedAt   time.Time // zero while the session is alive
+	// User is the session's user as Store.RefreshToken read it (nil from
+	// elsewhere): a refresh signs its current role without another read.
+	User *User
 }
 
 // RefreshToken is a stored refresh token. Only the SHA-256 of the token is
@@ -65,7 +68,7 @@ type SessionStore interface {
 	// Version s.UserVersion when the transaction commits.
 	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
 	// RefreshToken returns the refresh token with this hash and its
-	// session, or ErrNotFound.
+	// session, with the session's User, or ErrNotFound.
 	RefreshToken(ctx context.Context, hash []byte) (*RefreshToken, *Session, error)
 	// RotateRefreshToken marks the token oldHash used at usedAt and stores
 	// next, atomically. It fails with ErrConflict, storing nothing, when
@@ -245,14 +248,8 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
 	if !sess.RevokedAt.IsZero() || !now.Before(rt.ExpiresAt) || !now.Before(sess.ExpiresAt) {
 		return nil, ErrRefreshInvalid
 	}
-	u, err := s.Store.UserByID(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrRefreshInvalid
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.Disabled {
+	u := sess.User
+	if u == nil || u.Disabled {
 		return nil, ErrRefreshInvalid
 	}
 	if err := s.coverIssue(ctx, now); err != nil {

@@ -53,6 +53,9 @@ func testSessions(t *testing.T, s auth.Store) {
 	if sess.ID != "sess-1" || sess.UserID != u.ID || !sess.CreatedAt.Equal(base) || !sess.ExpiresAt.Equal(base.Add(30*24*time.Hour)) || !sess.RevokedAt.IsZero() {
 		t.Errorf("session = %+v", sess)
 	}
+	if sess.User == nil || sess.User.ID != u.ID || sess.User.Name != u.Name || sess.User.Role != u.Role || sess.User.Version != u.Version || sess.User.Disabled {
+		t.Errorf("session's user = %+v, want %+v", sess.User, u)
+	}
 	if _, _, err := s.RefreshToken(ctx, hashOf("token-2")); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("unknown refresh token: err = %v, want ErrNotFound", err)
 	}
