@@ -21,7 +21,7 @@ export BENCH_PASSWORD=bench-password-123
 # the server, not the limiter).
 start() {
   local port=$1; shift
-  "$work/jwtgate" serve --addr 127.0.0.1:$port --login-ip-burst 0 --login-user-burst 0 \
+  "$work/jwtgate" serve --addr 127.0.0.1:$port --login-ip-burst 0 --login-user-net-burst 0 --login-user-burst 0 \
     --log-level error "$@" >>"$work/serve.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && return; sleep 0.1; done

@@ -1,6 +1,7 @@
-// Command throughput measures jwtgate's request rate for login, refresh and
-// GET /posts against one or more running instances (requests go round-robin
-// across -urls, as behind a load balancer). Loopback only.
+// Command throughput measures jwtgate's request rate for login, refresh,
+// GET /posts and POST /posts against one or more running instances
+// (requests go round-robin across -urls, as behind a load balancer), one
+// column per operation named in -ops. Loopback only.
 //
 //	go run ./throughput -urls http://127.0.0.1:18191,http://127.0.0.1:18192 -user bench -label "sqlite, 2 instances"
 package main
@@ -27,6 +28,7 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "duration of each measurement")
 	label := flag.String("label", "", "row label")
 	header := flag.Bool("header", false, "print the table header first")
+	ops := flag.String("ops", "login,refresh,get-posts", "comma-separated columns: login, refresh, get-posts, post-posts")
 	flag.Parse()
 	bases := strings.Split(*urls, ",")
 	for _, b := range bases {
@@ -82,41 +84,68 @@ func main() {
 	post(bases[0]+"/posts", token, `{"title":"bench","body":"a post to list"}`)
 
 	noSetup := func() (any, error) { return nil, nil }
-	login, lbad := run(noSetup, func(any) bool {
-		code, _ := post(base()+"/login", "", loginBody)
-		return code == 200
-	})
 	type session struct{ refresh string }
-	// Each worker logs in (an argon2id hash) before the clock starts: the
-	// column measures refreshes only.
-	refresh, rbad := run(func() (any, error) {
-		for try := 0; ; try++ {
-			code, m := post(base()+"/login", "", loginBody)
-			if s, _ := m["refresh_token"].(string); code == 200 && s != "" {
-				return &session{s}, nil
+	columns := map[string]struct {
+		title string
+		setup func() (any, error)
+		op    func(state any) bool
+	}{
+		"login": {"login/s", noSetup, func(any) bool {
+			code, _ := post(base()+"/login", "", loginBody)
+			return code == 200
+		}},
+		// Each worker logs in (an argon2id hash) before the clock starts:
+		// the column measures refreshes only.
+		"refresh": {"refresh/s", func() (any, error) {
+			for try := 0; ; try++ {
+				code, m := post(base()+"/login", "", loginBody)
+				if s, _ := m["refresh_token"].(string); code == 200 && s != "" {
+					return &session{s}, nil
+				}
+				if code != http.StatusServiceUnavailable || try == 4 { // 503: hashing slots busy
+					return nil, fmt.Errorf("login before the refresh measurement: %d %v", code, m)
+				}
+				time.Sleep(200 * time.Millisecond)
 			}
-			if code != http.StatusServiceUnavailable || try == 4 { // 503: hashing slots busy
-				return nil, fmt.Errorf("login before the refresh measurement: %d %v", code, m)
+		}, func(st any) bool {
+			s := st.(*session)
+			code, m := post(base()+"/refresh", "", `{"refresh_token":"`+s.refresh+`"}`)
+			if code != 200 {
+				return false
 			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}, func(st any) bool {
-		s := st.(*session)
-		code, m := post(base()+"/refresh", "", `{"refresh_token":"`+s.refresh+`"}`)
-		if code != 200 {
-			return false
-		}
-		s.refresh = m["refresh_token"].(string)
-		return true
-	})
-	posts, pbad := run(noSetup, func(any) bool {
-		return get(base()+"/posts?limit=20", token) == 200
-	})
-	if *header {
-		fmt.Println("| setup | login/s | refresh/s | GET /posts/s | failed |")
-		fmt.Println("| --- | ---: | ---: | ---: | ---: |")
+			s.refresh = m["refresh_token"].(string)
+			return true
+		}},
+		"get-posts": {"GET /posts/s", noSetup, func(any) bool {
+			return get(base()+"/posts?limit=20", token) == 200
+		}},
+		"post-posts": {"POST /posts/s", noSetup, func(any) bool {
+			code, _ := post(base()+"/posts", token, `{"title":"bench","body":"a post written by the benchmark"}`)
+			return code == 201
+		}},
 	}
-	fmt.Printf("| %s | %.0f | %.0f | %.0f | %d |\n", *label, login, refresh, posts, lbad+rbad+pbad)
+	names := strings.Split(*ops, ",")
+	titles := []string{"setup"}
+	for _, n := range names {
+		c, ok := columns[n]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "throughput: unknown -ops column %q\n", n)
+			os.Exit(2)
+		}
+		titles = append(titles, c.title)
+	}
+	row := []string{*label}
+	var failed int64
+	for _, n := range names {
+		rate, bad := run(columns[n].setup, columns[n].op)
+		row = append(row, fmt.Sprintf("%.0f", rate))
+		failed += bad
+	}
+	if *header {
+		fmt.Println("| " + strings.Join(append(titles, "failed"), " | ") + " |")
+		fmt.Println("| --- |" + strings.Repeat(" ---: |", len(names)+1))
+	}
+	fmt.Println("| " + strings.Join(append(row, fmt.Sprint(failed)), " | ") + " |")
 }
 
 // measure calls op from conc workers for d and returns the successes per
