@@ -6,6 +6,8 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/jwtgate/jwtgate/guard v0.0.0
+	github.com/jwtgate/jwtgate/jwt v0.0.0
 	golang.org/x/crypto v0.58.0
 	golang.org/x/term v0.47.0
 	golang.org/x/text v0.43.0
@@ -27,4 +29,11 @@ require (
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
+)
+
+// jwt and guard are modules of their own (see the README's architecture
+// section); the server builds against the copies in this repository.
+replace (
+	github.com/jwtgate/jwtgate/guard => ./guard
+	github.com/jwtgate/jwtgate/jwt => ./jwt
 )

@@ -8,6 +8,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jwtgate/jwtgate v0.0.0
+	github.com/jwtgate/jwtgate/jwt v0.0.0
 	github.com/kataras/jwt v0.1.12
 	github.com/lestrrat-go/jwx/v3 v3.3.0
 )
@@ -55,4 +56,9 @@ require (
 	google.golang.org/protobuf v1.36.10 // indirect
 )
 
-replace github.com/jwtgate/jwtgate => ../
+// jwtgate's three modules, as they are in this repository.
+replace (
+	github.com/jwtgate/jwtgate => ../
+	github.com/jwtgate/jwtgate/guard => ../guard
+	github.com/jwtgate/jwtgate/jwt => ../jwt
+)

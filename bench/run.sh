@@ -23,7 +23,7 @@ go test -c -o out/bench.test .
 files=(out/bench.txt)
 : >out/bench.txt
 if [[ ${1:-} == all ]]; then
-	(cd .. && go test -c -o bench/out/jwt.test ./jwt)
+	(cd ../jwt && go test -c -o ../bench/out/jwt.test .)
 	files+=(out/jwt.txt)
 	: >out/jwt.txt
 fi

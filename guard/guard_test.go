@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/guard"
-	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
@@ -65,7 +64,30 @@ func (ks *keyServer) setDoc(doc []byte) {
 
 func (ks *keyServer) url() string { return ks.srv.URL + "/.well-known/jwks.json" }
 
-func newClock() *testutil.Clock { return testutil.NewClock(time.Unix(1_800_000_000, 0)) }
+// clock is the guard's time source (Config.Now) that tests move forward
+// instead of waiting. The guard module imports nothing of the server's,
+// whose tests share a fuller testutil.Clock.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Unix(1_800_000_000, 0).UnixNano())
+	return c
+}
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// eventually fails the test unless cond holds within five seconds; what
+// names the condition.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5s", what)
+		}
+	}
+}
 
 func genKey(t *testing.T, alg jwt.Algorithm) *jwt.Key {
 	t.Helper()
@@ -222,7 +244,7 @@ func TestRequireWithJWKS(t *testing.T) {
 	do(t, h, "GET", good).wantCode(t, 401, "token_expired")
 	// The set is re-read once it is older than RefreshInterval, in the
 	// background.
-	testutil.Eventually(t, 5*time.Second, "a second JWKS fetch", func() bool { return ks.fetches.Load() == 2 })
+	eventually(t, "a second JWKS fetch", func() bool { return ks.fetches.Load() == 2 })
 	do(t, h, "GET", good).wantCode(t, 401, "token_expired")
 	if n := ks.fetches.Load(); n != 2 {
 		t.Errorf("%d JWKS fetches, want 2", n)
@@ -352,7 +374,7 @@ func TestRotationRefetchesOnUnknownKid(t *testing.T) {
 	if r := do(t, h, "GET", oldTok); r.code != 200 {
 		t.Fatalf("old key while the re-read runs: %d", r.code)
 	}
-	testutil.Eventually(t, 5*time.Second, "the old key to be dropped", func() bool { return do(t, h, "GET", oldTok).code == 401 })
+	eventually(t, "the old key to be dropped", func() bool { return do(t, h, "GET", oldTok).code == 401 })
 	do(t, h, "GET", oldTok).wantCode(t, 401, "token_invalid")
 	if r := do(t, h, "GET", token(t, next, clk.Now(), "reader")); r.code != 200 {
 		t.Fatalf("new key: %d", r.code)
@@ -501,7 +523,7 @@ func TestJWKSOutage(t *testing.T) {
 			t.Fatalf("known key during a JWKS outage: %d %s", r.code, r.body)
 		}
 		if i == 0 {
-			testutil.Eventually(t, 5*time.Second, "the failed re-read", func() bool { return ks.fetches.Load() == 2 })
+			eventually(t, "the failed re-read", func() bool { return ks.fetches.Load() == 2 })
 		}
 	}
 	if n := ks.fetches.Load(); n != 2 {
@@ -581,7 +603,7 @@ func TestRefreshDoesNotBlockRequests(t *testing.T) {
 			t.Fatal("a request waited for the JWKS refresh although the guard held good keys")
 		}
 	}
-	testutil.Eventually(t, 5*time.Second, "the background fetch", func() bool { return fetches.Load() == 2 })
+	eventually(t, "the background fetch", func() bool { return fetches.Load() == 2 })
 
 	unblock()
 	if r := do(t, h, "GET", token(t, k2, clk.Now(), "reader")); r.code != 200 {

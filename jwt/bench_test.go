@@ -5,7 +5,7 @@ package jwt
 // asymmetric verify cannot beat. The cross-library comparison lives in
 // the separate module bench/ (see BENCHMARKS.md).
 //
-//	go test ./jwt -run '^$' -bench . -benchmem -count 5 -cpu 1
+//	cd jwt && go test -run '^$' -bench . -benchmem -count 5 -cpu 1
 
 import (
 	"crypto"

@@ -4,7 +4,7 @@ package jwt
 // from testdata/fuzz/<FuzzName>/ (attack tokens and inputs that once
 // failed). Run one with, e.g.:
 //
-//	go test -run '^$' -fuzz '^FuzzVerify$' -fuzztime 60s ./jwt/
+//	cd jwt && go test -run '^$' -fuzz '^FuzzVerify$' -fuzztime 60s .
 //
 // The seed files of FuzzVerify and FuzzDecodeUnverified are written by
 // TestWriteFuzzSeeds (JWT_WRITE_FUZZ_SEEDS=1), so they stay in step with

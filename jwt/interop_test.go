@@ -22,13 +22,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
 const iopPython = "/usr/bin/python3" // Debian's, not whatever python3 is first on PATH
@@ -44,8 +43,14 @@ func iopRequire(t *testing.T) {
 	defer cancel()
 	out, err := iopCmd(ctx, "-c", "import jwt, cryptography; print(jwt.__version__)").CombinedOutput()
 	if err != nil {
-		testutil.Unavailable(t, fmt.Sprintf("%s with PyJWT and cryptography is not available: %v: %s", iopPython, err, bytes.TrimSpace(out)),
-			"CI must install python3-jwt and python3-cryptography")
+		why := fmt.Sprintf("%s with PyJWT and cryptography is not available: %v: %s", iopPython, err, bytes.TrimSpace(out))
+		// The jwt module imports nothing of the server's, so this is the
+		// server's testutil.Unavailable written out: CI=true (as .ci/run
+		// sets) must provide PyJWT.
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s: under CI=true this test must run (CI must install python3-jwt and python3-cryptography)", why)
+		}
+		t.Skip(why)
 	}
 	t.Logf("PyJWT %s", bytes.TrimSpace(out))
 }

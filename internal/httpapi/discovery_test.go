@@ -14,12 +14,7 @@ import (
 // carry that host, since the discovery document is cacheable by anyone
 // in between.
 func TestDiscoveryIgnoresRequestHost(t *testing.T) {
-	key, err := jwt.GenerateKey(jwt.EdDSA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp, _ := key.Thumbprint()
-	key = key.WithKeyID(tp)
+	key := genKey(t, jwt.EdDSA)
 	const evil = "evil.example"
 	tests := []struct {
 		name       string

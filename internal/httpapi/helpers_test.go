@@ -71,6 +71,20 @@ func testKey(t testing.TB, fill string) *jwt.Key {
 	return k
 }
 
+// genKey generates an alg key whose kid is its thumbprint.
+func genKey(t testing.TB, alg jwt.Algorithm) *jwt.Key {
+	t.Helper()
+	k, err := jwt.GenerateKey(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := k.Thumbprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.WithKeyID(tp)
+}
+
 func newTokens(t testing.TB, key *jwt.Key, c *testutil.Clock) *auth.Tokens {
 	t.Helper()
 	return newTokensIssuer(t, key, c, "jwtgate")

@@ -401,12 +401,7 @@ func TestJWKSWithSharedSecret(t *testing.T) {
 func TestJWKSPublishesPublicKeysOnly(t *testing.T) {
 	var keys []*jwt.Key
 	for _, alg := range []jwt.Algorithm{jwt.EdDSA, jwt.ES256, jwt.RS256} {
-		k, err := jwt.GenerateKey(alg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tp, _ := k.Thumbprint()
-		keys = append(keys, k.WithKeyID(tp))
+		keys = append(keys, genKey(t, alg))
 	}
 	e := newEnv(t, envOptions{key: keys[0], publicURL: "https://auth.example.test/"})
 	hmac := testKey(t, "h").WithKeyID("hmac")

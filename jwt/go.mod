@@ -1,0 +1,3 @@
+module github.com/jwtgate/jwtgate/jwt
+
+go 1.26.0
