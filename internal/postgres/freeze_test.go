@@ -280,3 +280,6 @@ func skipIfTrusting(t *testing.T, u string) {
 	conn.Close(ctx)
 	t.Skipf("the server at $%s accepts a wrong password (pg_hba.conf trust): it refuses none; the other refusals are tested", pgtest.EnvURL)
 }
+
+// now is a time as the store keeps it (microseconds).
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
-	"github.com/jwtgate/jwtgate/internal/migrations"
 	"github.com/jwtgate/jwtgate/internal/sqlstore"
 )
 
@@ -99,9 +98,8 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 // migrations between instances.
 const migrationLock = `hashtextextended('jwtgate migrations ' || current_schema(), 0)`
 
-// migrate applies the embedded migrations that schema_migrations does not
-// record, in order, each in its own transaction, all under a session
-// advisory lock held on one connection.
+// migrate applies the migrations the database has not had
+// (sqlstore.Migrate) on one connection, under a session advisory lock.
 //
 // Unlike the store's methods, migrate is not bounded by d.timeout: taking
 // the lock waits, by design, for another instance's migrations, and a
@@ -110,10 +108,6 @@ const migrationLock = `hashtextextended('jwtgate migrations ' || current_schema(
 // connecting is bounded by the connect timeout. Only the final unlock,
 // which runs after ctx may have ended, gets d.timeout.
 func (d *DB) migrate(ctx context.Context) error {
-	ms, err := migrations.List("postgres")
-	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
-	}
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return d.wrap("migrate", err)
@@ -130,32 +124,7 @@ func (d *DB) migrate(ctx context.Context) error {
 		defer cancel()
 		conn.Exec(ctx, `SELECT pg_advisory_unlock(`+migrationLock+`)`)
 	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    TEXT        PRIMARY KEY,
-		applied_at TIMESTAMPTZ NOT NULL
-	)`); err != nil {
-		return d.wrap("migrate", err)
-	}
-	if err := d.checkSchema(ctx, conn); err != nil {
-		return err
-	}
-	for _, m := range ms {
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { // not d.tx: no d.timeout
-			var done bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&done); err != nil || done {
-				return err
-			}
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.Version)
-			return err
-		})
-		if err != nil {
-			return d.wrap("migration "+m.Version, err)
-		}
-	}
-	return d.RekeyNames(ctx, querier{conn})
+	return sqlstore.Migrate(ctx, querier{conn}, d.dialect(), "migrate")
 }
 
 // Close closes the pool. Later calls of every method fail with
@@ -248,9 +217,6 @@ func (d *DB) wrap(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w (%w)", op, auth.ErrUnavailable, err)
 }
 
-// now is the time stored for new rows, at the database's precision.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 // rotateSQL is RotateRefreshToken in one statement ($1 the session id,
 // $2 usedAt, $3 the old hash, $4 the new hash, $5 its expiry), one round
 // trip instead of a transaction's five. All its parts see one snapshot
@@ -273,6 +239,7 @@ func (d *DB) dialect() sqlstore.Dialect {
 		Dollar:    true,
 		Precision: time.Microsecond,
 		Time:      func(t time.Time) any { return t },
+		TimeType:  "TIMESTAMPTZ",
 		ScanTime:  func(t *time.Time) any { return pgTime{t} },
 		Wrap:      d.wrap,
 		Bound:     d.bound,

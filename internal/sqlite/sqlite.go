@@ -17,7 +17,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
-	"github.com/jwtgate/jwtgate/internal/migrations"
 	"github.com/jwtgate/jwtgate/internal/sqlstore"
 )
 
@@ -53,11 +52,13 @@ var replacer = strings.NewReplacer(
 // serialises the writers that PostgreSQL orders with locks.
 func (d *DB) dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		Name:      "sqlite",
-		Replace:   replacer,
-		Precision: time.Millisecond,
-		Time:      func(t time.Time) any { return t.UnixMilli() },
-		Wrap:      d.wrap,
+		Name:           "sqlite",
+		Replace:        replacer,
+		Precision:      time.Millisecond,
+		Time:           func(t time.Time) any { return t.UnixMilli() },
+		TimeType:       "INTEGER", // Unix milliseconds
+		Wrap:           d.wrap,
+		CheckMigration: foreignKeyCheck,
 	}
 }
 
@@ -135,12 +136,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w: %w", path, auth.ErrUnavailable, err)
 	}
-	sdb := sqlstore.NewSQLDB(db)
-	if d.Store, err = sqlstore.New(ctx, sdb, d.dialect()); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := d.RekeyNames(ctx, sdb); err != nil {
+	if d.Store, err = sqlstore.New(ctx, sqlstore.NewSQLDB(db), d.dialect()); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -175,51 +171,26 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
-// migrate applies, in order, the embedded migrations the database has not
-// recorded in schema_migrations, each in its own transaction. op is the
-// operation its errors name.
-func (d *DB) migrate(ctx context.Context, op string) error {
-	ms, err := migrations.List("sqlite")
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    TEXT    PRIMARY KEY,
-		applied_at INTEGER NOT NULL -- Unix milliseconds
-	)`); err != nil {
-		return d.wrap(op, err)
-	}
-	if err := d.checkSchema(ctx, op); err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if err := d.apply(ctx, m); err != nil {
-			return d.wrap(op+": migration "+m.Version, err)
-		}
-	}
-	return nil
-}
-
-// apply runs one migration in its own transaction unless it already ran.
-// The transaction takes the write lock at BEGIN (_txlock=immediate), so
-// the check and the migration happen under one lock and two processes
-// opening the database together cannot both apply it. A migration that
-// fails leaves no trace.
+// migrate applies the migrations the database has not had
+// (sqlstore.Migrate) on one connection of the pool. Each transaction
+// takes the write lock at BEGIN (_txlock=immediate), so the check and the
+// migration happen under one lock and two processes opening the database
+// together cannot both apply one.
 //
-// Foreign keys are off while a migration runs, as SQLite's procedure for
+// Foreign keys are off while migrations run, as SQLite's procedure for
 // rebuilding a table requires (https://sqlite.org/lang_altertable.html,
 // "other kinds of table schema changes"): with them on, dropping the old
 // table would delete, by ON DELETE CASCADE, every row that refers to it.
 // PRAGMA foreign_key_check must then find no dangling reference before
-// the migration commits.
-func (d *DB) apply(ctx context.Context, m migrations.Migration) error {
+// each migration commits.
+func (d *DB) migrate(ctx context.Context, op string) error {
 	conn, err := d.db.Conn(ctx) // the pragma holds for one connection
 	if err != nil {
-		return err
+		return d.wrap(op, err)
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
-		return err
+		return d.wrap(op, err)
 	}
 	defer func() {
 		// The connection goes back to the pool with foreign keys on, or
@@ -228,33 +199,12 @@ func (d *DB) apply(ctx context.Context, m migrations.Migration) error {
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return err
-	}
-	if err := foreignKeyCheck(ctx, tx); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixMilli()); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return sqlstore.Migrate(ctx, sqlstore.NewSQLDB(conn), d.dialect(), op)
 }
 
 // foreignKeyCheck fails if a row refers to a row that does not exist.
-func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+func foreignKeyCheck(ctx context.Context, q sqlstore.Querier) error {
+	rows, err := q.Query(ctx, `PRAGMA foreign_key_check`)
 	if err != nil {
 		return err
 	}

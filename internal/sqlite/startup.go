@@ -1,14 +1,12 @@
 package sqlite
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
-	"github.com/jwtgate/jwtgate/internal/migrations"
 )
 
 // ErrEmptyFile is returned by Open for an existing database file of zero
@@ -35,29 +33,4 @@ func checkNotEmpty(path, abs string) error {
 		return nil
 	}
 	return fmt.Errorf("sqlite: open %s: %w: not a jwtgate database. If it is a copy or a restored backup, the copy failed: restore it again; for a new install, delete the file", path, ErrEmptyFile)
-}
-
-// checkSchema refuses a database that a newer jwtgate has migrated (see
-// migrations.CheckApplied).
-func (d *DB) checkSchema(ctx context.Context, op string) error {
-	rows, err := d.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return d.wrap(op, err)
-	}
-	defer rows.Close()
-	var applied []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return d.wrap(op, err)
-		}
-		applied = append(applied, v)
-	}
-	if err := rows.Err(); err != nil {
-		return d.wrap(op, err)
-	}
-	if err := migrations.CheckApplied("sqlite", applied); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	return nil
 }

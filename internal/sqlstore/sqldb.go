@@ -6,19 +6,34 @@ import (
 	"sync"
 )
 
-// SQLDB is a DB on database/sql that runs each query as a prepared
-// statement, prepared once per query and connection: New prepares the
-// store's fixed queries, others are prepared on first use outside a
-// transaction. Inside a transaction a prepared statement is reused on the
-// transaction's connection; a query not prepared yet runs unprepared, as
-// preparing it on the pool would need a second connection.
+// SQLDB is a DB on database/sql. On a pool (*sql.DB) it runs each query
+// as a prepared statement, prepared once per query and connection: New
+// prepares the store's fixed queries, others are prepared on first use
+// outside a transaction. Inside a transaction a prepared statement is
+// reused on the transaction's connection; a query not prepared yet runs
+// unprepared, as preparing it on the pool would need a second connection.
+// On one connection (*sql.Conn: the migrations) nothing is prepared:
+// statements left prepared on it would outlive their one use.
 type SQLDB struct {
-	db    *sql.DB
+	db    sqlConn
+	pool  bool
 	stmts sync.Map // query → *sql.Stmt
 }
 
-// NewSQLDB returns db as a DB.
-func NewSQLDB(db *sql.DB) *SQLDB { return &SQLDB{db: db} }
+// sqlConn is what a *sql.DB and a *sql.Conn have in common.
+type sqlConn interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// NewSQLDB returns db, a *sql.DB or a *sql.Conn, as a DB.
+func NewSQLDB(db sqlConn) *SQLDB {
+	_, pool := db.(*sql.DB)
+	return &SQLDB{db: db, pool: pool}
+}
 
 // Prepare prepares query for later calls.
 func (d *SQLDB) Prepare(ctx context.Context, query string) error {
@@ -60,6 +75,9 @@ func affected(res sql.Result, err error) (int64, error) {
 }
 
 func (d *SQLDB) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	if !d.pool {
+		return rowsOf(d.db.QueryContext(ctx, query, args...))
+	}
 	st, err := d.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -68,6 +86,9 @@ func (d *SQLDB) Query(ctx context.Context, query string, args ...any) (Rows, err
 }
 
 func (d *SQLDB) QueryRow(ctx context.Context, query string, args ...any) Row {
+	if !d.pool {
+		return d.db.QueryRowContext(ctx, query, args...)
+	}
 	st, err := d.stmt(ctx, query)
 	if err != nil {
 		return errRow{err}
@@ -76,6 +97,9 @@ func (d *SQLDB) QueryRow(ctx context.Context, query string, args ...any) Row {
 }
 
 func (d *SQLDB) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if !d.pool {
+		return affected(d.db.ExecContext(ctx, query, args...))
+	}
 	st, err := d.stmt(ctx, query)
 	if err != nil {
 		return 0, err

@@ -57,8 +57,9 @@ type Dialect struct {
 	// Precision is that of stored times: new rows' times are truncated
 	// to it, and an expiry rounded up.
 	Precision time.Duration
-	// Time encodes a time as stored.
-	Time func(time.Time) any
+	// Time encodes a time as stored, in a column of type TimeType.
+	Time     func(time.Time) any
+	TimeType string
 	// ScanTime, if not nil, returns the Scan destination that reads a
 	// stored time, or NULL as the zero time, into *t, in UTC. Without it
 	// times are scanned by timeCol.
@@ -79,6 +80,9 @@ type Dialect struct {
 	// KeyLock, if not empty, is run first by AddSigningKey, so that
 	// onlyIfNone holds across writers.
 	KeyLock string
+	// CheckMigration, if not nil, runs in each migration's transaction
+	// after its SQL; an error rolls the migration back.
+	CheckMigration func(context.Context, Querier) error
 	// RotateSQL, if not empty, rotates a refresh token in one statement
 	// (see RotateRefreshToken): given the session id, usedAt, the old
 	// hash, the new hash and its expiry, it returns whether the session
