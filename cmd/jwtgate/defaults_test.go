@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"io"
 	"testing"
 	"time"
@@ -19,9 +18,9 @@ func TestDefaultsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	st := storageFlags(fs, noEnv)
-	if err := fs.Parse(nil); err != nil {
+	cmd := newCommand("t", "t", "", noEnv)
+	st := storageFlags(cmd)
+	if _, err := cmd.parseArgs(nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

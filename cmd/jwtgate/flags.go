@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jwtgate/jwtgate/jwt"
 )
@@ -50,16 +51,20 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// command is one leaf command's flag set and help text.
+// command is one leaf command: its flags, each over its JWTGATE_*
+// environment variable (if it has one) over its default, and its help.
+// Flags without a variable are registered on fs directly.
 type command struct {
-	fs             *flag.FlagSet
-	synopsis       string // "jwtgate token decode [--json] [TOKEN|-]"
-	about          string // a paragraph printed between synopsis and flags
-	stdout, stderr io.Writer
+	fs       *flag.FlagSet
+	synopsis string // "jwtgate token decode [--json] [TOKEN|-]"
+	about    string // a paragraph printed between synopsis and flags
+	env      func(string) string
+	envOf    map[string]string // flag name → its environment variable
+	envErrs  []error           // bad variables, reported after the flags parse
 }
 
-func newCommand(name, synopsis, about string, stdout, stderr io.Writer) *command {
-	c := &command{fs: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, about: about, stdout: stdout, stderr: stderr}
+func newCommand(name, synopsis, about string, env func(string) string) *command {
+	c := &command{fs: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, about: about, env: env, envOf: map[string]string{}}
 	c.fs.Usage = func() {
 		w := c.fs.Output()
 		fmt.Fprintf(w, "Usage: %s\n\n", c.synopsis)
@@ -72,36 +77,120 @@ func newCommand(name, synopsis, about string, stdout, stderr io.Writer) *command
 	return c
 }
 
+// fromEnv is the value of the environment variable name read by parse,
+// or def when it is unset or empty. A value that does not parse gives def
+// and an error naming the variable.
+func fromEnv[T any](env func(string) string, name string, def T, parse func(string) (T, error)) (T, error) {
+	s := env(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := parse(s)
+	if err != nil {
+		return def, fmt.Errorf("$%s: %w", name, err)
+	}
+	return v, nil
+}
+
+// withEnv is the default of flag name: its variable's value, else def.
+// The help text names the variable.
+func withEnv[T any](c *command, name, envName string, def T, parse func(string) (T, error), usage string) (T, string) {
+	c.envOf[name] = envName
+	v, err := fromEnv(c.env, envName, def, parse)
+	if err != nil {
+		c.envErrs = append(c.envErrs, err)
+	}
+	return v, usage + " ($" + envName + ")"
+}
+
+func (c *command) str(p *string, name, envName, def, usage string) {
+	v, usage := withEnv(c, name, envName, def, func(s string) (string, error) { return s, nil }, usage)
+	c.fs.StringVar(p, name, v, usage)
+}
+
+func (c *command) dur(p *time.Duration, name, envName string, def time.Duration, usage string) {
+	v, usage := withEnv(c, name, envName, def, time.ParseDuration, usage)
+	c.fs.DurationVar(p, name, v, usage)
+}
+
+func (c *command) int(p *int, name, envName string, def int, usage string) {
+	v, usage := withEnv(c, name, envName, def, envInt, usage)
+	c.fs.IntVar(p, name, v, usage)
+}
+
+func (c *command) bool(p *bool, name, envName string, def bool, usage string) {
+	v, usage := withEnv(c, name, envName, def, envBool, usage)
+	c.fs.BoolVar(p, name, v, usage)
+}
+
+func envInt(s string) (int, error) {
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return 0, errors.New("not a number")
+	}
+	return n, nil
+}
+
+func envBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes":
+		return true, nil
+	case "0", "false", "no":
+		return false, nil
+	}
+	return false, errors.New("want true or false")
+}
+
+// parseArgs parses flags anywhere among args and returns the positional
+// arguments. Its errors: flag.ErrHelp after -h or --help, the flag
+// package's (which has written them and the usage to fs.Output()), then
+// the environment variables that did not parse, even when their flag was
+// given.
+func (c *command) parseArgs(args []string) ([]string, error) {
+	pos, err := parseInterspersed(c.fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.envErrs) > 0 {
+		return nil, errors.Join(c.envErrs...)
+	}
+	return pos, nil
+}
+
 // parse parses args. When ok is false the command is over and exits with
-// code: 0 after -h/--help (usage on stdout), 2 after a bad flag (the
-// complaint and usage on stderr).
-func (c *command) parse(args []string) (pos []string, code int, ok bool) {
+// code (see usageExit).
+func (c *command) parse(args []string, stdout, stderr io.Writer) (pos []string, code int, ok bool) {
 	var out bytes.Buffer
 	c.fs.SetOutput(&out)
-	pos, err := parseInterspersed(c.fs, args)
-	c.fs.SetOutput(c.stderr)
+	pos, err := c.parseArgs(args)
 	if err != nil {
-		return nil, flagOutput(out.Bytes(), err, c.stdout, c.stderr), false
+		return nil, usageExit(c.fs.Name(), out.Bytes(), err, stdout, stderr), false
 	}
 	return pos, 0, true
 }
 
-// flagOutput writes what a flag set printed while parsing and returns the
-// exit code: after -h or --help (flag.ErrHelp) the usage is the answer,
-// on stdout with 0; after anything else it explains an error, on stderr
-// with 2.
-func flagOutput(out []byte, err error, stdout, stderr io.Writer) int {
+// usageExit ends a command whose arguments were not accepted and returns
+// its exit code. After -h or --help (flag.ErrHelp) the usage out is the
+// answer: on stdout, 0. Otherwise out (the flag package's complaint and
+// the usage), or else one line naming the command and err, goes to
+// stderr: 2.
+func usageExit(name string, out []byte, err error, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		stdout.Write(out)
 		return 0
 	}
-	stderr.Write(out)
+	if len(out) > 0 {
+		stderr.Write(out)
+	} else {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	}
 	return 2
 }
 
-// set reports whether the flag was given on the command line.
+// set reports whether the flag was given, on the command line or by its
+// environment variable: whether its value is the user's choice.
 func (c *command) set(name string) bool {
-	found := false
+	found := c.envOf[name] != "" && c.env(c.envOf[name]) != ""
 	c.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
 }

@@ -52,13 +52,13 @@ private JWK for any algorithm. The kid defaults to the key's RFC 7638
 thumbprint; a PEM file cannot hold a kid or an algorithm, so --kid needs
 --format jwk. The key goes to stdout, or to --out, created with mode 0600
 and never overwritten without --force. Exit status: 0 written, 1 the file
-could not be written (or exists), 2 usage error.`, stdout, stderr)
+could not be written (or exists), 2 usage error.`, nil)
 	alg := c.fs.String("alg", "", "algorithm `ALG`: "+algList()+" (required)")
 	out := c.fs.String("out", "", "write the key to `FILE` (mode 0600) instead of stdout")
 	kid := c.fs.String("kid", "", "key id `ID` (default: the RFC 7638 thumbprint; needs --format jwk)")
 	format := c.fs.String("format", "", "`pem` or jwk (default: pem for asymmetric keys, jwk for HMAC secrets)")
 	force := c.fs.Bool("force", false, "replace --out if it exists")
-	pos, code, ok := c.parse(args)
+	pos, code, ok := c.parse(args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -171,9 +171,9 @@ Prints the public JWK Set {"keys":[…]} of the key files (PEM or JWK,
 private or public), for publishing at a jwks_uri: never private members.
 Keys without a kid are named by their RFC 7638 thumbprint, as "jwtgate
 token sign" names them in tokens. HMAC secrets cannot be published.
-Exit status: 0 printed, 2 usage or key error.`, stdout, stderr)
+Exit status: 0 printed, 2 usage or key error.`, nil)
 	alg := c.fs.String("alg", "", "algorithm `ALG` to publish PEM keys for (default: the key decides, RS256 for RSA: pass PS256 etc. for RSA-PSS)")
-	pos, code, ok := c.parse(args)
+	pos, code, ok := c.parse(args, stdout, stderr)
 	if !ok {
 		return code
 	}

@@ -22,12 +22,12 @@ plus leeway that the servers on the database recorded (their --access-ttl
 and --leeway), and never less than `+auth.DefaultTokenAge.String()+` or $JWTGATE_ACCESS_TTL plus
 $JWTGATE_LEEWAY. Running servers pick the new key up within --key-reload
 (`+defaultKeyReload.String()+`) or at once on SIGHUP.
-Servers started with --key-file or a secret do not use these keys.`, stdout, stderr)
-	st := storageFlags(c.fs, env)
+Servers started with --key-file or a secret do not use these keys.`, env)
+	st := storageFlags(c)
 	st.warn = warnTo(stderr, prefix)
 	alg := c.fs.String("alg", "", "algorithm `ALG` of the new key: "+algList()+" (default: the active key's)")
 	grace := c.fs.Duration("grace", 0, "how long the old keys keep verifying (default: the servers' longest token lifetime plus leeway)")
-	pos, code, ok := c.parse(args)
+	pos, code, ok := c.parse(args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -94,10 +94,10 @@ func keyList(args []string, stdout, stderr io.Writer, env func(string) string) i
 	c := newCommand(prefix, "jwtgate key list [--data DIR | --db URL]", `
 Lists the signing keys in the server's database: the active one, the ones
 still verifying tokens until their retirement, and retired ones not yet
-purged. Shows no secret material.`, stdout, stderr)
-	st := storageFlags(c.fs, env)
+purged. Shows no secret material.`, env)
+	st := storageFlags(c)
 	st.warn = warnTo(stderr, prefix)
-	pos, code, ok := c.parse(args)
+	pos, code, ok := c.parse(args, stdout, stderr)
 	if !ok {
 		return code
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -66,113 +64,57 @@ type serveConfig struct {
 	now func() time.Time // the clock of tokens and sessions; nil: time.Now (tests set it)
 }
 
-// envFlags registers flags whose defaults come from the environment, and
-// records which variable feeds which flag for the help text.
-type envFlags struct {
-	fs   *flag.FlagSet
-	env  func(string) string
-	errs []error
-}
-
-func (e *envFlags) str(p *string, name, envName, def, usage string) {
-	if v := e.env(envName); v != "" {
-		def = v
-	}
-	e.fs.StringVar(p, name, def, usage+" ($"+envName+")")
-}
-
-func (e *envFlags) dur(p *time.Duration, name, envName string, def time.Duration, usage string) {
-	if v := e.env(envName); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			e.errs = append(e.errs, fmt.Errorf("$%s: %w", envName, err))
-		} else {
-			def = d
-		}
-	}
-	e.fs.DurationVar(p, name, def, usage+" ($"+envName+")")
-}
-
-func (e *envFlags) int(p *int, name, envName string, def int, usage string) {
-	if v := e.env(envName); v != "" {
-		var n int
-		if _, err := fmt.Sscan(v, &n); err != nil {
-			e.errs = append(e.errs, fmt.Errorf("$%s: not a number", envName))
-		} else {
-			def = n
-		}
-	}
-	e.fs.IntVar(p, name, def, usage+" ($"+envName+")")
-}
-
-func (e *envFlags) bool(p *bool, name, envName string, def bool, usage string) {
-	switch strings.ToLower(e.env(envName)) {
-	case "":
-	case "1", "true", "yes":
-		def = true
-	case "0", "false", "no":
-		def = false
-	default:
-		e.errs = append(e.errs, fmt.Errorf("$%s: want true or false", envName))
-	}
-	e.fs.BoolVar(p, name, def, usage+" ($"+envName+")")
-}
-
 // Defaults of serve's flags that other commands' help texts quote.
 const (
 	defaultKeyReload      = 10 * time.Second
 	defaultRevocationPoll = 500 * time.Millisecond
 )
 
-// parseServeFlags parses serve's flags over its environment variables;
-// the flag package's complaints and the usage go to out.
+// parseServeFlags parses serve's flags over its environment variables
+// over their defaults; the flag package's complaints and the usage go to
+// out.
 func parseServeFlags(args []string, env func(string) string, out io.Writer) (*serveConfig, error) {
 	c := &serveConfig{}
-	fs := flag.NewFlagSet("jwtgate serve", flag.ContinueOnError)
-	fs.SetOutput(out)
-	e := &envFlags{fs: fs, env: env}
-	e.str(&c.Addr, "addr", "JWTGATE_ADDR", "127.0.0.1:8080", "listen address")
-	e.str(&c.Data, "data", "JWTGATE_DATA", defaultData, "data folder: SQLite database and generated keys")
-	e.str(&c.DB, "db", "JWTGATE_DB", "", "PostgreSQL URL (postgres://user:pass@host/db) instead of SQLite in the data folder; share it between instances")
-	e.int(&c.DBMaxConns, "db-max-conns", "JWTGATE_DB_MAX_CONNS", postgres.DefaultMaxConns, "PostgreSQL connection pool size")
-	e.str(&c.Issuer, "issuer", "JWTGATE_ISSUER", auth.DefaultIssuer, "iss claim of issued tokens, required on verification")
-	e.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", auth.DefaultAudience, "aud claim of issued tokens, required on verification")
-	e.dur(&c.AccessTTL, "access-ttl", "JWTGATE_ACCESS_TTL", auth.DefaultAccessTTL, "access token lifetime")
-	e.dur(&c.Leeway, "leeway", "JWTGATE_LEEWAY", auth.DefaultLeeway, "clock-skew leeway when checking exp, nbf, iat")
-	e.dur(&c.RefreshTTL, "refresh-ttl", "JWTGATE_REFRESH_TTL", auth.DefaultRefreshTTL, "refresh token lifetime (each refresh makes a new one)")
-	e.dur(&c.SessionTTL, "session-ttl", "JWTGATE_SESSION_TTL", auth.DefaultSessionTTL, "absolute session lifetime, however often it is refreshed")
-	e.str(&c.Alg, "alg", "JWTGATE_ALG", "HS256", "algorithm of the key generated on first start; with --key-file, the key's algorithm when the key allows several (RS256 or PS256)")
-	e.str(&c.KeyFile, "key-file", "JWTGATE_KEY_FILE", "", "signing key: PEM or JWK private key (EdDSA, ES256, RS256, ...) or an oct JWK")
-	e.str(&c.VerifyKeyFiles, "verify-key-file", "JWTGATE_VERIFY_KEY_FILE", "", "comma-separated key files that still verify tokens but sign none (old keys after a manual rotation)")
-	e.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", defaultKeyReload, "how often to look for rotated keys (SIGHUP reloads at once)")
-	e.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", defaultRevocationPoll, "how often to load revocations made by other instances or the command line")
-	e.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
-	e.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL (https://auth.example.com) of the OpenID configuration's links (default: an https:// --issuer, else no discovery document)")
-	e.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
-	e.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP (IPv6: /64): one more allowed every")
-	e.int(&c.LoginIPBurst, "login-ip-burst", "JWTGATE_LOGIN_IP_BURST", 20, "login attempts per client IP (IPv6: /64) allowed at once (0 disables)")
-	e.dur(&c.LoginNetEvery, "login-user-net-every", "JWTGATE_LOGIN_USER_NET_EVERY", 12*time.Second, "failed logins per username from one client network (IPv4 /24, IPv6 /64): one more allowed every")
-	e.int(&c.LoginNetBurst, "login-user-net-burst", "JWTGATE_LOGIN_USER_NET_BURST", 10, "failed logins per username from one client network allowed at once (0 disables)")
-	e.dur(&c.LoginUserEvery, "login-user-every", "JWTGATE_LOGIN_USER_EVERY", 2*time.Second, "failed logins per username from all networks it has not logged in from lately: one more allowed every")
-	e.int(&c.LoginUserBurst, "login-user-burst", "JWTGATE_LOGIN_USER_BURST", 100, "failed logins per username from all such networks allowed at once (0 disables)")
-	e.int(&c.HashConcurrency, "hash-concurrency", "JWTGATE_HASH_CONCURRENCY", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
-	e.dur(&c.HashWait, "hash-wait", "JWTGATE_HASH_WAIT", 2*time.Second, "how long a login waits for a hashing slot before 503")
-	e.bool(&c.TrustProxy, "trust-proxy", "JWTGATE_TRUST_PROXY", false, "take the client IP from X-Forwarded-For (only behind a proxy you run)")
-	e.str(&c.LogFormat, "log-format", "JWTGATE_LOG_FORMAT", "text", "log format: text or json")
-	e.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
-	e.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: jwtgate serve [flags]\n\nRuns the login server. Every flag can also be set with the environment\nvariable shown; a flag wins over its variable.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	f := newCommand("jwtgate serve", "jwtgate serve [flags]", `
+Runs the login server. Every flag can also be set with the environment
+variable shown; a flag wins over its variable.`, env)
+	f.fs.SetOutput(out)
+	f.str(&c.Addr, "addr", "JWTGATE_ADDR", "127.0.0.1:8080", "listen address")
+	f.str(&c.Data, "data", "JWTGATE_DATA", defaultData, "data folder: SQLite database and generated keys")
+	f.str(&c.DB, "db", "JWTGATE_DB", "", "PostgreSQL URL (postgres://user:pass@host/db) instead of SQLite in the data folder; share it between instances")
+	f.int(&c.DBMaxConns, "db-max-conns", "JWTGATE_DB_MAX_CONNS", postgres.DefaultMaxConns, "PostgreSQL connection pool size")
+	f.str(&c.Issuer, "issuer", "JWTGATE_ISSUER", auth.DefaultIssuer, "iss claim of issued tokens, required on verification")
+	f.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", auth.DefaultAudience, "aud claim of issued tokens, required on verification")
+	f.dur(&c.AccessTTL, "access-ttl", "JWTGATE_ACCESS_TTL", auth.DefaultAccessTTL, "access token lifetime")
+	f.dur(&c.Leeway, "leeway", "JWTGATE_LEEWAY", auth.DefaultLeeway, "clock-skew leeway when checking exp, nbf, iat")
+	f.dur(&c.RefreshTTL, "refresh-ttl", "JWTGATE_REFRESH_TTL", auth.DefaultRefreshTTL, "refresh token lifetime (each refresh makes a new one)")
+	f.dur(&c.SessionTTL, "session-ttl", "JWTGATE_SESSION_TTL", auth.DefaultSessionTTL, "absolute session lifetime, however often it is refreshed")
+	f.str(&c.Alg, "alg", "JWTGATE_ALG", "HS256", "algorithm of the key generated on first start; with --key-file, the key's algorithm when the key allows several (RS256 or PS256)")
+	f.str(&c.KeyFile, "key-file", "JWTGATE_KEY_FILE", "", "signing key: PEM or JWK private key (EdDSA, ES256, RS256, ...) or an oct JWK")
+	f.str(&c.VerifyKeyFiles, "verify-key-file", "JWTGATE_VERIFY_KEY_FILE", "", "comma-separated key files that still verify tokens but sign none (old keys after a manual rotation)")
+	f.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", defaultKeyReload, "how often to look for rotated keys (SIGHUP reloads at once)")
+	f.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", defaultRevocationPoll, "how often to load revocations made by other instances or the command line")
+	f.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
+	f.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL (https://auth.example.com) of the OpenID configuration's links (default: an https:// --issuer, else no discovery document)")
+	f.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
+	f.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP (IPv6: /64): one more allowed every")
+	f.int(&c.LoginIPBurst, "login-ip-burst", "JWTGATE_LOGIN_IP_BURST", 20, "login attempts per client IP (IPv6: /64) allowed at once (0 disables)")
+	f.dur(&c.LoginNetEvery, "login-user-net-every", "JWTGATE_LOGIN_USER_NET_EVERY", 12*time.Second, "failed logins per username from one client network (IPv4 /24, IPv6 /64): one more allowed every")
+	f.int(&c.LoginNetBurst, "login-user-net-burst", "JWTGATE_LOGIN_USER_NET_BURST", 10, "failed logins per username from one client network allowed at once (0 disables)")
+	f.dur(&c.LoginUserEvery, "login-user-every", "JWTGATE_LOGIN_USER_EVERY", 2*time.Second, "failed logins per username from all networks it has not logged in from lately: one more allowed every")
+	f.int(&c.LoginUserBurst, "login-user-burst", "JWTGATE_LOGIN_USER_BURST", 100, "failed logins per username from all such networks allowed at once (0 disables)")
+	f.int(&c.HashConcurrency, "hash-concurrency", "JWTGATE_HASH_CONCURRENCY", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
+	f.dur(&c.HashWait, "hash-wait", "JWTGATE_HASH_WAIT", 2*time.Second, "how long a login waits for a hashing slot before 503")
+	f.bool(&c.TrustProxy, "trust-proxy", "JWTGATE_TRUST_PROXY", false, "take the client IP from X-Forwarded-For (only behind a proxy you run)")
+	f.str(&c.LogFormat, "log-format", "JWTGATE_LOG_FORMAT", "text", "log format: text or json")
+	f.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	f.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
+	pos, err := f.parseArgs(args)
+	if err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if len(e.errs) > 0 {
-		return nil, errors.Join(e.errs...)
+	if len(pos) > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", pos[0])
 	}
 	if c.AccessTTL <= 0 || c.Leeway < 0 {
 		return nil, errors.New("--access-ttl must be positive and --leeway not negative")
@@ -186,8 +128,7 @@ func parseServeFlags(args []string, env func(string) string, out io.Writer) (*se
 	if !jwt.Algorithm(c.Alg).Valid() {
 		return nil, fmt.Errorf("--alg: unknown algorithm %q (want one of %s)", c.Alg, algList())
 	}
-	c.AlgSet = env("JWTGATE_ALG") != ""
-	fs.Visit(func(f *flag.Flag) { c.AlgSet = c.AlgSet || f.Name == "alg" })
+	c.AlgSet = f.set("alg")
 	return c, nil
 }
 
@@ -208,11 +149,7 @@ func cmdServe(args []string, env func(string) string, stdout, stderr io.Writer) 
 	var out bytes.Buffer
 	c, err := parseServeFlags(args, env, &out)
 	if err != nil {
-		code := flagOutput(out.Bytes(), err, stdout, stderr)
-		if code != 0 {
-			fmt.Fprintln(stderr, "jwtgate serve:", err)
-		}
-		return code
+		return usageExit("jwtgate serve", out.Bytes(), err, stdout, stderr)
 	}
 	log, err := newLogger(c.LogFormat, c.LogLevel, stderr)
 	if err != nil {

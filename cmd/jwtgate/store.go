@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,16 +33,12 @@ type storage struct {
 	warn     func(msg string) // reports data files open to their group; nil: not reported
 }
 
-// storageFlags registers --data and --db, defaulting to $JWTGATE_DATA and
-// $JWTGATE_DB, on the flag set of a command that opens the database.
-func storageFlags(fs *flag.FlagSet, env func(string) string) *storage {
+// storageFlags registers --data and --db, over $JWTGATE_DATA and
+// $JWTGATE_DB, on a command that opens the database.
+func storageFlags(c *command) *storage {
 	s := &storage{}
-	dataDef := defaultData
-	if v := env("JWTGATE_DATA"); v != "" {
-		dataDef = v
-	}
-	fs.StringVar(&s.data, "data", dataDef, "data folder `DIR` of the SQLite database ($JWTGATE_DATA)")
-	fs.StringVar(&s.db, "db", env("JWTGATE_DB"), "PostgreSQL `URL` (postgres://...) instead of the data folder ($JWTGATE_DB)")
+	c.str(&s.data, "data", "JWTGATE_DATA", defaultData, "data folder `DIR` of the SQLite database")
+	c.str(&s.db, "db", "JWTGATE_DB", "", "PostgreSQL `URL` (postgres://...) instead of the data folder")
 	return s
 }
 
@@ -111,26 +105,21 @@ func warnTo(w io.Writer, prefix string) func(string) {
 	return func(msg string) { fmt.Fprintf(w, "%s: warning: %s\n", prefix, msg) }
 }
 
-const migrateUsage = `Usage: jwtgate migrate [--db URL | --data DIR]
-
+func cmdMigrate(args []string, stdout, stderr io.Writer, env func(string) string) int {
+	const prefix = "jwtgate migrate"
+	c := newCommand(prefix, "jwtgate migrate [--db URL | --data DIR]", `
 Applies the database migrations and exits: the schema a server of this
 version needs. jwtgate serve applies them at start anyway (under a lock, so
 instances starting together do not race); run this to migrate ahead of a
-rolling upgrade, or to check that the database is reachable.
-`
-
-func cmdMigrate(args []string, stdout, stderr io.Writer, env func(string) string) int {
-	var out bytes.Buffer
-	fs := flag.NewFlagSet("jwtgate migrate", flag.ContinueOnError)
-	fs.SetOutput(&out)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), migrateUsage); fs.PrintDefaults() }
-	st := storageFlags(fs, env)
-	st.warn = warnTo(stderr, "jwtgate migrate")
-	if err := fs.Parse(args); err != nil {
-		return flagOutput(out.Bytes(), err, stdout, stderr)
+rolling upgrade, or to check that the database is reachable.`, env)
+	st := storageFlags(c)
+	st.warn = warnTo(stderr, prefix)
+	pos, code, ok := c.parse(args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "jwtgate migrate: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", prefix, pos[0])
 		return 2
 	}
 	ctx := context.Background()

@@ -52,9 +52,9 @@ Prints a token's header and payload WITHOUT checking its signature or its
 times: anyone can make a token that decodes to anything, so never trust
 what this shows. The token comes from the argument, or from stdin when the
 argument is "-" or absent. Exit status: 0 decoded, 1 malformed token,
-2 usage error.`, stdout, stderr)
+2 usage error.`, nil)
 	asJSON := c.fs.Bool("json", false, `print one JSON object {"header":{…},"payload":{…}}`)
-	pos, code, ok := c.parse(args)
+	pos, code, ok := c.parse(args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -169,7 +169,7 @@ string unless v is a JSON array (RFC 7519). iat (now) and then exp (now +
 --claim is kept unless --exp is given explicitly, which replaces it.
 Asymmetric keys without a kid sign with their RFC 7638 thumbprint as kid,
 the name "jwtgate key jwks" gives them. Prints the token and a newline.
-Exit status: 0 signed, 2 usage or key error.`, stdout, stderr)
+Exit status: 0 signed, 2 usage or key error.`, env)
 	var kf keyFlags
 	kf.register(c.fs, false)
 	alg := c.fs.String("alg", "", "signing algorithm `ALG`: "+algList()+" (default: the key decides)")
@@ -180,7 +180,7 @@ Exit status: 0 signed, 2 usage or key error.`, stdout, stderr)
 	noExp := c.fs.Bool("no-exp", false, "add no exp claim (a token that never expires)")
 	noIat := c.fs.Bool("no-iat", false, "add no iat claim")
 	kid := c.fs.String("kid", "", "key id `ID` for the header (default: the JWK's kid, or the thumbprint of an asymmetric key)")
-	pos, code, ok := c.parse(args)
+	pos, code, ok := c.parse(args, stdout, stderr)
 	if !ok {
 		return code
 	}
@@ -385,7 +385,7 @@ RS256, P-256/384/521 ES256/384/512, Ed25519 EdDSA, a JWK its own alg. A
 JWK that names an alg serves only that one; one without, any of its type.
 The token comes from the argument, or from stdin when it is "-" or absent.
 Exit status: 0 valid (the claims as JSON on stdout), 1 invalid (one line on
-stderr saying why), 2 usage or key error.`, stdout, stderr)
+stderr saying why), 2 usage or key error.`, env)
 	var kf keyFlags
 	kf.register(c.fs, true)
 	alg := c.fs.String("alg", "", "expected algorithm `ALG` (default: the key decides)")
@@ -394,7 +394,7 @@ stderr saying why), 2 usage or key error.`, stdout, stderr)
 	leeway := c.fs.Duration("leeway", 0, "clock skew allowed for exp, nbf and iat")
 	requireExp := c.fs.Bool("require-exp", true, "refuse tokens without exp")
 	nowFlag := c.fs.String("now", "", "check times as of `TIME` (RFC 3339 or Unix seconds) instead of now")
-	pos, code, ok := c.parse(args)
+	pos, code, ok := c.parse(args, stdout, stderr)
 	if !ok {
 		return code
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,9 +15,11 @@ import (
 	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
-var userUsage = `Usage: jwtgate user COMMAND [flags]
+const userSynopsis = "jwtgate user COMMAND [flags]"
 
-Manages accounts directly in the data folder's database; works while the
+var userUsage = "Usage: " + userSynopsis + "\n\n" + userAbout
+
+var userAbout = `Manages accounts directly in the data folder's database; works while the
 server runs.
 
 Commands:
@@ -53,16 +53,13 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 		return 0
 	}
 	sub, args := args[0], args[1:]
-	var out bytes.Buffer
-	fs := flag.NewFlagSet("jwtgate user "+sub, flag.ContinueOnError)
-	fs.SetOutput(&out)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), userUsage) }
-	st := storageFlags(fs, env)
+	c := newCommand("jwtgate user "+sub, userSynopsis, userAbout, env)
+	st := storageFlags(c)
 	st.warn = warnTo(stderr, "jwtgate user "+sub)
-	role := fs.String("role", "reader", "role for add: reader, editor or admin")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return flagOutput(out.Bytes(), err, stdout, stderr)
+	role := c.fs.String("role", "reader", "role for add: reader, editor or admin")
+	pos, code, ok := c.parse(args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	want := map[string]int{"add": 1, "list": 0, "passwd": 1, "disable": 1, "enable": 1, "role": 2, "delete": 1}
 	n, known := want[sub]
@@ -104,7 +101,7 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 			return fail(stderr, sub, err)
 		}
 		how := ""
-		if !flagSet(fs, "role") {
+		if !c.set("role") {
 			how = ": the default without --role"
 		}
 		fmt.Fprintf(stdout, "created user %s (id %d, role %s%s)\n", u.Name, u.ID, u.Role, how)
@@ -159,13 +156,6 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 	return 0
 }
 
-// flagSet reports whether the command line gave the flag.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
 func fail(stderr io.Writer, sub string, err error) int {
 	fmt.Fprintf(stderr, "jwtgate user %s: %v\n", sub, err)
 	return 1
@@ -209,14 +199,17 @@ func readPassword(stdin io.Reader, stderr io.Writer, prompt string) (string, err
 // and what the variables jwtgate serve reads say. The servers' flags are
 // invisible here; what they recorded in the database is added to it where
 // it is used (auth.LongestTokenAge), so revocations and grace periods made
-// here last long enough whatever the servers run with.
+// here last long enough whatever the servers run with. A variable that
+// does not parse or is out of range counts as unset (no server starts
+// with it), rather than stop a revocation.
 func tokenAge(env func(string) string) time.Duration {
-	ttl, leeway := auth.DefaultAccessTTL, auth.DefaultLeeway
-	if d, err := time.ParseDuration(env("JWTGATE_ACCESS_TTL")); err == nil && d > 0 {
-		ttl = d
+	ttl, err := fromEnv(env, "JWTGATE_ACCESS_TTL", auth.DefaultAccessTTL, time.ParseDuration)
+	if err != nil || ttl <= 0 {
+		ttl = auth.DefaultAccessTTL
 	}
-	if d, err := time.ParseDuration(env("JWTGATE_LEEWAY")); err == nil && d >= 0 {
-		leeway = d
+	leeway, err := fromEnv(env, "JWTGATE_LEEWAY", auth.DefaultLeeway, time.ParseDuration)
+	if err != nil || leeway < 0 {
+		leeway = auth.DefaultLeeway
 	}
 	return max(ttl+leeway, auth.DefaultTokenAge)
 }
