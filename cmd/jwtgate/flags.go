@@ -103,24 +103,34 @@ func withEnv[T any](c *command, name, envName string, def T, parse func(string) 
 	return v, usage + " ($" + envName + ")"
 }
 
+// builtinDefault makes -h show the built-in default rather than the
+// variable's value, which may be a secret (a database URL's password).
+func (c *command) builtinDefault(name string, def any) {
+	c.fs.Lookup(name).DefValue = fmt.Sprint(def)
+}
+
 func (c *command) str(p *string, name, envName, def, usage string) {
 	v, usage := withEnv(c, name, envName, def, func(s string) (string, error) { return s, nil }, usage)
 	c.fs.StringVar(p, name, v, usage)
+	c.builtinDefault(name, def)
 }
 
 func (c *command) dur(p *time.Duration, name, envName string, def time.Duration, usage string) {
 	v, usage := withEnv(c, name, envName, def, time.ParseDuration, usage)
 	c.fs.DurationVar(p, name, v, usage)
+	c.builtinDefault(name, def)
 }
 
 func (c *command) int(p *int, name, envName string, def int, usage string) {
 	v, usage := withEnv(c, name, envName, def, envInt, usage)
 	c.fs.IntVar(p, name, v, usage)
+	c.builtinDefault(name, def)
 }
 
 func (c *command) bool(p *bool, name, envName string, def bool, usage string) {
 	v, usage := withEnv(c, name, envName, def, envBool, usage)
 	c.fs.BoolVar(p, name, v, usage)
+	c.builtinDefault(name, def)
 }
 
 func envInt(s string) (int, error) {

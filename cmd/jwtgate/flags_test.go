@@ -104,6 +104,21 @@ func TestCommandHelpNamesVariables(t *testing.T) {
 	}
 }
 
+// -h shows a flag's built-in default, not the variable's value: a
+// database URL in $JWTGATE_DB carries a password.
+func TestHelpHidesVariableValues(t *testing.T) {
+	env := map[string]string{"JWTGATE_DB": "postgres://jwtgate:s3cret-pw@db.example/jwtgate"}
+	for _, args := range [][]string{{"serve", "-h"}, {"migrate", "-h"}, {"user", "add", "-h"}, {"key", "rotate", "-h"}} {
+		var stdout, stderr strings.Builder
+		if code := run(args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] }); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		if out := stdout.String() + stderr.String(); strings.Contains(out, "s3cret-pw") || !strings.Contains(out, "$JWTGATE_DB") {
+			t.Errorf("%v: help shows the variable's value or does not name it:\n%s", args, out)
+		}
+	}
+}
+
 // A bad flag or argument is a usage error: exit 2, nothing on stdout, the
 // complaint on stderr; so is a variable that does not parse, in one line
 // per variable naming it.
