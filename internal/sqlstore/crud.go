@@ -58,19 +58,19 @@ const (
 	qPurgeLife    = `DELETE FROM token_lifetimes WHERE until <= ?`
 	qPurgeCodes   = `DELETE FROM oauth_codes WHERE expires_at <= ?`
 
-	clientCols     = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, created_at, updated_at`
-	codeCols       = `hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at`
-	qCreateClient  = `INSERT INTO oauth_clients (` + clientCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qClient        = `SELECT ` + clientCols + ` FROM oauth_clients WHERE id = ?`
-	qListClients   = `SELECT ` + clientCols + ` FROM oauth_clients ORDER BY name COLLATE "C", id COLLATE "C"`
-	qClientSecret  = `UPDATE oauth_clients SET secret_hash = ?, updated_at = GREATEST(updated_at, ?) WHERE id = ? RETURNING ` + clientCols
-	qLockClient    = `SELECT id FROM oauth_clients WHERE id = ? FOR UPDATE`
-	qShareClient   = `SELECT id FROM oauth_clients WHERE id = ? FOR SHARE`
-	qDeleteClient  = `DELETE FROM oauth_clients WHERE id = ?`
-	qCreateCode    = `INSERT INTO oauth_codes (` + codeCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`
-	qAuthCode      = `SELECT ` + codeCols + ` FROM oauth_codes WHERE hash = ?`
-	qUseCode       = `UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL`
-	qCodeExists    = `SELECT EXISTS (SELECT 1 FROM oauth_codes WHERE hash = ?)`
+	clientCols    = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, created_at, updated_at`
+	codeCols      = `hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at`
+	qCreateClient = `INSERT INTO oauth_clients (` + clientCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qClient       = `SELECT ` + clientCols + ` FROM oauth_clients WHERE id = ?`
+	qListClients  = `SELECT ` + clientCols + ` FROM oauth_clients ORDER BY name COLLATE "C", id COLLATE "C"`
+	qClientSecret = `UPDATE oauth_clients SET secret_hash = ?, updated_at = GREATEST(updated_at, ?) WHERE id = ? RETURNING ` + clientCols
+	qLockClient   = `SELECT id FROM oauth_clients WHERE id = ? FOR UPDATE`
+	qShareClient  = `SELECT id FROM oauth_clients WHERE id = ? FOR SHARE`
+	qDeleteClient = `DELETE FROM oauth_clients WHERE id = ?`
+	qCreateCode   = `INSERT INTO oauth_codes (` + codeCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`
+	qAuthCode     = `SELECT ` + codeCols + ` FROM oauth_codes WHERE hash = ?`
+	qUseCode      = `UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL`
+	qCodeExists   = `SELECT EXISTS (SELECT 1 FROM oauth_codes WHERE hash = ?)`
 
 	qSigningKeys = `SELECT kid, jwk, created_at, retire_at FROM signing_keys`
 	qCountKeys   = `SELECT count(*) FROM signing_keys`
