@@ -254,22 +254,10 @@ type oidcEnv struct {
 
 func newOIDCEnv(t *testing.T, s auth.Store) *oidcEnv {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := jwt.NewSigningKey(jwt.EdDSA, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
 	clock := testutil.NewClock(time.Now().Truncate(time.Second))
-	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key.WithKeyID("k1"), Issuer: "jwtgate", Audience: "jwtgate",
-		OIDCIssuer: "https://id.example", TTL: 15 * time.Minute, Leeway: 30 * time.Second, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := &auth.Service{Store: s, Tokens: tk, Now: clock.Now, Log: slog.New(slog.DiscardHandler)}
+	svc := newOIDCService(t, s, clock.Now)
 	e := &oidcEnv{svc: svc, clock: clock, user: mkUser(t, s, "ada", auth.RoleEditor)}
+	var err error
 	e.a, e.aKey, err = svc.RegisterClient(ctx, auth.ClientSpec{Name: "App A", RedirectURIs: []string{"https://a.example/cb"}})
 	if err != nil {
 		t.Fatal(err)
@@ -279,6 +267,48 @@ func newOIDCEnv(t *testing.T, s auth.Store) *oidcEnv {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// OIDCService returns a Service on s that is an OpenID provider: an
+// EdDSA signing key and the issuer https://id.example.
+func OIDCService(t *testing.T, s auth.Store) *auth.Service {
+	t.Helper()
+	return newOIDCService(t, s, time.Now)
+}
+
+func newOIDCService(t *testing.T, s auth.Store, now func() time.Time) *auth.Service {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := jwt.NewSigningKey(jwt.EdDSA, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key.WithKeyID("k1"), Issuer: "jwtgate", Audience: "jwtgate",
+		OIDCIssuer: "https://id.example", TTL: 15 * time.Minute, Leeway: 30 * time.Second, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &auth.Service{Store: s, Tokens: tk, Now: now, Log: slog.New(slog.DiscardHandler)}
+}
+
+// IssueCode registers a confidential client and a user through svc and
+// returns a code for them, whose verifier ExchangeOnce presents.
+func IssueCode(t *testing.T, svc *auth.Service) (*auth.Client, string) {
+	t.Helper()
+	c, _, err := svc.RegisterClient(ctx, auth.ClientSpec{Name: "App", RedirectURIs: []string{"https://app.example/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := mkUser(t, svc.Store, "ada", auth.RoleReader)
+	code, err := svc.IssueAuthCode(ctx, &auth.Principal{UserID: u.ID}, auth.AuthRequest{ClientID: c.ID, RedirectURI: c.RedirectURIs[0],
+		Scope: []string{"openid", "offline_access"}, CodeChallenge: auth.PKCEChallenge(verifier), CodeChallengeMethod: "S256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, code
 }
 
 const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636 appendix B
