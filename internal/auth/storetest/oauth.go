@@ -181,6 +181,7 @@ func testConcurrentRedeem(t *testing.T, s auth.Store) {
 		go func() {
 			defer wg.Done()
 			sess := codeSession(u, ac)
+			sess.ID += strconv.Itoa(i) // not held back by the session's primary key
 			errs[i] = cs.RedeemAuthCode(ctx, ac.Hash, base, sess, &auth.RefreshToken{Hash: hashOf("rt-" + strconv.Itoa(i)), SessionID: sess.ID, ExpiresAt: base.Add(time.Hour)})
 		}()
 	}
