@@ -26,6 +26,11 @@ type Session struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time // absolute end, however often it is refreshed
 	RevokedAt   time.Time // zero while the session is alive
+	// ClientID is the OAuth client the session was started for by an
+	// authorization code; "" for jwtgate's own logins.
+	ClientID string
+	Scope    []string  // granted to ClientID
+	AuthTime time.Time // when the user entered their password; zero for own logins
 	// User is the session's user as Store.RefreshToken read it (nil from
 	// elsewhere): a refresh signs its current role without another read.
 	User *User
@@ -50,11 +55,12 @@ type Revocation struct {
 
 // Revoke asks a store to end sessions and refuse access tokens, in one
 // transaction: the sessions named (SessionID, or every live session of
-// UserID) are marked revoked, and a Revocation until Until is recorded for
+// UserID, or of ClientID) are marked revoked, and a Revocation until Until is recorded for
 // each of them and for each of TokenIDs.
 type Revoke struct {
 	SessionID string
 	UserID    int64
+	ClientID  string // every live session of this OAuth client
 	TokenIDs  []string
 	At, Until time.Time
 }
@@ -92,8 +98,13 @@ type Grant struct {
 	SessionID        string
 	AccessToken      string
 	Claims           AccessClaims
-	RefreshToken     string
+	RefreshToken     string // "" when a client was granted no offline_access
 	RefreshExpiresAt time.Time
+	// For an OAuth client: who it is, the scope granted and the ID token
+	// (OpenID Connect Core section 2).
+	ClientID string
+	Scope    []string
+	IDToken  string
 }
 
 // Session lifetimes used when the Service leaves them zero.
@@ -227,6 +238,20 @@ func (s *Service) grant(u *User, sid, refresh string, refreshExp time.Time) (*Gr
 // current role and state are read again, so a refresh never extends
 // access that was taken away.
 func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
+	return s.rotate(ctx, token, func(sess *Session) error {
+		if sess.ClientID != "" { // an OAuth client's: RefreshClient
+			return ErrRefreshInvalid
+		}
+		return nil
+	}, func(u *User, sess *Session, next string, exp time.Time) (*Grant, error) {
+		return s.grant(u, sess.ID, next, exp)
+	})
+}
+
+// rotate is Refresh for a session that accept takes (its error is
+// returned, nothing changed), issuing the grant with issue.
+func (s *Service) rotate(ctx context.Context, token string, accept func(*Session) error,
+	issue func(u *User, sess *Session, next string, exp time.Time) (*Grant, error)) (*Grant, error) {
 	if len(token) != refreshTokenLen {
 		return nil, ErrRefreshInvalid
 	}
@@ -239,6 +264,9 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
 		return nil, ErrRefreshInvalid
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := accept(sess); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -260,7 +288,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
 	// Signed before the rotation is stored, which fails if the session
 	// was revoked since it was read (a change of the user, a logout): a
 	// revocation that commits later covers this token.
-	g, err := s.grant(u, sess.ID, next, nrt.ExpiresAt)
+	g, err := issue(u, sess, next, nrt.ExpiresAt)
 	if err != nil {
 		return nil, err
 	}
@@ -317,8 +345,8 @@ func (s *Service) LogoutRefresh(ctx context.Context, token string) error {
 		return err
 	}
 	now := s.now()
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
-		return ErrRefreshInvalid
+	if sess.ClientID != "" || !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+		return ErrRefreshInvalid // an OAuth client's token: RevokeToken
 	}
 	if !rt.UsedAt.IsZero() {
 		return s.reused(ctx, sess, now)
