@@ -14,6 +14,8 @@ Usage:
   jwtgate serve [flags]                             run the login server (see serve -h)
   jwtgate user add NAME --role admin                make an account (password from stdin or a prompt)
   jwtgate user list|passwd|disable|role|delete      manage accounts (see user -h)
+  jwtgate client add NAME --redirect-uri URI        register an OpenID Connect client (see client -h)
+  jwtgate client list|delete|secret rotate          manage clients
   jwtgate migrate [--db URL]                        apply database migrations and exit
   jwtgate token decode [--json] [TOKEN|-]           show a token WITHOUT verifying it
   jwtgate token sign --alg ALG KEY [flags]          make a token
@@ -56,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 		return cmdServe(args[1:], env, stdout, stderr)
 	case "user":
 		return cmdUser(args[1:], stdin, stdout, stderr, env)
+	case "client":
+		return cmdClient(args[1:], stdout, stderr, env)
 	case "migrate":
 		return cmdMigrate(args[1:], stdout, stderr, env)
 	}
