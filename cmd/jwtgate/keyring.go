@@ -24,7 +24,7 @@ import (
 // on the database and reloaded every --key-reload.
 type keyring struct {
 	source string
-	load   func(ctx context.Context, now time.Time) (*auth.KeySet, error)
+	load   func(ctx context.Context, now time.Time) (*auth.KeySet, error) // the keys in force at now
 }
 
 func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks auth.KeyStore, log *slog.Logger) (*keyring, error) {

@@ -59,7 +59,8 @@ type Background struct {
 	// Keys is the key set the Service's Tokens hold when Run starts.
 	Keys *KeySet
 	// LoadKeys returns the key set in force at now, for example
-	// BuildKeySet of a KeyStore's keys. nil: the keys never change.
+	// BuildKeySet of a KeyStore's keys; the Service's Tokens get it when
+	// it changes. nil: the keys never change.
 	LoadKeys       func(ctx context.Context, now time.Time) (*KeySet, error)
 	RevocationPoll time.Duration // 0: revocations are not polled
 	KeyReload      time.Duration // 0: keys are not reloaded periodically
@@ -104,7 +105,7 @@ func (b *Background) Run(ctx context.Context) {
 		retire.due = cur.NextChange
 	}
 	reload := func(why string) {
-		if b.LoadKeys == nil {
+		if b.LoadKeys == nil || svc.Tokens == nil {
 			return
 		}
 		next, err := b.LoadKeys(ctx, clk.Now())
