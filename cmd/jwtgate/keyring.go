@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -25,7 +24,7 @@ import (
 // on the database and reloaded every --key-reload.
 type keyring struct {
 	source string
-	load   func(ctx context.Context) (*auth.KeySet, error)
+	load   func(ctx context.Context, now time.Time) (*auth.KeySet, error) // the keys in force at now
 }
 
 func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks auth.KeyStore, log *slog.Logger) (*keyring, error) {
@@ -39,7 +38,7 @@ func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks
 	if k != nil {
 		r := &keyring{source: source}
 		warned := map[string]bool{} // each warning once, not on every periodic reload
-		r.load = func(context.Context) (*auth.KeySet, error) {
+		r.load = func(context.Context, time.Time) (*auth.KeySet, error) {
 			warns, err := checkKeyFiles(c)
 			if err != nil {
 				return nil, err
@@ -87,8 +86,9 @@ func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks
 	if c.VerifyKeyFiles != "" {
 		return nil, errors.New("--verify-key-file needs --key-file or --secret-file: keys in the database rotate with `jwtgate key rotate`")
 	}
-	created, err := auth.EnsureSigningKey(ctx, ks, time.Now(), func() (auth.StoredKey, error) {
-		return firstKey(c)
+	now := c.timeNow()
+	created, err := auth.EnsureSigningKey(ctx, ks, now, func() (auth.StoredKey, error) {
+		return firstKey(c, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
@@ -98,12 +98,12 @@ func newKeyring(ctx context.Context, c *serveConfig, env func(string) string, ks
 		r.source = "database (generated)"
 		log.Info("generated the first signing key", "alg", c.Alg)
 	}
-	r.load = func(ctx context.Context) (*auth.KeySet, error) {
+	r.load = func(ctx context.Context, now time.Time) (*auth.KeySet, error) {
 		stored, err := ks.SigningKeys(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return auth.BuildKeySet(stored, time.Now())
+		return auth.BuildKeySet(stored, now)
 	}
 	return r, nil
 }
@@ -150,140 +150,47 @@ func logFileKeys(ctx context.Context, c *serveConfig, source string, ks auth.Key
 // firstKey makes the key of a new installation. An HS256 secret goes to
 // the data folder's hs256.jwk (0600) as well, as jwtgate has always kept
 // it there; an existing hs256.jwk from an older version is adopted.
-func firstKey(c *serveConfig) (auth.StoredKey, error) {
+func firstKey(c *serveConfig, now time.Time) (auth.StoredKey, error) {
 	if jwt.Algorithm(c.Alg) != jwt.HS256 || c.storage().postgres() { // PostgreSQL: instances share no folder
-		return auth.NewStoredKey(jwt.Algorithm(c.Alg), time.Now())
+		return auth.NewStoredKey(jwt.Algorithm(c.Alg), now)
 	}
 	k, _, err := dataFolderSecret(filepath.Join(c.Data, "hs256.jwk"))
 	if err != nil {
 		return auth.StoredKey{}, err
 	}
-	return auth.StoredKeyFrom(k, time.Now())
+	return auth.StoredKeyFrom(k, now)
 }
 
-// background runs until ctx ends: it loads revocations every
-// --revocation-poll (so a logout elsewhere is enforced here within about
-// that long), reloads keys every --key-reload, on SIGHUP, when a retired
-// key's grace period ends and when a token names an unknown kid (at most
-// once a second), keeps this server's token lifetime record in the
-// database from lapsing, and purges expired rows hourly.
-func background(ctx context.Context, c *serveConfig, store auth.SessionStore, svc *auth.Service, keys *keyring, cur *auth.KeySet, log *slog.Logger) {
+// timeNow reads the server's clock: c.now (tests set it), else the wall
+// clock.
+func (c *serveConfig) timeNow() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
+// background runs the server's background work (auth.Background) until
+// ctx ends, and asks it to reload the keys on SIGHUP.
+func background(ctx context.Context, c *serveConfig, svc *auth.Service, keys *keyring, cur *auth.KeySet, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	revTick := time.NewTicker(c.RevocationPoll)
-	defer revTick.Stop()
-	keyTick := time.NewTicker(c.KeyReload)
-	defer keyTick.Stop()
-	purgeTick := time.NewTicker(time.Hour)
-	defer purgeTick.Stop()
-	lifetimeTick := time.NewTicker(time.Minute)
-	defer lifetimeTick.Stop()
-	retire := time.NewTimer(time.Hour)
-	defer retire.Stop()
-	armRetire := func() {
-		retire.Stop()
-		if !cur.NextChange.IsZero() {
-			retire.Reset(max(time.Until(cur.NextChange), 0) + time.Millisecond)
-		}
-	}
-	armRetire()
-	// A token with a kid we do not hold may come from an instance that
-	// already rotated: reload at once, at most once a second, while the
-	// request waits (up to unknownKidWait) so that it can be accepted.
-	// Requests that meet the limit, or a full queue, are answered with the
-	// keys as they are.
-	kick := make(chan chan struct{}, 64)
-	svc.Tokens.OnUnknownKey(func() {
-		done := make(chan struct{})
-		select {
-		case kick <- done:
-		default:
-			return
-		}
-		t := time.NewTimer(unknownKidWait)
-		defer t.Stop()
-		select {
-		case <-done:
-		case <-t.C:
-		case <-ctx.Done():
-		}
-	})
-	var lastKick time.Time
-	revFailing := false
-	reload := func(why string) {
-		next, err := keys.load(ctx)
-		if err != nil {
-			log.Warn("key reload failed; keeping the current keys", "why", why, "err", err)
-			return
-		}
-		changed := !sameKeys(cur, next)
-		cur = next
-		armRetire()
-		if !changed {
-			return
-		}
-		if err := svc.Tokens.SetKeys(next.Signing, next.Verify); err != nil {
-			log.Error("new keys refused; keeping the current keys", "err", err)
-			return
-		}
-		var kids []string
-		for _, k := range next.Verify {
-			kids = append(kids, k.KeyID())
-		}
-		log.Info("keys reloaded", "why", why, "signing_kid", next.Signing.KeyID(), "alg", next.Signing.Algorithm(), "verify_kids", strings.Join(kids, ","))
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-revTick.C:
-			err := svc.SyncRevocations(ctx)
-			if err != nil && !revFailing && ctx.Err() == nil {
-				log.Warn("loading revocations failed; retrying", "err", err)
-			} else if err == nil && revFailing {
-				log.Info("loading revocations works again")
-			}
-			revFailing = err != nil
-		case <-keyTick.C:
-			reload("periodic")
-		case <-hup:
-			reload("SIGHUP")
-		case <-retire.C:
-			reload("grace period over")
-		case done := <-kick:
-			if time.Since(lastKick) >= time.Second {
-				lastKick = time.Now()
-				reload("unknown kid")
-			}
-			close(done)
-			for len(kick) > 0 { // those who waited meanwhile see the same reload
-				close(<-kick)
-			}
-		case <-lifetimeTick.C:
-			if err := svc.RenewTokenLifetime(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("renewing the token lifetime record failed; retrying", "err", err)
-			}
-		case <-purgeTick.C:
-			if err := store.PurgeExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				log.Warn("purging expired sessions failed", "err", err)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default: // a reload is pending already
+				}
+			case <-ctx.Done():
+				return
 			}
 		}
-	}
-}
-
-// unknownKidWait bounds how long a request with an unknown kid waits for
-// the reload it triggered.
-const unknownKidWait = 2 * time.Second
-
-// sameKeys compares key sets by signing kid and verify kids.
-func sameKeys(a, b *auth.KeySet) bool {
-	ids := func(s *auth.KeySet) []string {
-		out := []string{s.Signing.KeyID()}
-		for _, k := range s.Verify {
-			out = append(out, k.KeyID())
-		}
-		return out
-	}
-	return slices.Equal(ids(a), ids(b))
+	}()
+	bg := &auth.Background{Service: svc, Keys: cur, LoadKeys: keys.load, RevocationPoll: c.RevocationPoll,
+		KeyReload: c.KeyReload, Reload: reload, Log: log}
+	bg.Run(ctx)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jwtgate/jwtgate/internal/sqlite"
 	"github.com/jwtgate/jwtgate/internal/testutil"
@@ -194,11 +195,11 @@ func TestKeyReloadRefusesExposedKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.load(context.Background()); err != nil {
+	if _, err := r.load(context.Background(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	chmod(t, key, 0o644)
-	if _, err := r.load(context.Background()); !errors.Is(err, sqlite.ErrExposed) || !strings.Contains(err.Error(), "chmod 600 "+key) {
+	if _, err := r.load(context.Background(), time.Now()); !errors.Is(err, sqlite.ErrExposed) || !strings.Contains(err.Error(), "chmod 600 "+key) {
 		t.Errorf("reload of a key file readable by all: %v, want ErrExposed and the chmod", err)
 	}
 }

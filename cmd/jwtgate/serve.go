@@ -215,7 +215,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err != nil {
 		return err
 	}
-	ks, err := keys.load(ctx)
+	ks, err := keys.load(ctx, c.timeNow())
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	bgDone := make(chan struct{})
 	go func() {
 		defer close(bgDone)
-		background(bg, c, db, svc, keys, ks, log)
+		background(bg, c, svc, keys, ks, log)
 	}()
 	defer func() { stopBG(); <-bgDone }()
 

@@ -248,7 +248,7 @@ func TestServeReusesGeneratedKeyAndHonoursEnv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ks, err := r.load(ctx)
+		ks, err := r.load(ctx, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -69,6 +69,50 @@ func TestClock(t *testing.T) {
 	}
 }
 
+func TestClockTimers(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	c := NewClock(start)
+	fired := func(ch <-chan time.Time) (time.Time, bool) {
+		select {
+		case at := <-ch:
+			return at, true
+		default:
+			return time.Time{}, false
+		}
+	}
+	now, _ := c.Timer(0)
+	if at, ok := fired(now); !ok || !at.Equal(start) {
+		t.Errorf("Timer(0): %v %v, want to fire at once at %v", at, ok, start)
+	}
+	second, _ := c.Timer(time.Second)
+	minute, _ := c.Timer(time.Minute)
+	stopped, stop := c.Timer(time.Second)
+	if !stop() || stop() {
+		t.Error("stop: want true for a pending timer, then false")
+	}
+	if n := c.Timers(); n != 2 {
+		t.Fatalf("%d timers pending, want 2", n)
+	}
+	c.Advance(999 * time.Millisecond)
+	if _, ok := fired(second); ok {
+		t.Error("a 1s timer fired after 999ms")
+	}
+	c.Advance(time.Millisecond)
+	if at, ok := fired(second); !ok || !at.Equal(start.Add(time.Second)) {
+		t.Errorf("1s timer after 1s: %v %v", at, ok)
+	}
+	if _, ok := fired(stopped); ok {
+		t.Error("a stopped timer fired")
+	}
+	c.Set(start.Add(time.Hour))
+	if at, ok := fired(minute); !ok || !at.Equal(start.Add(time.Hour)) {
+		t.Errorf("1m timer after Set an hour on: %v %v", at, ok)
+	}
+	if n := c.Timers(); n != 0 {
+		t.Errorf("%d timers pending after all fired, want 0", n)
+	}
+}
+
 func TestEventually(t *testing.T) {
 	n := 0
 	run(func(tb testing.TB) { Eventually(tb, time.Minute, "three calls", func() bool { n++; return n == 3 }) })
