@@ -114,6 +114,14 @@ func (b *Background) Run(ctx context.Context) {
 			return
 		}
 		changed := cur == nil || !sameKeys(cur, next)
+		if changed {
+			// Refused keys are not taken as current: the next reload
+			// tries them again.
+			if err := svc.Tokens.SetKeys(next.Signing, next.Verify); err != nil {
+				log.Error("new keys refused; keeping the current keys", "err", err)
+				return
+			}
+		}
 		cur = next
 		// A NextChange already past would reload at once, and again: the
 		// periodic reload drops that key instead.
@@ -122,10 +130,6 @@ func (b *Background) Run(ctx context.Context) {
 			retire.due = next.NextChange
 		}
 		if !changed {
-			return
-		}
-		if err := svc.Tokens.SetKeys(next.Signing, next.Verify); err != nil {
-			log.Error("new keys refused; keeping the current keys", "err", err)
 			return
 		}
 		var kids []string

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +66,7 @@ type bgRig struct {
 	reload chan struct{}
 	loads  atomic.Int32 // LoadKeys calls by the Background
 	loadMu sync.Mutex   // held by a test, it stops LoadKeys
+	spoil  atomic.Bool  // LoadKeys returns the keys with a signing key that cannot sign
 	wall   bool         // the Background waits on the wall clock, not on the test clock's timers
 }
 
@@ -90,7 +92,15 @@ func (r *bgRig) load(ctx context.Context, now time.Time) (*auth.KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return auth.BuildKeySet(stored, now)
+	ks, err := auth.BuildKeySet(stored, now)
+	if err == nil && r.spoil.Load() {
+		pub, perr := jwt.NewVerificationKey(jwt.EdDSA, ed25519.PublicKey(make([]byte, ed25519.PublicKeySize)))
+		if perr != nil {
+			return nil, perr
+		}
+		ks.Signing = pub.WithKeyID(ks.Signing.KeyID())
+	}
+	return ks, err
 }
 
 // run starts the Background with these intervals and waits until it
@@ -390,6 +400,27 @@ func TestBackgroundReloadsOnRequest(t *testing.T) {
 		if got := r.signingKid(); got != want {
 			t.Errorf("signing kid %s after the reload, want %s", got, want)
 		}
+	}
+}
+
+// Keys that Tokens refuses are not taken as current: the next reload of
+// the same kids, now usable, is applied.
+func TestBackgroundRetriesRefusedKeys(t *testing.T) {
+	r := newRig(t)
+	r.run(time.Hour, 24*time.Hour)
+	old := r.signingKid()
+	want := r.rotate(time.Hour).SigningKey().KeyID()
+	r.spoil.Store(true)
+	r.reload <- struct{}{}
+	testutil.Eventually(t, 10*time.Second, "the refusal logged", func() bool { return r.logged("new keys refused") == 1 })
+	if got := r.signingKid(); got != old {
+		t.Fatalf("signing kid %s after refused keys, want %s kept", got, old)
+	}
+	r.spoil.Store(false)
+	r.reload <- struct{}{}
+	testutil.Eventually(t, 10*time.Second, "the retried keys logged", func() bool { return r.logged("keys reloaded") == 1 })
+	if got := r.signingKid(); got != want {
+		t.Errorf("signing kid %s after the retry, want %s", got, want)
 	}
 }
 
