@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/buildinfo"
 	"github.com/jwtgate/jwtgate/internal/httpapi"
 	"github.com/jwtgate/jwtgate/internal/lograte"
 	"github.com/jwtgate/jwtgate/internal/postgres"
@@ -274,7 +275,8 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
+	bi := buildinfo.Get()
+	log.Info("jwtgate listening", "version", bi.Version, "revision", bi.ShortRevision(), "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
 	if httpapi.DiscoveryBaseURL(c.PublicURL, c.Issuer) == "" {
 		// The links of the discovery document are never taken from a
 		// request's Host header, which any client chooses.
