@@ -42,6 +42,9 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
+// clientCommands are the subcommands cmdClient runs.
+var clientCommands = []subcommand{{"add", 1}, {"list", 0}, {"delete", 1}, {"secret rotate", 1}}
+
 func cmdClient(args []string, stdout, stderr io.Writer, env func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, clientUsage)
@@ -54,6 +57,10 @@ func cmdClient(args []string, stdout, stderr io.Writer, env func(string) string)
 	}
 	sub, args := args[0], args[1:]
 	if sub == "secret" { // "secret rotate" is one command of two words
+		if len(args) > 0 && isHelp(args[0]) {
+			fmt.Fprint(stdout, clientUsage)
+			return 0
+		}
 		if len(args) == 0 || args[0] != "rotate" {
 			fmt.Fprintf(stderr, "jwtgate client secret: want \"secret rotate NAME|ID\"\n")
 			return 2
@@ -72,14 +79,13 @@ func cmdClient(args []string, stdout, stderr io.Writer, env func(string) string)
 	if !ok {
 		return code
 	}
-	want := map[string]int{"add": 1, "list": 0, "delete": 1, "secret rotate": 1}
-	n, known := want[sub]
+	sc, known := lookupSub(clientCommands, sub)
 	if !known {
 		fmt.Fprintf(stderr, "jwtgate client: unknown command %q\n\n%s", sub, clientUsage)
 		return 2
 	}
-	if len(pos) != n {
-		fmt.Fprintf(stderr, "%s: want %d argument(s), got %d\n", prefix, n, len(pos))
+	if len(pos) != sc.args {
+		fmt.Fprintf(stderr, "%s: want %d argument(s), got %d\n", prefix, sc.args, len(pos))
 		return 2
 	}
 	if sub != "add" && (len(redirects) > 0 || len(postLogout) > 0 || *public) {

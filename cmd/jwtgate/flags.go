@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jwtgate/jwtgate/internal/sqlite"
 	"github.com/jwtgate/jwtgate/jwt"
 )
 
@@ -60,22 +61,27 @@ type command struct {
 	about    string // a paragraph printed between synopsis and flags
 	env      func(string) string
 	envOf    map[string]string // flag name → its environment variable
+	fileEnv  map[string]bool   // flags whose variable has a _FILE form (secret)
 	envErrs  []error           // bad variables, reported after the flags parse
 }
 
 func newCommand(name, synopsis, about string, env func(string) string) *command {
-	c := &command{fs: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, about: about, env: env, envOf: map[string]string{}}
+	c := &command{fs: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, about: about, env: env, envOf: map[string]string{}, fileEnv: map[string]bool{}}
 	c.fs.Usage = func() {
 		w := c.fs.Output()
 		fmt.Fprintf(w, "Usage: %s\n\n", c.synopsis)
 		if c.about != "" {
 			fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(c.about))
 		}
-		fmt.Fprintf(w, "Flags (-flag and --flag are the same):\n")
+		fmt.Fprintln(w, flagsHeading)
 		c.fs.PrintDefaults()
 	}
 	return c
 }
+
+// flagsHeading precedes the flags in a command's -h; completion reads the
+// flags after it.
+const flagsHeading = "Flags (-flag and --flag are the same):"
 
 // fromEnv is the value of the environment variable name read by parse,
 // or def when it is unset or empty. A value that does not parse gives def
@@ -113,6 +119,51 @@ func (c *command) str(p *string, name, envName, def, usage string) {
 	v, usage := withEnv(c, name, envName, def, func(s string) (string, error) { return s, nil }, usage)
 	c.fs.StringVar(p, name, v, usage)
 	c.builtinDefault(name, def)
+}
+
+// secret is str for a setting that may hold a secret (a database URL with
+// its password): its value may also come from the file named by
+// $envName_FILE, read here once, so that the secret need not sit in the
+// environment, where child processes and /proc/PID/environ show it. The
+// flag wins over either variable; setting both variables is an error, as
+// is a file that others may read or write (the private-file check of the
+// data folder) or that cannot be read.
+func (c *command) secret(p *string, name, envName, def, usage string) {
+	fileEnv := envName + "_FILE"
+	c.fileEnv[name] = true
+	v, err := secretFromEnv(c.env, envName, fileEnv, def)
+	if err != nil {
+		c.envErrs = append(c.envErrs, err)
+	}
+	c.envOf[name] = envName
+	c.fs.StringVar(p, name, v, usage+" ($"+envName+" or $"+fileEnv+")")
+	c.builtinDefault(name, def)
+}
+
+// secretFromEnv is $envName, else the content of the file $fileEnv names
+// without one trailing newline, else def.
+func secretFromEnv(env func(string) string, envName, fileEnv, def string) (string, error) {
+	direct, path := env(envName), env(fileEnv)
+	switch {
+	case direct != "" && path != "":
+		return def, fmt.Errorf("$%s and $%s are both set: keep one", envName, fileEnv)
+	case direct != "":
+		return direct, nil
+	case path == "":
+		return def, nil
+	}
+	if _, err := sqlite.CheckPrivate(path); err != nil {
+		return def, fmt.Errorf("$%s: %w", fileEnv, err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return def, fmt.Errorf("$%s: %w", fileEnv, err)
+	}
+	v := string(trimNewline(b))
+	if v == "" {
+		return def, fmt.Errorf("$%s: %s is empty", fileEnv, path)
+	}
+	return v, nil
 }
 
 func (c *command) dur(p *time.Duration, name, envName string, def time.Duration, usage string) {
@@ -200,7 +251,8 @@ func usageExit(name string, out []byte, err error, stdout, stderr io.Writer) int
 // set reports whether the flag was given, on the command line or by its
 // environment variable: whether its value is the user's choice.
 func (c *command) set(name string) bool {
-	found := c.envOf[name] != "" && c.env(c.envOf[name]) != ""
+	e := c.envOf[name]
+	found := e != "" && (c.env(e) != "" || c.fileEnv[name] && c.env(e+"_FILE") != "")
 	c.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +209,96 @@ func TestTokenAgeFromEnv(t *testing.T) {
 		if got := tokenAge(func(k string) string { return env[k] }); got != tc.want {
 			t.Errorf("ttl %q leeway %q: %v, want %v", tc.ttl, tc.leeway, got, tc.want)
 		}
+	}
+}
+
+// A secret setting comes from its flag, else its variable, else the file
+// its _FILE variable names (read once, one trailing newline dropped), else
+// its default; a file others may read, a missing or empty file, and both
+// variables at once are errors, even under the flag.
+func TestSecretFromFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // whatever the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	url := "postgres://u:pw@db/x"
+	private := write("db", url+"\n", 0o600)
+	crlf := write("db-crlf", url+"\r\n", 0o400)
+	bare := write("db-bare", url, 0o600)
+	group := write("db-group", url+"\n", 0o640)
+	open := write("db-open", url+"\n", 0o644)
+	empty := write("db-empty", "\n", 0o600)
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		want    string
+		set     bool
+		wantErr string
+	}{
+		{name: "default", want: ""},
+		{name: "variable", env: map[string]string{"T_DB": url}, want: url, set: true},
+		{name: "file, newline dropped", env: map[string]string{"T_DB_FILE": private}, want: url, set: true},
+		{name: "file, CRLF dropped", env: map[string]string{"T_DB_FILE": crlf}, want: url, set: true},
+		{name: "file without newline", env: map[string]string{"T_DB_FILE": bare}, want: url, set: true},
+		{name: "file open to its group", env: map[string]string{"T_DB_FILE": group}, want: url, set: true},
+		{name: "flag wins over the file", env: map[string]string{"T_DB_FILE": private}, args: []string{"--db", "postgres://flag"}, want: "postgres://flag", set: true},
+		{name: "file readable by others", env: map[string]string{"T_DB_FILE": open}, wantErr: "$T_DB_FILE: " + open + " is readable by other users (mode 0644); fix with: chmod 600 " + open},
+		{name: "file readable by others under the flag", env: map[string]string{"T_DB_FILE": open}, args: []string{"--db", "postgres://flag"}, wantErr: "chmod 600"},
+		{name: "both variables", env: map[string]string{"T_DB": url, "T_DB_FILE": private}, wantErr: "$T_DB and $T_DB_FILE are both set"},
+		{name: "missing file", env: map[string]string{"T_DB_FILE": filepath.Join(dir, "absent")}, wantErr: "$T_DB_FILE: open " + filepath.Join(dir, "absent")},
+		{name: "empty file", env: map[string]string{"T_DB_FILE": empty}, wantErr: "$T_DB_FILE: " + empty + " is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCommand("t", "t", "", func(k string) string { return tc.env[k] })
+			c.fs.SetOutput(io.Discard)
+			var got string
+			c.secret(&got, "db", "T_DB", "", "URL")
+			_, err := c.parseArgs(tc.args)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want || c.set("db") != tc.set {
+				t.Errorf("value %q, set %v; want %q, %v", got, c.set("db"), tc.want, tc.set)
+			}
+			if def := c.fs.Lookup("db").DefValue; def != "" {
+				t.Errorf("-h shows default %q: the secret", def)
+			}
+		})
+	}
+}
+
+// Every command that opens the database takes $JWTGATE_DB_FILE, and
+// refuses one that others may read before touching any database.
+func TestDBFileEveryCommand(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "db-url")
+	if err := os.WriteFile(p, []byte("postgres://u:pw@127.0.0.1:1/x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"serve"}, {"migrate"}, {"user", "list"}, {"client", "list"}, {"key", "list"}, {"key", "rotate"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := jwtgate(t, map[string]string{"JWTGATE_DB_FILE": p}, "", args...)
+			if r.code != 2 || !strings.Contains(r.stderr, "$JWTGATE_DB_FILE: "+p+" is readable by other users") {
+				t.Fatalf("exit %d, stderr %q; want 2 and the file refused", r.code, r.stderr)
+			}
+		})
 	}
 }

@@ -51,3 +51,29 @@ func TestEveryHelpOnStdout(t *testing.T) {
 		}
 	}
 }
+
+// Every command of the table answers -h on stdout, and is listed in the
+// usage text; the completion scripts list them all.
+func TestTableHelp(t *testing.T) {
+	u := usage()
+	bash := jwtgate(t, nil, "", "completion", "bash").stdout
+	var walk func(cmds []*cmd, path []string)
+	walk = func(cmds []*cmd, path []string) {
+		for _, c := range cmds {
+			p := append(append([]string(nil), path...), c.name)
+			name := strings.Join(p, " ")
+			if len(p) == 1 && !strings.Contains(u, "\n  jwtgate "+c.name+" ") {
+				t.Errorf("usage does not list %q", name)
+			}
+			if !strings.Contains(bash, "'jwtgate "+name+"'") && len(c.subs) > 0 {
+				t.Errorf("the bash script has no subcommands for %q", name)
+			}
+			r := jwtgate(t, map[string]string{"JWTGATE_DATA": t.TempDir() + "/absent"}, "", append(p, "-h")...)
+			if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Usage") {
+				t.Errorf("%s -h: exit %d, stderr %q, stdout %q", name, r.code, r.stderr, r.stdout)
+			}
+			walk(c.subs, p)
+		}
+	}
+	walk(commands(), nil)
+}

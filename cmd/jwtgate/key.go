@@ -19,28 +19,6 @@ const keyUsage = `Usage:
 Run a command with -h for its flags.
 `
 
-func cmdKey(args []string, stdout, stderr io.Writer, env func(string) string) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, keyUsage)
-		return 2
-	}
-	switch args[0] {
-	case "generate":
-		return keyGenerate(args[1:], stdout, stderr)
-	case "jwks":
-		return keyJWKS(args[1:], stdout, stderr)
-	case "rotate":
-		return keyRotate(args[1:], stdout, stderr, env)
-	case "list":
-		return keyList(args[1:], stdout, stderr, env)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, keyUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "jwtgate key: unknown command %q\n\n%s", args[0], keyUsage)
-	return 2
-}
-
 func keyGenerate(args []string, stdout, stderr io.Writer) int {
 	const prefix = "jwtgate key generate"
 	c := newCommand(prefix, "jwtgate key generate --alg ALG [--out F] [--kid ID] [--format pem|jwk] [--force]", `

@@ -87,11 +87,12 @@ func members(t *testing.T, obj []byte) ([]string, map[string]json.RawMessage) {
 }
 
 func TestUsageAndDispatch(t *testing.T) {
+	usage := usage()
 	r := jwtgate(t, nil, "")
 	if r.code != 2 || r.stdout != "" || r.stderr != usage {
 		t.Fatalf("no args: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	for _, cmd := range []string{"serve", "user", "token decode", "token sign", "token verify", "key generate", "key jwks"} {
+	for _, cmd := range []string{"serve", "user", "token decode", "token sign", "token verify", "key generate", "key jwks", "version", "healthcheck", "completion"} {
 		if !strings.Contains(usage, "jwtgate "+cmd+" ") {
 			t.Errorf("usage does not list %q", cmd)
 		}

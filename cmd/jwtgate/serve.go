@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/buildinfo"
 	"github.com/jwtgate/jwtgate/internal/httpapi"
 	"github.com/jwtgate/jwtgate/internal/lograte"
 	"github.com/jwtgate/jwtgate/internal/postgres"
@@ -81,7 +82,7 @@ variable shown; a flag wins over its variable.`, env)
 	f.fs.SetOutput(out)
 	f.str(&c.Addr, "addr", "JWTGATE_ADDR", "127.0.0.1:8080", "listen address")
 	f.str(&c.Data, "data", "JWTGATE_DATA", defaultData, "data folder: SQLite database and generated keys")
-	f.str(&c.DB, "db", "JWTGATE_DB", "", "PostgreSQL URL (postgres://user:pass@host/db) instead of SQLite in the data folder; share it between instances")
+	f.secret(&c.DB, "db", "JWTGATE_DB", "", "PostgreSQL URL (postgres://user:pass@host/db) instead of SQLite in the data folder; share it between instances")
 	f.int(&c.DBMaxConns, "db-max-conns", "JWTGATE_DB_MAX_CONNS", postgres.DefaultMaxConns, "PostgreSQL connection pool size")
 	f.str(&c.Issuer, "issuer", "JWTGATE_ISSUER", auth.DefaultIssuer, "iss claim of issued tokens, required on verification")
 	f.str(&c.Audience, "audience", "JWTGATE_AUDIENCE", auth.DefaultAudience, "aud claim of issued tokens, required on verification")
@@ -274,7 +275,8 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("jwtgate listening", "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
+	bi := buildinfo.Get()
+	log.Info("jwtgate listening", "version", bi.Version, "revision", bi.ShortRevision(), "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
 	if httpapi.DiscoveryBaseURL(c.PublicURL, c.Issuer) == "" {
 		// The links of the discovery document are never taken from a
 		// request's Host header, which any client chooses.

@@ -34,11 +34,11 @@ type storage struct {
 }
 
 // storageFlags registers --data and --db, over $JWTGATE_DATA and
-// $JWTGATE_DB, on a command that opens the database.
+// $JWTGATE_DB (or $JWTGATE_DB_FILE), on a command that opens the database.
 func storageFlags(c *command) *storage {
 	s := &storage{}
 	c.str(&s.data, "data", "JWTGATE_DATA", defaultData, "data folder `DIR` of the SQLite database")
-	c.str(&s.db, "db", "JWTGATE_DB", "", "PostgreSQL `URL` (postgres://...) instead of the data folder")
+	c.secret(&s.db, "db", "JWTGATE_DB", "", "PostgreSQL `URL` (postgres://...) instead of the data folder")
 	return s
 }
 

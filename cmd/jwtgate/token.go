@@ -23,26 +23,6 @@ KEY is exactly one of --secret-env NAME, --secret-file F, --key-file F, or,
 to verify, --jwks-file F. Run a command with -h for its flags.
 `
 
-func cmdToken(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, tokenUsage)
-		return 2
-	}
-	switch args[0] {
-	case "decode":
-		return tokenDecode(args[1:], stdin, stdout, stderr)
-	case "sign":
-		return tokenSign(args[1:], stdout, stderr, env)
-	case "verify":
-		return tokenVerify(args[1:], stdin, stdout, stderr, env)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, tokenUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "jwtgate token: unknown command %q\n\n%s", args[0], tokenUsage)
-	return 2
-}
-
 // ---- decode ----
 
 func tokenDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -42,6 +42,9 @@ than ` + auth.DefaultTokenAge.String() + ` or $JWTGATE_ACCESS_TTL plus $JWTGATE_
 Passwords are never taken as arguments: they would show in ps and shell history.
 `
 
+// userCommands are the subcommands cmdUser runs.
+var userCommands = []subcommand{{"add", 1}, {"list", 0}, {"passwd", 1}, {"disable", 1}, {"enable", 1}, {"role", 2}, {"delete", 1}}
+
 func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, userUsage)
@@ -61,14 +64,13 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 	if !ok {
 		return code
 	}
-	want := map[string]int{"add": 1, "list": 0, "passwd": 1, "disable": 1, "enable": 1, "role": 2, "delete": 1}
-	n, known := want[sub]
+	sc, known := lookupSub(userCommands, sub)
 	if !known {
 		fmt.Fprintf(stderr, "jwtgate user: unknown command %q\n\n%s", sub, userUsage)
 		return 2
 	}
-	if len(pos) != n {
-		fmt.Fprintf(stderr, "jwtgate user %s: want %d argument(s), got %d\n", sub, n, len(pos))
+	if len(pos) != sc.args {
+		fmt.Fprintf(stderr, "jwtgate user %s: want %d argument(s), got %d\n", sub, sc.args, len(pos))
 		return 2
 	}
 	ctx := context.Background()
