@@ -29,6 +29,10 @@ func (s *server) oidcIssuer() (issuer, missing string) {
 	if s.oidcBase == "" {
 		return "", "this server is no OpenID provider: start it with --public-url https://HOST (http only on a loopback host)"
 	}
+	if s.tokens.OIDCIssuer() != s.oidcBase {
+		// A wiring fault: ID tokens would name another issuer than discovery.
+		return "", "this server is no OpenID provider: its tokens' OpenID issuer differs from --public-url"
+	}
 	if k := s.tokens.SigningKey(); k == nil || k.IsSymmetric() {
 		return "", "this server is no OpenID provider: it signs with a shared secret (HS256); rotate to an asymmetric key with `jwtgate key rotate --alg EdDSA`"
 	}
