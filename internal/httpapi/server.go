@@ -124,6 +124,10 @@ func (s *server) routes() []route {
 		{"GET /users", auth.RoleAdmin, s.listUsers},
 		{"PATCH /users/{name}", auth.RoleAdmin, s.updateUser},
 		{"DELETE /users/{name}", auth.RoleAdmin, s.deleteUser},
+		{"GET /clients", auth.RoleAdmin, s.listClients},
+		{"POST /clients", auth.RoleAdmin, s.createClient},
+		{"DELETE /clients/{id}", auth.RoleAdmin, s.deleteClient},
+		{"POST /clients/{id}/secret", auth.RoleAdmin, s.rotateClientSecret},
 	}
 }
 
