@@ -39,6 +39,11 @@ func (s *server) oidcIssuer() (issuer, missing string) {
 	return s.oidcBase, ""
 }
 
+// OIDCIssuer is the issuer of the OpenID provider a server with this
+// public URL is (when its signing key is asymmetric), or "" if the URL
+// cannot be one. auth.TokenConfig.OIDCIssuer must be set to it.
+func OIDCIssuer(publicURL string) string { return oidcBaseURL(publicURL) }
+
 // oidcBaseURL returns publicURL without a trailing slash if it may be an
 // OpenID provider's issuer (OIDC Discovery 1.0 section 3: https, with no
 // query or fragment; http only on a loopback host, for development), else "".
