@@ -136,3 +136,61 @@ func TestBrowserSignInReturnIsOnlyTheFlow(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserAdminClients: an admin registers an application, sees its
+// secret once, replaces it, and deletes the application.
+func TestBrowserAdminClients(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{oidc: true})
+	tb := newTab(t)
+	tb.do(chromedp.Navigate(s.URL + "/admin"))
+	tb.login("alice", pw("alice"))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#clients-table")))
+	tb.do(
+		chromedp.SendKeys(chromedp.CSS("#new-client-name"), "Grafana"),
+		chromedp.SendKeys(chromedp.CSS("#new-client-uris"), "https://grafana.example/login/generic_oauth\nhttps://grafana2.example/cb"),
+		chromedp.Click(chromedp.CSS("#client-submit")),
+	)
+	tb.waitJS(`document.querySelectorAll('#clients-body tr').length === 1 && !document.getElementById('client-secret-box').hidden`, 10*time.Second)
+	if l := unlabelled(tb); len(l) > 0 {
+		t.Errorf("fields without a label: %q", l)
+	}
+	secret := tb.text("client-secret")
+	id := eval[string](tb, `document.querySelector('#clients-body tr').dataset.id`)
+	cs, err := s.svc.Clients(context.Background())
+	if err != nil || len(cs) != 1 || cs[0].ID != id || len(cs[0].RedirectURIs) != 2 {
+		t.Fatalf("clients %+v, %v", cs, err)
+	}
+	if _, err := s.svc.AuthenticateClient(context.Background(), id, secret); err != nil {
+		t.Fatalf("the secret shown does not authenticate the client: %v", err)
+	}
+	// The secret is not in the table.
+	if strings.Contains(eval[string](tb, `document.getElementById('clients-table').textContent`), secret) {
+		t.Error("the table shows the secret")
+	}
+	// A bad redirect URI is refused inline.
+	tb.do(
+		chromedp.SendKeys(chromedp.CSS("#new-client-name"), "Bad"),
+		chromedp.SendKeys(chromedp.CSS("#new-client-uris"), "http://evil.example/cb"),
+		chromedp.Click(chromedp.CSS("#client-submit")),
+	)
+	tb.waitJS(`document.getElementById('client-form-error').textContent !== ''`, 10*time.Second)
+
+	// New secret (two clicks): the old one stops working.
+	sel := `tr[data-id="` + id + `"]`
+	tb.do(chromedp.Click(chromedp.CSS(sel + " .client-rotate")))
+	tb.do(chromedp.Click(chromedp.CSS(sel + " .client-rotate")))
+	tb.waitJS(`document.getElementById('client-secret').textContent !== `+jsString(secret), 10*time.Second)
+	if _, err := s.svc.AuthenticateClient(context.Background(), id, secret); err == nil {
+		t.Error("the old secret still works")
+	}
+	if _, err := s.svc.AuthenticateClient(context.Background(), id, tb.text("client-secret")); err != nil {
+		t.Errorf("the new secret: %v", err)
+	}
+	tb.do(chromedp.Click(chromedp.CSS(sel + " .client-delete")))
+	tb.do(chromedp.Click(chromedp.CSS(sel + " .client-delete")))
+	tb.waitJS(`document.querySelectorAll('#clients-body tr').length === 0`, 10*time.Second)
+	if cs, _ := s.svc.Clients(context.Background()); len(cs) != 0 {
+		t.Errorf("clients after delete: %+v", cs)
+	}
+}
