@@ -90,6 +90,7 @@ async function remove(c, btn) {
   btn.disabled = true;
   try {
     await api('DELETE', `/clients/${encodeURIComponent(c.client_id)}`);
+    if ($('client-secret-name').textContent === c.name) $('client-secret-box').hidden = true;
     status(`${c.name} was deleted; its sign-ins have ended.`);
     await loadClients();
   } catch (e) {
