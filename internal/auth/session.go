@@ -153,6 +153,9 @@ func (s *Service) sessionTTL() time.Duration {
 	return DefaultSessionTTL
 }
 
+// Time returns the Service's current time: Now's, or the wall clock's.
+func (s *Service) Time() time.Time { return s.now() }
+
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
@@ -181,7 +184,7 @@ func (s *Service) StartSession(ctx context.Context, u *User) (*Grant, error) {
 		sess := &Session{ID: randomID(16), UserID: u.ID, UserVersion: u.Version, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL())}
 		token, hash := newRefreshToken()
 		rt := &RefreshToken{Hash: hash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
-		g, err := s.grant(u, sess.ID, token, rt.ExpiresAt)
+		g, err := s.grant(u, sess, token, rt.ExpiresAt)
 		if err != nil {
 			return nil, err
 		}
@@ -223,12 +226,14 @@ func (s *Service) stillValid(ctx context.Context, u *User, attempt int) (*User, 
 	return fresh, nil
 }
 
-func (s *Service) grant(u *User, sid, refresh string, refreshExp time.Time) (*Grant, error) {
-	at, claims, err := s.Tokens.Issue(u, sid)
+// grant signs an access token in sess; its auth_time is the session's
+// start, the login.
+func (s *Service) grant(u *User, sess *Session, refresh string, refreshExp time.Time) (*Grant, error) {
+	at, claims, err := s.Tokens.IssueAuth(u, sess.ID, sess.CreatedAt)
 	if err != nil {
 		return nil, err
 	}
-	return &Grant{User: u, SessionID: sid, AccessToken: at, Claims: claims, RefreshToken: refresh, RefreshExpiresAt: refreshExp}, nil
+	return &Grant{User: u, SessionID: sess.ID, AccessToken: at, Claims: claims, RefreshToken: refresh, RefreshExpiresAt: refreshExp}, nil
 }
 
 // Refresh rotates a refresh token: the token becomes used and the client
@@ -244,7 +249,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
 		}
 		return nil
 	}, func(u *User, sess *Session, next string, exp time.Time) (*Grant, error) {
-		return s.grant(u, sess.ID, next, exp)
+		return s.grant(u, sess, next, exp)
 	})
 }
 

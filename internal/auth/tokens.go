@@ -20,7 +20,8 @@ var ErrRevoked = errors.New("token revoked")
 
 // AccessClaims are the claims of a jwtgate access token: sub (the user id
 // as a string), name, role, sid (the session, absent on tokens not made by
-// a login), iss, aud, iat, exp, jti. They encode and decode without
+// a login), auth_time (when the session's user entered the password), iss,
+// aud, iat, exp, jti. They encode and decode without
 // reflection (jwt.ClaimAppender, jwt.ClaimDecoder).
 //
 // An access token issued to an OAuth client also carries client_id, azp
@@ -31,6 +32,7 @@ type AccessClaims struct {
 	Name            string `json:"name"`
 	Role            Role   `json:"role"`
 	SessionID       string `json:"sid,omitempty"`
+	AuthTime        int64  `json:"auth_time,omitempty"` // Unix seconds
 	ClientID        string `json:"client_id,omitempty"`
 	AuthorizedParty string `json:"azp,omitempty"`
 	Scope           string `json:"scope,omitempty"`
@@ -48,6 +50,8 @@ func (c *AccessClaims) DecodeClaim(name string, v jwt.Value) error {
 		c.Role = Role(s)
 	case "sid":
 		c.SessionID, err = v.String()
+	case "auth_time":
+		c.AuthTime, err = v.Int64()
 	case "client_id":
 		c.ClientID, err = v.String()
 	case "azp":
@@ -73,6 +77,14 @@ func (c *AccessClaims) AppendJSON(dst []byte) []byte {
 		comma = true
 	}
 	dst = appendMember(dst, &comma, "sid", c.SessionID)
+	if c.AuthTime != 0 {
+		if comma {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"auth_time":`...)
+		dst = strconv.AppendInt(dst, c.AuthTime, 10)
+		comma = true
+	}
 	dst = appendMember(dst, &comma, "client_id", c.ClientID)
 	dst = appendMember(dst, &comma, "azp", c.AuthorizedParty)
 	dst = appendMember(dst, &comma, "scope", c.Scope)
@@ -233,6 +245,14 @@ func (t *Tokens) Revocations() *Revocations { return &t.revoked }
 
 // Issue signs an access token for u, in session sid ("" for none).
 func (t *Tokens) Issue(u *User, sid string) (token string, claims AccessClaims, err error) {
+	return t.IssueAuth(u, sid, time.Time{})
+}
+
+// IssueAuth is Issue with the auth_time claim: when the user of session
+// sid entered the password (omitted when zero). The OpenID provider reads
+// it from the browser's token to answer max_age and to put auth_time in
+// ID tokens.
+func (t *Tokens) IssueAuth(u *User, sid string, authTime time.Time) (token string, claims AccessClaims, err error) {
 	now := t.now()
 	claims = AccessClaims{
 		Claims: jwt.Claims{
@@ -245,6 +265,9 @@ func (t *Tokens) Issue(u *User, sid string) (token string, claims AccessClaims, 
 		Name:      u.Name,
 		Role:      u.Role,
 		SessionID: sid,
+	}
+	if !authTime.IsZero() {
+		claims.AuthTime = authTime.Unix()
 	}
 	if t.audience != "" {
 		claims.Audience = jwt.Audience{t.audience}

@@ -616,3 +616,23 @@ func TestClientInfo(t *testing.T) {
 	}
 	wantProblem(t, o.get("/oauth2/client-info?client_id=nope", ""), 404, codeNotFound)
 }
+
+// The ID token's auth_time is when the browser's user logged in, however
+// much later the code is issued; max_age lets a login that recent through
+// and sends an older one back to the login page.
+func TestAuthTimeAndMaxAge(t *testing.T) {
+	o := newOIDCEnv(t)
+	loggedIn := o.clock.Now()
+	browser := o.browser("rita")
+	o.clock.Advance(10 * time.Minute)
+	verifier, challenge := newVerifier(t)
+	code := o.code(o.app, challenge, browser, func(q url.Values) { q.Set("max_age", "3600") })
+	tr := o.tokens200(o.tokenReq(exchangeForm(o.app, code, verifier), basic(o.app.ID, o.appSecret)))
+	if id := o.idClaims(tr.IDToken, o.app.ID); id.AuthTime != loggedIn.Unix() {
+		t.Errorf("auth_time %d, want the login's %d (the code was issued 10 minutes later)", id.AuthTime, loggedIn.Unix())
+	}
+	r := o.authorize(authorizeQuery(o.app, challenge, func(q url.Values) { q.Set("max_age", "300") }), browser)
+	if q := redirected(t, r, testIssuer+"/"); q.Get("prompt") != "login" || !strings.HasPrefix(q.Get(loginReturnParam), "/oauth2/authorize?") {
+		t.Errorf("max_age=300 ten minutes after the login: login page query %v, want prompt=login and a return", q)
+	}
+}

@@ -69,9 +69,13 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request, issuer string
 		return
 	}
 	p := s.browserPrincipal(r)
-	// auth_time of the browser session is not known here, so max_age asks
-	// for a fresh login, as prompt=login does.
-	fresh := req.PromptLogin || req.MaxAge >= 0
+	var authTime time.Time
+	if p != nil && p.Claims.AuthTime > 0 {
+		authTime = time.Unix(p.Claims.AuthTime, 0)
+	}
+	// max_age: a login longer ago than that (or at an unknown time) is
+	// done again, as prompt=login asks.
+	fresh := req.PromptLogin || req.MaxAge >= 0 && (authTime.IsZero() || s.svc.Time().Sub(authTime) > time.Duration(req.MaxAge)*time.Second)
 	if p == nil || fresh {
 		if req.PromptNone {
 			redirectWithError(w, r, req, issuer, redirectError(oauthLoginRequired, "the user is not logged in"))
@@ -83,6 +87,7 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request, issuer string
 	code, err := s.svc.IssueAuthCode(r.Context(), p, auth.AuthRequest{
 		ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Scope: req.Scope, Nonce: req.Nonce,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: codeChallengeMethod(req.CodeChallenge),
+		AuthTime: authTime,
 	})
 	if err != nil {
 		s.authorizeFault(w, r, req, issuer, err)
