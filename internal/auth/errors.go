@@ -51,3 +51,19 @@ func RetryAfter(err error) (time.Duration, bool) {
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
+
+// Errors of the OAuth 2.0 / OpenID Connect provider. httpapi maps them to
+// the error codes of RFC 6749 section 5.2.
+var (
+	// ErrInvalidGrant refuses an authorization code or refresh token that
+	// is unknown, expired, already used, issued to another client or for
+	// another redirect URI, or whose PKCE verifier does not match
+	// (invalid_grant).
+	ErrInvalidGrant = errors.New("invalid grant")
+	// ErrClientAuth refuses a client that is unknown or whose secret does
+	// not match (invalid_client). Which of the two it was is not told.
+	ErrClientAuth = errors.New("client authentication failed")
+	// ErrNoOIDCKey means the current signing key is symmetric (HS256...):
+	// ID tokens need a key whose public half relying parties can fetch.
+	ErrNoOIDCKey = errors.New("the signing key is symmetric; an OpenID provider needs EdDSA, ES256 or RS256 (rotate the key)")
+)

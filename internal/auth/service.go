@@ -33,6 +33,9 @@ type Service struct {
 	TokenAge time.Duration
 	Now      func() time.Time
 	Log      *slog.Logger
+	// PKCEOptional lets confidential OAuth clients leave PKCE out; public
+	// clients always need it.
+	PKCEOptional bool
 
 	knownNets recentSet // username key + network of recent successful logins
 

@@ -26,6 +26,11 @@ type Session struct {
 	CreatedAt   time.Time
 	ExpiresAt   time.Time // absolute end, however often it is refreshed
 	RevokedAt   time.Time // zero while the session is alive
+	// ClientID is the OAuth client the session was started for by an
+	// authorization code; "" for jwtgate's own logins.
+	ClientID string
+	Scope    []string  // granted to ClientID
+	AuthTime time.Time // when the user entered their password; zero for own logins
 	// User is the session's user as Store.RefreshToken read it (nil from
 	// elsewhere): a refresh signs its current role without another read.
 	User *User
@@ -50,11 +55,12 @@ type Revocation struct {
 
 // Revoke asks a store to end sessions and refuse access tokens, in one
 // transaction: the sessions named (SessionID, or every live session of
-// UserID) are marked revoked, and a Revocation until Until is recorded for
+// UserID, or of ClientID) are marked revoked, and a Revocation until Until is recorded for
 // each of them and for each of TokenIDs.
 type Revoke struct {
 	SessionID string
 	UserID    int64
+	ClientID  string // every live session of this OAuth client
 	TokenIDs  []string
 	At, Until time.Time
 }
@@ -92,8 +98,13 @@ type Grant struct {
 	SessionID        string
 	AccessToken      string
 	Claims           AccessClaims
-	RefreshToken     string
+	RefreshToken     string // "" when a client was granted no offline_access
 	RefreshExpiresAt time.Time
+	// For an OAuth client: who it is, the scope granted and the ID token
+	// (OpenID Connect Core section 2).
+	ClientID string
+	Scope    []string
+	IDToken  string
 }
 
 // Session lifetimes used when the Service leaves them zero.

@@ -22,11 +22,18 @@ var ErrRevoked = errors.New("token revoked")
 // as a string), name, role, sid (the session, absent on tokens not made by
 // a login), iss, aud, iat, exp, jti. They encode and decode without
 // reflection (jwt.ClaimAppender, jwt.ClaimDecoder).
+//
+// An access token issued to an OAuth client also carries client_id, azp
+// (both the client's id) and scope (space-separated), its aud is the
+// client's id, and it has no name or role.
 type AccessClaims struct {
 	jwt.Claims
-	Name      string `json:"name"`
-	Role      Role   `json:"role"`
-	SessionID string `json:"sid,omitempty"`
+	Name            string `json:"name"`
+	Role            Role   `json:"role"`
+	SessionID       string `json:"sid,omitempty"`
+	ClientID        string `json:"client_id,omitempty"`
+	AuthorizedParty string `json:"azp,omitempty"`
+	Scope           string `json:"scope,omitempty"`
 }
 
 // DecodeClaim implements jwt.ClaimDecoder.
@@ -41,6 +48,12 @@ func (c *AccessClaims) DecodeClaim(name string, v jwt.Value) error {
 		c.Role = Role(s)
 	case "sid":
 		c.SessionID, err = v.String()
+	case "client_id":
+		c.ClientID, err = v.String()
+	case "azp":
+		c.AuthorizedParty, err = v.String()
+	case "scope":
+		c.Scope, err = v.String()
 	}
 	return err
 }
@@ -49,18 +62,37 @@ func (c *AccessClaims) DecodeClaim(name string, v jwt.Value) error {
 func (c *AccessClaims) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	dst, comma := c.Claims.AppendMembers(dst, false)
-	if comma {
+	if c.ClientID == "" {
+		if comma {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"name":`...)
+		dst = jwt.AppendJSONString(dst, c.Name)
+		dst = append(dst, `,"role":`...)
+		dst = jwt.AppendJSONString(dst, string(c.Role))
+		comma = true
+	}
+	dst = appendMember(dst, &comma, "sid", c.SessionID)
+	dst = appendMember(dst, &comma, "client_id", c.ClientID)
+	dst = appendMember(dst, &comma, "azp", c.AuthorizedParty)
+	dst = appendMember(dst, &comma, "scope", c.Scope)
+	return append(dst, '}')
+}
+
+// appendMember appends "name":"v" unless v is empty, after a comma if
+// *comma, and sets *comma.
+func appendMember(dst []byte, comma *bool, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	if *comma {
 		dst = append(dst, ',')
 	}
-	dst = append(dst, `"name":`...)
-	dst = jwt.AppendJSONString(dst, c.Name)
-	dst = append(dst, `,"role":`...)
-	dst = jwt.AppendJSONString(dst, string(c.Role))
-	if c.SessionID != "" {
-		dst = append(dst, `,"sid":`...)
-		dst = jwt.AppendJSONString(dst, c.SessionID)
-	}
-	return append(dst, '}')
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	dst = append(dst, `":`...)
+	*comma = true
+	return jwt.AppendJSONString(dst, v)
 }
 
 // Principal is who a verified token says the caller is. Principals returned
@@ -78,8 +110,10 @@ type Principal struct {
 type Tokens struct {
 	keys     atomic.Pointer[keyState]
 	opts     []jwt.Option
+	base     []jwt.Option // clock and leeway, no issuer or audience
 	issuer   string
 	audience string
+	oidcIss  string
 	ttl      time.Duration
 	leeway   time.Duration
 	now      func() time.Time
@@ -101,6 +135,10 @@ type keyState struct {
 	sign     *jwt.Key
 	verify   []*jwt.Key
 	verifier *jwt.Verifier
+	// client verifies tokens issued to OAuth clients: the OIDC issuer,
+	// any audience; hint verifies ID tokens given back as
+	// id_token_hint, expired or not.
+	client, hint *jwt.Verifier
 }
 
 // TokenConfig configures Tokens.
@@ -109,6 +147,9 @@ type TokenConfig struct {
 	VerifyKeys []*jwt.Key // defaults to the signing key
 	Issuer     string
 	Audience   string
+	// OIDCIssuer is the iss of ID tokens and of access tokens issued to
+	// OAuth clients: the provider's public URL. Defaults to Issuer.
+	OIDCIssuer string
 	TTL        time.Duration
 	Leeway     time.Duration
 	Now        func() time.Time
@@ -122,14 +163,18 @@ func NewTokens(c TokenConfig) (*Tokens, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	opts := []jwt.Option{jwt.WithLeeway(c.Leeway), jwt.WithClock(c.Now)}
+	if c.OIDCIssuer == "" {
+		c.OIDCIssuer = c.Issuer
+	}
+	base := []jwt.Option{jwt.WithLeeway(c.Leeway), jwt.WithClock(c.Now)}
+	opts := append([]jwt.Option(nil), base...)
 	if c.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(c.Issuer))
 	}
 	if c.Audience != "" {
 		opts = append(opts, jwt.WithAudience(c.Audience))
 	}
-	t := &Tokens{opts: opts, issuer: c.Issuer, audience: c.Audience, ttl: c.TTL, leeway: c.Leeway, now: c.Now}
+	t := &Tokens{opts: opts, base: base, oidcIss: c.OIDCIssuer, issuer: c.Issuer, audience: c.Audience, ttl: c.TTL, leeway: c.Leeway, now: c.Now}
 	t.cache.seed = maphash.MakeSeed()
 	if err := t.SetKeys(c.SigningKey, c.VerifyKeys); err != nil {
 		return nil, err
@@ -154,7 +199,15 @@ func (t *Tokens) SetKeys(sign *jwt.Key, verify []*jwt.Key) error {
 	if err != nil {
 		return err
 	}
-	t.keys.Store(&keyState{sign: sign, verify: keys, verifier: v})
+	ks := &keyState{sign: sign, verify: keys, verifier: v}
+	clientOpts := append(t.base[:len(t.base):len(t.base)], jwt.WithIssuer(t.oidcIss))
+	if ks.client, err = jwt.NewVerifier(keys, clientOpts...); err != nil {
+		return err
+	}
+	if ks.hint, err = jwt.NewVerifier(keys, append(clientOpts, jwt.WithLeeway(hintLeeway))...); err != nil {
+		return err
+	}
+	t.keys.Store(ks)
 	return nil
 }
 
@@ -235,6 +288,11 @@ func (t *Tokens) Verify(token string) (*Principal, error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	// A token issued to an OAuth client is for that client's audience:
+	// the server's own API takes it only if its aud names the server.
+	if p.Claims.ClientID != "" && (t.audience == "" || !p.Claims.Audience.Contains(t.audience)) {
+		return nil, fmt.Errorf("%w: a token issued to an OAuth client", jwt.ErrAudience)
 	}
 	id, err := strconv.ParseInt(p.Claims.Subject, 10, 64)
 	if err != nil || id <= 0 {

@@ -64,7 +64,7 @@ func TestDiscoveryIgnoresRequestHost(t *testing.T) {
 			if err := json.Unmarshal(r.body, &oc); err != nil {
 				t.Fatal(err)
 			}
-			if oc.JWKSURI != tc.wantBase+"/.well-known/jwks.json" || oc.TokenEndpoint != tc.wantBase+"/login" {
+			if oc.JWKSURI != tc.wantBase+"/.well-known/jwks.json" || (oc.TokenEndpoint != "" && oc.TokenEndpoint != tc.wantBase+"/oauth2/token") {
 				t.Errorf("jwks_uri %q, token_endpoint %q: want them under %s", oc.JWKSURI, oc.TokenEndpoint, tc.wantBase)
 			}
 		})

@@ -37,6 +37,7 @@ import (
 //	forbidden               403  the caller's role does not allow the operation
 //	not_found               404  no such resource (or route)
 //	no_public_keys          404  JWKS asked of a server that signs with a shared secret (HS256)
+//	oidc_disabled           404  an /oauth2 route of a server that is no OpenID provider (no --public-url, or an HS256 key)
 //	method_not_allowed      405  the route exists but not with this method (see Allow)
 //	conflict                409  the resource already exists
 //	body_too_large          413  the request body exceeds the server's limit
@@ -59,6 +60,7 @@ const (
 	codeCSRF                 = "csrf_failed"
 	codeCrossOrigin          = "cross_origin"
 	codeNoPublicKeys         = "no_public_keys"
+	codeOIDCDisabled         = "oidc_disabled"
 	codeForbidden            = "forbidden"
 	codeNotFound             = "not_found"
 	codeMethodNotAllowed     = "method_not_allowed"
@@ -87,6 +89,7 @@ var problemTitles = map[string]string{
 	codeCSRF:                 "CSRF check failed",
 	codeCrossOrigin:          "Cross-origin request refused",
 	codeNoPublicKeys:         "No public keys",
+	codeOIDCDisabled:         "Not an OpenID provider",
 	codeForbidden:            "Forbidden",
 	codeNotFound:             "Not found",
 	codeMethodNotAllowed:     "Method not allowed",

@@ -67,6 +67,7 @@ type server struct {
 
 	insecureCookies bool
 	publicURL       string
+	oidcBase        string // oidcBaseURL(Config.PublicURL): see oidcIssuer
 	mux             *http.ServeMux
 	crossOrigin     *http.CrossOriginProtection
 }
@@ -90,6 +91,7 @@ func (s *server) routes() []route {
 		{"/auth/verify", "", s.forwardAuth}, // any method: proxies may pass the original one
 		{"GET /.well-known/jwks.json", "", s.jwks},
 		{"GET /.well-known/openid-configuration", "", s.openidConfiguration},
+		{"GET /.well-known/oauth-authorization-server", "", s.oidcRoute(s.authorizationServerMetadata)},
 		{"GET /me", auth.RoleReader, s.me},
 		{"GET /posts", auth.RoleReader, s.listPosts},
 		{"POST /posts", auth.RoleEditor, s.createPost},
@@ -132,6 +134,7 @@ func New(cfg Config) http.Handler {
 
 		insecureCookies: cfg.InsecureCookies,
 		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Service.Tokens.Issuer()),
+		oidcBase:        oidcBaseURL(cfg.PublicURL),
 		mux:             http.NewServeMux(),
 		crossOrigin:     newCrossOriginProtection(cfg.PublicURL),
 	}
@@ -162,10 +165,14 @@ func New(cfg Config) http.Handler {
 // and log the victim's browser in as the attacker. Clients that send
 // neither header (curl, SDKs, proxies) pass. /auth/verify is exempt: it
 // changes nothing here, and the origin a proxy forwards to it is the
-// protected application's, not jwtgate's.
+// protected application's, not jwtgate's. So are the OAuth endpoints
+// that applications call with their own credentials, never with cookies
+// (a single-page application calls them from its own origin).
 func newCrossOriginProtection(publicURL string) *http.CrossOriginProtection {
 	c := http.NewCrossOriginProtection()
-	c.AddInsecureBypassPattern("/auth/verify")
+	for _, p := range crossOriginExempt {
+		c.AddInsecureBypassPattern(p)
+	}
 	if o := originOf(publicURL); o != "" {
 		if err := c.AddTrustedOrigin(o); err != nil {
 			panic("httpapi: origin of PublicURL: " + err.Error()) // originOf returns a scheme and a host only

@@ -447,10 +447,11 @@ func TestJWKSPublishesPublicKeysOnly(t *testing.T) {
 	if err := json.Unmarshal(r.body, &oc); err != nil {
 		t.Fatal(err)
 	}
-	if oc["issuer"] != "jwtgate" || oc["jwks_uri"] != "https://auth.example.test/.well-known/jwks.json" || oc["token_endpoint"] != "https://auth.example.test/login" {
+	// An OpenID provider: its issuer is the public URL; no password grant at /login.
+	if oc["issuer"] != "https://auth.example.test" || oc["jwks_uri"] != "https://auth.example.test/.well-known/jwks.json" || oc["token_endpoint"] != "https://auth.example.test/oauth2/token" {
 		t.Fatalf("openid-configuration %s", r.body)
 	}
-	if algs, _ := oc["id_token_signing_alg_values_supported"].([]any); len(algs) != 3 {
+	if algs, _ := oc["id_token_signing_alg_values_supported"].([]any); len(algs) != 1 || algs[0] != string(keys[0].Algorithm()) { // ID tokens: the signing key only
 		t.Fatalf("algorithms %v", oc["id_token_signing_alg_values_supported"])
 	}
 }
