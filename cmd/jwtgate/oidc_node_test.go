@@ -52,6 +52,9 @@ func requireNode(t *testing.T) string {
 // (which the library checks), userinfo, refresh and reuse of a refresh
 // token, then RP-initiated logout, which ends the browser session.
 func TestOIDCOpenIDClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Node.js: skipped by -short")
+	}
 	node := requireNode(t)
 	s := startOIDCServer(t)
 	const redirect, afterLogout = "http://127.0.0.1:9/callback", "http://127.0.0.1:9/signed-out"

@@ -96,6 +96,9 @@ func waitPage(t *testing.T, tab context.Context, what, expr string) {
 // identity in oauth2-proxy's headers. Signing out of oauth2-proxy and of
 // jwtgate (RP-initiated logout) ends both sessions.
 func TestOIDCOAuth2Proxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs oauth2-proxy and Chromium: skipped by -short")
+	}
 	bin := requireOAuth2Proxy(t)
 	tab := chromium(t)
 	s := startOIDCServer(t)
