@@ -52,3 +52,30 @@ func TestServeSaysDiscoveryNeedsPublicURL(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSaysHS256IsNoOpenIDProvider: a public URL with a shared-secret
+// key makes no OpenID provider; the start-up log says how to become one,
+// and an EdDSA server is one: its discovery document names the public URL.
+func TestServeSaysHS256IsNoOpenIDProvider(t *testing.T) {
+	const warning = "not an OpenID provider: rotate to EdDSA/ES256/RS256 with `jwtgate key rotate --alg EdDSA`"
+	tests := []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"--public-url", "http://127.0.0.1:1"}, true},
+		{[]string{"--public-url", "http://127.0.0.1:1", "--alg", "EdDSA"}, false},
+		{nil, false},
+	}
+	for _, tc := range tests {
+		base, _, logs := startServer(t, tc.args...)
+		if got := strings.Contains(logs.String(), warning); got != tc.warn {
+			t.Errorf("%v: warning logged %v, want %v; log:\n%s", tc.args, got, tc.warn, logs)
+		}
+		if len(tc.args) > 2 {
+			code, _, body := httpGetRaw(t, base+"/.well-known/openid-configuration")
+			if code != 200 || !strings.Contains(string(body), `"issuer":"http://127.0.0.1:1"`) || !strings.Contains(string(body), `"authorization_endpoint"`) {
+				t.Errorf("discovery %d %s", code, body)
+			}
+		}
+	}
+}

@@ -288,7 +288,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		log.Warn("--alg applies to the first start only: the key set already has an active key; switch with: jwtgate key rotate --alg "+c.Alg+" "+st.flag(),
 			"active_alg", ks.Signing.Algorithm(), "alg_flag", c.Alg)
 	}
-	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: ks.Signing, VerifyKeys: ks.Verify, Issuer: c.Issuer, Audience: c.Audience, TTL: c.AccessTTL, Leeway: c.Leeway, Now: c.now})
+	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: ks.Signing, VerifyKeys: ks.Verify, Issuer: c.Issuer, OIDCIssuer: httpapi.OIDCIssuer(c.PublicURL), Audience: c.Audience, TTL: c.AccessTTL, Leeway: c.Leeway, Now: c.now})
 	if err != nil {
 		return err
 	}
@@ -346,6 +346,9 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 			lv = slog.LevelWarn
 		}
 		log.Log(ctx, lv, "no --public-url and the issuer is not an https:// URL: /.well-known/openid-configuration answers 404 until the server is started with --public-url https://HOST")
+	}
+	if c.PublicURL != "" && ks.Signing.IsSymmetric() {
+		log.Warn("not an OpenID provider: rotate to EdDSA/ES256/RS256 with `jwtgate key rotate --alg EdDSA`", "alg", ks.Signing.Algorithm())
 	}
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
 		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + st.flag())

@@ -238,6 +238,20 @@ func (s *Service) grant(u *User, sid, refresh string, refreshExp time.Time) (*Gr
 // current role and state are read again, so a refresh never extends
 // access that was taken away.
 func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
+	return s.rotate(ctx, token, func(sess *Session) error {
+		if sess.ClientID != "" { // an OAuth client's: RefreshClient
+			return ErrRefreshInvalid
+		}
+		return nil
+	}, func(u *User, sess *Session, next string, exp time.Time) (*Grant, error) {
+		return s.grant(u, sess.ID, next, exp)
+	})
+}
+
+// rotate is Refresh for a session that accept takes (its error is
+// returned, nothing changed), issuing the grant with issue.
+func (s *Service) rotate(ctx context.Context, token string, accept func(*Session) error,
+	issue func(u *User, sess *Session, next string, exp time.Time) (*Grant, error)) (*Grant, error) {
 	if len(token) != refreshTokenLen {
 		return nil, ErrRefreshInvalid
 	}
@@ -250,6 +264,9 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
 		return nil, ErrRefreshInvalid
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := accept(sess); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -271,7 +288,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
 	// Signed before the rotation is stored, which fails if the session
 	// was revoked since it was read (a change of the user, a logout): a
 	// revocation that commits later covers this token.
-	g, err := s.grant(u, sess.ID, next, nrt.ExpiresAt)
+	g, err := issue(u, sess, next, nrt.ExpiresAt)
 	if err != nil {
 		return nil, err
 	}
@@ -328,8 +345,8 @@ func (s *Service) LogoutRefresh(ctx context.Context, token string) error {
 		return err
 	}
 	now := s.now()
-	if !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
-		return ErrRefreshInvalid
+	if sess.ClientID != "" || !sess.RevokedAt.IsZero() || !now.Before(sess.ExpiresAt) {
+		return ErrRefreshInvalid // an OAuth client's token: RevokeToken
 	}
 	if !rt.UsedAt.IsZero() {
 		return s.reused(ctx, sess, now)

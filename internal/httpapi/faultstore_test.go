@@ -144,3 +144,33 @@ func (f *faultStore) checkWrite() error {
 	}
 	return nil
 }
+
+var _ auth.ClientStore = (*faultStore)(nil)
+
+func (f *faultStore) CreateClient(ctx context.Context, c *auth.Client) error {
+	return f.do(func() error { return f.s.CreateClient(ctx, c) })
+}
+func (f *faultStore) Client(ctx context.Context, id string) (*auth.Client, error) {
+	return call(f, func() (*auth.Client, error) { return f.s.Client(ctx, id) })
+}
+func (f *faultStore) ListClients(ctx context.Context) ([]*auth.Client, error) {
+	return call(f, func() ([]*auth.Client, error) { return f.s.ListClients(ctx) })
+}
+func (f *faultStore) SetClientSecret(ctx context.Context, id string, hash []byte) (*auth.Client, error) {
+	if err := f.checkWrite(); err != nil {
+		return nil, err
+	}
+	return f.s.SetClientSecret(ctx, id, hash)
+}
+func (f *faultStore) DeleteClient(ctx context.Context, id string, end *auth.Revoke) error {
+	return f.do(func() error { return f.s.DeleteClient(ctx, id, end) })
+}
+func (f *faultStore) CreateAuthCode(ctx context.Context, c *auth.AuthCode) error {
+	return f.do(func() error { return f.s.CreateAuthCode(ctx, c) })
+}
+func (f *faultStore) AuthCode(ctx context.Context, hash []byte) (*auth.AuthCode, error) {
+	return call(f, func() (*auth.AuthCode, error) { return f.s.AuthCode(ctx, hash) })
+}
+func (f *faultStore) RedeemAuthCode(ctx context.Context, hash []byte, usedAt time.Time, sess *auth.Session, first *auth.RefreshToken) error {
+	return f.do(func() error { return f.s.RedeemAuthCode(ctx, hash, usedAt, sess, first) })
+}

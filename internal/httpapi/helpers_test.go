@@ -100,6 +100,16 @@ func newTokensIssuer(t testing.TB, key *jwt.Key, c *testutil.Clock, issuer strin
 	return tk
 }
 
+func newOIDCTokens(t testing.TB, key *jwt.Key, c *testutil.Clock, issuer, oidcIssuer string) *auth.Tokens {
+	t.Helper()
+	tk, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: issuer, OIDCIssuer: oidcIssuer, Audience: "jwtgate-api",
+		TTL: 15 * time.Minute, Leeway: 30 * time.Second, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, store: newFaultStore(t), clock: newClock(), logs: &testutil.LockedBuffer{}}
@@ -117,7 +127,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.issuer == "" {
 		o.issuer = "jwtgate"
 	}
-	e.tokens = newTokensIssuer(t, o.key, e.clock, o.issuer)
+	e.tokens = newOIDCTokens(t, o.key, e.clock, o.issuer, oidcBaseURL(o.publicURL))
 	e.svc = &auth.Service{Store: e.store, Hasher: o.hasher, Tokens: e.tokens, IPLimit: o.ipLimit, Now: e.clock.Now, Log: log}
 	for _, u := range seedUsers {
 		if _, err := e.svc.CreateUser(context.Background(), u.name, pw(u.name), u.role); err != nil {

@@ -29,11 +29,20 @@ func (s *server) oidcIssuer() (issuer, missing string) {
 	if s.oidcBase == "" {
 		return "", "this server is no OpenID provider: start it with --public-url https://HOST (http only on a loopback host)"
 	}
+	if s.tokens.OIDCIssuer() != s.oidcBase {
+		// A wiring fault: ID tokens would name another issuer than discovery.
+		return "", "this server is no OpenID provider: its tokens' OpenID issuer differs from --public-url"
+	}
 	if k := s.tokens.SigningKey(); k == nil || k.IsSymmetric() {
 		return "", "this server is no OpenID provider: it signs with a shared secret (HS256); rotate to an asymmetric key with `jwtgate key rotate --alg EdDSA`"
 	}
 	return s.oidcBase, ""
 }
+
+// OIDCIssuer is the issuer of the OpenID provider a server with this
+// public URL is (when its signing key is asymmetric), or "" if the URL
+// cannot be one. auth.TokenConfig.OIDCIssuer must be set to it.
+func OIDCIssuer(publicURL string) string { return oidcBaseURL(publicURL) }
 
 // oidcBaseURL returns publicURL without a trailing slash if it may be an
 // OpenID provider's issuer (OIDC Discovery 1.0 section 3: https, with no

@@ -21,7 +21,7 @@ func TestOIDCBaseURL(t *testing.T) {
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
 		{"http://localhost:8080/", "http://localhost:8080"},
 		{"http://[::1]:8080", "http://[::1]:8080"},
-		{"http://auth.example.test", ""},  // plain http off loopback
+		{"http://auth.example.test", ""},   // plain http off loopback
 		{"http://127.0.0.1.evil.test", ""}, // not a loopback address
 		{"https://user@auth.example.test", ""},
 		{"https://auth.example.test/?x=1", ""},
@@ -288,19 +288,19 @@ func TestDiscoveryOpenIDProvider(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]any{
-			"issuer":                   base,
-			"authorization_endpoint":   base + "/oauth2/authorize",
-			"token_endpoint":           base + "/oauth2/token",
-			"userinfo_endpoint":        base + "/oauth2/userinfo",
-			"jwks_uri":                 base + "/.well-known/jwks.json",
-			"end_session_endpoint":     base + "/oauth2/logout",
-			"revocation_endpoint":      base + "/oauth2/revoke",
-			"introspection_endpoint":   base + "/oauth2/introspect",
-			"response_types_supported": []any{"code"},
-			"response_modes_supported": []any{"query"},
-			"grant_types_supported":    []any{"authorization_code", "refresh_token"},
-			"subject_types_supported":  []any{"public"},
-			"scopes_supported":         []any{"openid", "profile", "offline_access"},
+			"issuer":                                         base,
+			"authorization_endpoint":                         base + "/oauth2/authorize",
+			"token_endpoint":                                 base + "/oauth2/token",
+			"userinfo_endpoint":                              base + "/oauth2/userinfo",
+			"jwks_uri":                                       base + "/.well-known/jwks.json",
+			"end_session_endpoint":                           base + "/oauth2/logout",
+			"revocation_endpoint":                            base + "/oauth2/revoke",
+			"introspection_endpoint":                         base + "/oauth2/introspect",
+			"response_types_supported":                       []any{"code"},
+			"response_modes_supported":                       []any{"query"},
+			"grant_types_supported":                          []any{"authorization_code", "refresh_token"},
+			"subject_types_supported":                        []any{"public"},
+			"scopes_supported":                               []any{"openid", "profile", "offline_access"},
 			"id_token_signing_alg_values_supported":          []any{"EdDSA"},
 			"token_endpoint_auth_methods_supported":          []any{"client_secret_basic", "client_secret_post", "none"},
 			"code_challenge_methods_supported":               []any{"S256"},

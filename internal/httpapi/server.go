@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 )
@@ -50,6 +51,11 @@ type Config struct {
 	// the assets under /ui/. It sets its own Content-Security-Policy.
 	UI http.Handler
 
+	// TokenIPLimit and TokenClientLimit limit calls to the OAuth token,
+	// revocation and introspection endpoints per client address and per
+	// client id (defaults: DefaultTokenIPLimit, DefaultTokenClientLimit).
+	TokenIPLimit, TokenClientLimit *auth.Limiter
+
 	// MaxBodyBytes limits request bodies (default 64 KiB); larger ones
 	// get 413 body_too_large.
 	MaxBodyBytes int64
@@ -58,12 +64,20 @@ type Config struct {
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 64 << 10
 
+// Default budgets of the OAuth token endpoints: a burst, then one call
+// per interval. A client's whole fleet shares the per-client budget.
+func DefaultTokenIPLimit() *auth.Limiter     { return auth.NewLimiter(200*time.Millisecond, 60) }
+func DefaultTokenClientLimit() *auth.Limiter { return auth.NewLimiter(10*time.Millisecond, 500) }
+
 type server struct {
 	svc        *auth.Service
 	tokens     *auth.Tokens
 	log        *slog.Logger
 	trustProxy bool
 	maxBody    int64
+
+	tokenIPLimit     *auth.Limiter
+	tokenClientLimit *auth.Limiter
 
 	insecureCookies bool
 	publicURL       string
@@ -92,6 +106,15 @@ func (s *server) routes() []route {
 		{"GET /.well-known/jwks.json", "", s.jwks},
 		{"GET /.well-known/openid-configuration", "", s.openidConfiguration},
 		{"GET /.well-known/oauth-authorization-server", "", s.oidcRoute(s.authorizationServerMetadata)},
+		{"GET /oauth2/authorize", "", s.oidcRoute(s.authorize)},
+		{"POST /oauth2/token", "", s.oidcRoute(s.token)},
+		{"GET /oauth2/userinfo", "", s.oidcRoute(s.userinfo)},
+		{"POST /oauth2/userinfo", "", s.oidcRoute(s.userinfo)},
+		{"GET /oauth2/logout", "", s.oidcRoute(s.endSession)},
+		{"POST /oauth2/logout", "", s.oidcRoute(s.endSession)},
+		{"POST /oauth2/revoke", "", s.oidcRoute(s.revoke)},
+		{"POST /oauth2/introspect", "", s.oidcRoute(s.introspect)},
+		{"GET /oauth2/client-info", "", s.oidcRoute(s.clientInfo)},
 		{"GET /me", auth.RoleReader, s.me},
 		{"GET /posts", auth.RoleReader, s.listPosts},
 		{"POST /posts", auth.RoleEditor, s.createPost},
@@ -101,6 +124,10 @@ func (s *server) routes() []route {
 		{"GET /users", auth.RoleAdmin, s.listUsers},
 		{"PATCH /users/{name}", auth.RoleAdmin, s.updateUser},
 		{"DELETE /users/{name}", auth.RoleAdmin, s.deleteUser},
+		{"GET /clients", auth.RoleAdmin, s.listClients},
+		{"POST /clients", auth.RoleAdmin, s.createClient},
+		{"DELETE /clients/{id}", auth.RoleAdmin, s.deleteClient},
+		{"POST /clients/{id}/secret", auth.RoleAdmin, s.rotateClientSecret},
 	}
 }
 
@@ -140,6 +167,13 @@ func New(cfg Config) http.Handler {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	s.tokenIPLimit, s.tokenClientLimit = cfg.TokenIPLimit, cfg.TokenClientLimit
+	if s.tokenIPLimit == nil {
+		s.tokenIPLimit = DefaultTokenIPLimit()
+	}
+	if s.tokenClientLimit == nil {
+		s.tokenClientLimit = DefaultTokenClientLimit()
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes

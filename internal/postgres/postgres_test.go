@@ -155,3 +155,13 @@ func TestOpenRekeysNames(t *testing.T) {
 		t.Errorf("CountUsers = %d, %v; want 5", n, err)
 	}
 }
+
+// A code issued through one instance is redeemed exactly once when both
+// instances race to redeem it.
+func TestAuthCodeAcrossInstances(t *testing.T) {
+	url := pgtest.URL(t)
+	one, two := open(t, url), open(t, url)
+	svcOne, svcTwo := storetest.OIDCService(t, one), storetest.OIDCService(t, two)
+	c, code := storetest.IssueCode(t, svcOne)
+	storetest.ExchangeOnce(t, svcOne, svcTwo, c, code)
+}

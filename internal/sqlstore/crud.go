@@ -40,15 +40,15 @@ const (
 	qDeletePost = `DELETE FROM posts WHERE id = ?`
 
 	qUserVersion   = `SELECT version FROM users WHERE id = ? FOR SHARE`
-	qInsertSession = `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`
+	qInsertSession = `INSERT INTO sessions (id, user_id, created_at, expires_at, client_id, scope, auth_time) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qInsertRefresh = `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)`
 	// The session's user comes with the token: a refresh needs the role
 	// and name it signs, and one round trip fewer.
-	qRefreshToken = `SELECT r.hash, r.session_id, r.expires_at, r.used_at, s.created_at, s.expires_at, s.revoked_at, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version
+	qRefreshToken = `SELECT r.hash, r.session_id, r.expires_at, r.used_at, s.created_at, s.expires_at, s.revoked_at, s.client_id, s.scope, s.auth_time, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version
 		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id WHERE r.hash = ?`
 	qSessionLive  = `SELECT revoked_at IS NULL FROM sessions WHERE id = ? FOR SHARE`
 	qUseRefresh   = `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`
-	qEndSessions  = `UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR user_id = ?) RETURNING id`
+	qEndSessions  = `UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR user_id = ? OR client_id = ?) RETURNING id`
 	qAddRevoked   = `INSERT INTO revocations (id, until, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET until = GREATEST(revocations.until, excluded.until), created_at = excluded.created_at`
 	qRevocations  = `SELECT id, until, created_at FROM revocations WHERE created_at >= ? AND until > ?`
 	qPurgeRevoked = `DELETE FROM revocations WHERE until <= ?`
@@ -56,6 +56,21 @@ const (
 	qPurgeRefresh = `DELETE FROM refresh_tokens WHERE expires_at <= ?`
 	qPurgeKeys    = `DELETE FROM signing_keys WHERE retire_at <= ?`
 	qPurgeLife    = `DELETE FROM token_lifetimes WHERE until <= ?`
+	qPurgeCodes   = `DELETE FROM oauth_codes WHERE expires_at <= ?`
+
+	clientCols    = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, created_at, updated_at`
+	codeCols      = `hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at`
+	qCreateClient = `INSERT INTO oauth_clients (` + clientCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qClient       = `SELECT ` + clientCols + ` FROM oauth_clients WHERE id = ?`
+	qListClients  = `SELECT ` + clientCols + ` FROM oauth_clients ORDER BY name COLLATE "C", id COLLATE "C"`
+	qClientSecret = `UPDATE oauth_clients SET secret_hash = ?, updated_at = GREATEST(updated_at, ?) WHERE id = ? RETURNING ` + clientCols
+	qLockClient   = `SELECT id FROM oauth_clients WHERE id = ? FOR UPDATE`
+	qShareClient  = `SELECT id FROM oauth_clients WHERE id = ? FOR SHARE`
+	qDeleteClient = `DELETE FROM oauth_clients WHERE id = ?`
+	qCreateCode   = `INSERT INTO oauth_codes (` + codeCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`
+	qAuthCode     = `SELECT ` + codeCols + ` FROM oauth_codes WHERE hash = ?`
+	qUseCode      = `UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL`
+	qCodeExists   = `SELECT EXISTS (SELECT 1 FROM oauth_codes WHERE hash = ?)`
 
 	qSigningKeys = `SELECT kid, jwk, created_at, retire_at FROM signing_keys`
 	qCountKeys   = `SELECT count(*) FROM signing_keys`
@@ -78,7 +93,9 @@ var queries = []string{
 	qPing, qCreateUser, qUserByName, qUserByID, qListUsers, qCountUsers, qWasAdmin, qUserToDelete, qDeleteUser, qOtherAdmin,
 	qCreatePost, qPost, qListPosts, qDeletePost,
 	qUserVersion, qInsertSession, qInsertRefresh, qRefreshToken, qSessionLive, qUseRefresh, qEndSessions, qAddRevoked,
-	qRevocations, qPurgeRevoked, qPurgeSession, qPurgeRefresh, qPurgeKeys, qPurgeLife,
+	qRevocations, qPurgeRevoked, qPurgeSession, qPurgeRefresh, qPurgeKeys, qPurgeLife, qPurgeCodes,
+	qCreateClient, qClient, qListClients, qClientSecret, qLockClient, qShareClient, qDeleteClient,
+	qCreateCode, qAuthCode, qUseCode, qCodeExists,
 	qSigningKeys, qCountKeys, qRetireKeys, qInsertKey, qRecordLifetime, qLifetimes, qProbeInsert, qProbeDelete,
 }
 
@@ -368,7 +385,7 @@ func (s *Store) DeletePost(ctx context.Context, id int64) error {
 // tests and diagnostics.
 func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
-	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys", "token_lifetimes":
+	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys", "token_lifetimes", "oauth_clients", "oauth_codes":
 	default:
 		return 0, fmt.Errorf("%w: unknown table %q", auth.ErrInvalid, table)
 	}
@@ -394,12 +411,28 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, first *au
 		if err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, q, qInsertSession, sess.ID, sess.UserID, s.t(sess.CreatedAt), s.t(sess.ExpiresAt)); err != nil {
-			return err
-		}
-		_, err = s.exec(ctx, q, qInsertRefresh, first.Hash, sess.ID, s.t(first.ExpiresAt))
-		return err
+		return s.insertSession(ctx, q, sess, first)
 	})
+}
+
+// insertSession inserts sess and, if not nil, its first refresh token.
+func (s *Store) insertSession(ctx context.Context, q Querier, sess *auth.Session, first *auth.RefreshToken) error {
+	var client, authTime any
+	if sess.ClientID != "" {
+		client = sess.ClientID
+	}
+	if !sess.AuthTime.IsZero() {
+		authTime = s.t(sess.AuthTime)
+	}
+	if _, err := s.exec(ctx, q, qInsertSession, sess.ID, sess.UserID, s.t(sess.CreatedAt), s.t(sess.ExpiresAt),
+		client, strings.Join(sess.Scope, " "), authTime); err != nil {
+		return err
+	}
+	if first == nil {
+		return nil
+	}
+	_, err := s.exec(ctx, q, qInsertRefresh, first.Hash, sess.ID, s.t(first.ExpiresAt))
+	return err
 }
 
 // RefreshToken returns a refresh token by hash, with its session and the
@@ -409,12 +442,15 @@ func (s *Store) RefreshToken(ctx context.Context, hash []byte) (*auth.RefreshTok
 	defer done()
 	var rt auth.RefreshToken
 	var sess auth.Session
+	var client sql.NullString
+	var scope string
 	u, err := s.scanUser(s.queryRow(ctx, s.db, qRefreshToken, hash), &rt.Hash, &rt.SessionID, s.tc(&rt.ExpiresAt), s.tc(&rt.UsedAt),
-		s.tc(&sess.CreatedAt), s.tc(&sess.ExpiresAt), s.tc(&sess.RevokedAt))
+		s.tc(&sess.CreatedAt), s.tc(&sess.ExpiresAt), s.tc(&sess.RevokedAt), &client, &scope, s.tc(&sess.AuthTime))
 	if err != nil {
 		return nil, nil, s.wrap("refresh token", err)
 	}
 	sess.ID, sess.UserID, sess.User = rt.SessionID, u.ID, u
+	sess.ClientID, sess.Scope = client.String, splitList(scope, " ")
 	return &rt, &sess, nil
 }
 
@@ -474,8 +510,8 @@ func (s *Store) Revoke(ctx context.Context, r auth.Revoke) error {
 
 func (s *Store) revoke(ctx context.Context, q Querier, r auth.Revoke) error {
 	var ids []string
-	if r.SessionID != "" || r.UserID != 0 {
-		rows, err := s.query(ctx, q, qEndSessions, s.t(r.At), r.SessionID, r.UserID)
+	if r.SessionID != "" || r.UserID != 0 || r.ClientID != "" {
+		rows, err := s.query(ctx, q, qEndSessions, s.t(r.At), r.SessionID, r.UserID, r.ClientID)
 		if ids, err = collect(s, "revoke", rows, err, func(r Rows) (string, error) {
 			var id string
 			return id, r.Scan(&id)
@@ -526,6 +562,9 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 			{qPurgeRefresh, []any{t}},
 			{qPurgeKeys, []any{t}},
 			{qPurgeLife, []any{t}},
+			// A used code stays a day past its expiry, so that a late
+			// second redemption still revokes what the first started.
+			{qPurgeCodes, []any{s.t(now.Add(-24 * time.Hour))}},
 		} {
 			if _, err := s.exec(ctx, q, p.sql, p.args...); err != nil {
 				return err

@@ -102,6 +102,15 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"IDsNeverReused", testIDsNeverReused},
 		{"LastAdmin", testLastAdmin},
 		{"ConcurrentLastAdmin", testConcurrentLastAdmin},
+		{"Clients", testClients},
+		{"AuthCodes", testAuthCodes},
+		{"ConcurrentRedeem", testConcurrentRedeem},
+		{"DeleteClient", testDeleteClient},
+		{"OIDCCodeRefusals", testOIDCCodeRefusals},
+		{"OIDCCodeReuse", testOIDCCodeReuse},
+		{"OIDCConcurrentExchange", testOIDCConcurrentExchange},
+		{"OIDCRefreshBoundToClient", testOIDCRefreshBoundToClient},
+		{"OIDCDeleteClientEndsSessions", testOIDCDeleteClientEndsSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
