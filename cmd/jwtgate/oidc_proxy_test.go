@@ -75,19 +75,35 @@ func chromium(t *testing.T) context.Context {
 	)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); acancel() })
+	// The first Run starts the browser, which lives as long as that Run's
+	// context: ctx, not one with a time limit.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("1")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
 	return ctx
 }
 
 // waitPage evaluates expr in the tab until it is true, across page loads
-// (an evaluation during a navigation fails, and is tried again).
+// (an evaluation during a navigation fails, and is tried again). On
+// failure it shows where the tab is and what it says.
 func waitPage(t *testing.T, tab context.Context, what, expr string) {
 	t.Helper()
-	testutil.Eventually(t, 30*time.Second, what, func() bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		ctx, cancel := context.WithTimeout(tab, 5*time.Second)
-		defer cancel()
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
-		return err == nil && ok
-	})
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			ctx, cancel := context.WithTimeout(tab, 5*time.Second)
+			defer cancel()
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText`))
+			t.Fatalf("%s: not within 30s (last error %v); the tab shows %.1000s", what, err, page)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestOIDCOAuth2Proxy puts oauth2-proxy (provider oidc, PKCE S256) in
