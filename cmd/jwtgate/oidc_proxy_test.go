@@ -75,6 +75,23 @@ func chromium(t *testing.T) context.Context {
 	)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); acancel() })
+	// What the pages report (CSP violations, exceptions) helps when the
+	// test fails.
+	console := &testutil.LockedBuffer{}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(console, "%s %s (%s)\n", m.Type, m.Text, m.URL)
+		}
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("browser console:\n%s", console)
+		}
+	})
 	// The first Run starts the browser, which lives as long as that Run's
 	// context: ctx, not one with a time limit.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void]("1")); err != nil {
@@ -200,11 +217,14 @@ func TestOIDCOAuth2Proxy(t *testing.T) {
 	}
 
 	// Sign out of oauth2-proxy, which sends the browser on to jwtgate's
-	// logout, which sends it back to the app: no session left anywhere, so
-	// the login page again, and the app not reached.
+	// logout. Without an ID token to vouch for it, jwtgate asks the user to
+	// confirm, then sends the browser back to the app: no session left
+	// anywhere, so the login page again, and the app not reached.
 	logout := s.base + "/oauth2/logout?" + url.Values{"client_id": {id}, "post_logout_redirect_uri": {proxy + "/"}}.Encode()
 	hits := appHits.Load()
 	browse(t, tab, chromedp.Navigate(proxy+"/oauth2/sign_out?rd="+url.QueryEscape(logout)))
+	waitPage(t, tab, "jwtgate asking to confirm the logout", `location.href.startsWith(`+jsQuote(s.base+"/oauth2/logout")+`) && !!document.querySelector('#logout-confirm')`)
+	browse(t, tab, chromedp.Click(chromedp.CSS("#logout-confirm")))
 	waitPage(t, tab, "jwtgate's login page after signing out", `location.href.startsWith(`+jsQuote(s.base)+`) && !!document.querySelector('#login-username')`)
 	if appHits.Load() != hits {
 		t.Error("the app was reached after signing out")
