@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func TestOIDCGoOIDC(t *testing.T) {
 		t.Fatalf("discovery: %v", err)
 	}
 	const redirect = "http://127.0.0.1:9/callback"
+	other, _ := s.addClient(t, auth.ClientSpec{Name: "Other app", RedirectURIs: []string{redirect}})
 	for _, public := range []bool{false, true} {
 		name := map[bool]string{false: "confidential", true: "public"}[public]
 		t.Run(name, func(t *testing.T) {
@@ -60,6 +62,15 @@ func TestOIDCGoOIDC(t *testing.T) {
 			}
 			verify := provider.Verifier(&oidc.Config{ClientID: id}).Verify
 			idt := checkIDToken(ctx, t, verify, tok, nonce)
+			// The tokens are this client's: another client's verifier
+			// refuses the ID token (aud), and jwtgate's own API the access
+			// token.
+			if _, err := provider.Verifier(&oidc.Config{ClientID: other}).Verify(ctx, tok.Extra("id_token").(string)); err == nil {
+				t.Error("another client's verifier accepted the ID token")
+			}
+			if code, _, m := call(t, "GET", s.base+"/me", tok.AccessToken, "", ""); code != http.StatusUnauthorized {
+				t.Errorf("jwtgate's /me with a client's access token: %d %v, want 401", code, m)
+			}
 
 			ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 			if err != nil {
