@@ -60,7 +60,7 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request, issuer string
 		if aerr.page {
 			writeErrorPage(w, http.StatusBadRequest, aerr.code, errorPageData{
 				Title:       "This sign-in link is not valid",
-				Description: aerr.description + ".",
+				Description: sentence(aerr.description),
 				Hint:        "The application that sent you here is misconfigured; you were not sent back to it. Tell its administrator.",
 			})
 			return
@@ -89,6 +89,14 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request, issuer string
 		return
 	}
 	http.Redirect(w, r, authzRedirect(req, issuer, url.Values{"code": {code}}), http.StatusFound)
+}
+
+// sentence capitalizes an error description (ASCII) and ends it with a period.
+func sentence(s string) string {
+	if s != "" && 'a' <= s[0] && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s + "."
 }
 
 func codeChallengeMethod(challenge string) string {
@@ -145,7 +153,7 @@ func (s *server) authorizeFault(w http.ResponseWriter, r *http.Request, req *aut
 	}
 	if req == nil {
 		writeErrorPage(w, http.StatusServiceUnavailable, code, errorPageData{
-			Title: "Sign-in is unavailable", Description: desc + ".", Hint: "Try again in a moment."})
+			Title: "Sign-in is unavailable", Description: sentence(desc), Hint: "Try again in a moment."})
 		return
 	}
 	redirectWithError(w, r, req, issuer, redirectError(code, desc))

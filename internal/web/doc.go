@@ -5,9 +5,12 @@
 // Handler serves three pages and their assets:
 //
 //   - GET /         log in, read and write posts, and a session panel that
-//     counts the access token down and refreshes it silently.
+//     counts the access token down and refreshes it silently. Reached
+//     with ?return=/oauth2/authorize?... (an application's sign-in, the
+//     only return it follows), it says which application asks, logs in
+//     and goes back to the authorization request.
 //   - GET /admin    the users table for admins: add, change role, disable,
-//     delete.
+//     delete; and the OAuth clients table: register, rotate secret, delete.
 //   - GET /inspect  a token inspector that decodes a pasted JWT and
 //     verifies it in the browser with WebCrypto; nothing pasted is sent to
 //     the server.

@@ -54,6 +54,7 @@ type stack struct {
 type stackOptions struct {
 	ttl        time.Duration // access token lifetime (default 15 min)
 	loginBurst int           // login attempts per IP (0: unlimited)
+	oidc       bool          // an OpenID provider: EdDSA key, public URL = the server's URL
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -68,10 +69,20 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		o.ttl = 15 * time.Minute
 	}
 	key, err := jwt.NewHMACKey(jwt.HS256, bytes.Repeat([]byte("k"), 32))
+	if o.oidc {
+		key, err = jwt.GenerateKey(jwt.EdDSA)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: "jwtgate", Audience: "jwtgate", TTL: o.ttl, Leeway: 0})
+	s := &stack{svc: nil}
+	s.srv = httptest.NewUnstartedServer(nil)
+	s.URL = "http://" + s.srv.Listener.Addr().String()
+	publicURL := ""
+	if o.oidc {
+		publicURL = s.URL
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: "jwtgate", OIDCIssuer: httpapi.OIDCIssuer(publicURL), Audience: "jwtgate", TTL: o.ttl, Leeway: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +96,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			t.Fatal(err)
 		}
 	}
-	api := httpapi.New(httpapi.Config{Service: svc, Log: log, InsecureCookies: true, UI: web.Handler()})
-	s := &stack{svc: svc}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api := httpapi.New(httpapi.Config{Service: svc, Log: log, InsecureCookies: true, UI: web.Handler(), PublicURL: publicURL})
+	s.svc = svc
+	s.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/refresh" {
 			s.refreshes.Add(1)
 		}
@@ -103,9 +114,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			s.mu.Unlock()
 		}
 		api.ServeHTTP(w, r)
-	}))
+	})
+	s.srv.Start()
 	t.Cleanup(s.srv.Close)
-	s.URL = s.srv.URL
 	return s
 }
 

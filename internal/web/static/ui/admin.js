@@ -1,6 +1,7 @@
-// admin.js: the users page (GET /admin), for admins.
+// admin.js: the users page (GET /admin), for admins, with the applications table (clients.js).
 import { api, describe, isSessionEnd } from './api.js';
 import { startSession } from './session.js';
+import { loadClients, clearClients } from './clients.js';
 
 const $ = (id) => document.getElementById(id);
 let me = null;
@@ -122,11 +123,15 @@ startSession({
     const admin = m.role === 'admin';
     $('admins-only').hidden = admin;
     $('admin-area').hidden = !admin;
-    if (admin) loadUsers();
+    if (admin) {
+      loadUsers();
+      loadClients();
+    }
   },
   onOut() {
     me = null;
     $('users-body').replaceChildren();
+    clearClients();
     $('admin-area').hidden = true;
     $('admins-only').hidden = true;
     status('');

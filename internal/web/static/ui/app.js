@@ -1,6 +1,7 @@
 // app.js: the posts page (GET /).
 import { api, describe, isSessionEnd } from './api.js';
 import { startSession } from './session.js';
+import { flowReturn, startSignIn } from './signin.js';
 
 const $ = (id) => document.getElementById(id);
 const PAGE_SIZE = 10;
@@ -109,7 +110,9 @@ async function deletePost(p, li, btn) {
 
 $('more').addEventListener('click', () => loadPosts(false));
 
-startSession({
+const flow = flowReturn(location);
+if (flow) startSignIn(flow);
+else startSession({
   onIn(m) {
     me = m;
     renderForm();
