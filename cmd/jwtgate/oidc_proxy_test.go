@@ -136,9 +136,14 @@ func TestOIDCOAuth2Proxy(t *testing.T) {
 	tab := chromium(t)
 	s := startOIDCServer(t)
 
-	// The app behind the proxy shows the identity headers it gets.
+	// The app behind the proxy shows the identity headers it gets on its
+	// page, and counts how often that page is served.
 	var appHits atomic.Int64
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r) // such as the browser's /favicon.ico, whenever it asks
+			return
+		}
 		appHits.Add(1)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<!doctype html><title>app</title><p id=user>%s</p><p id=email>%s</p><p id=preferred>%s</p>",
