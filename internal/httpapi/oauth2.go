@@ -85,6 +85,19 @@ func (s *server) oidcRoute(h func(w http.ResponseWriter, r *http.Request, issuer
 	}
 }
 
+// noHEAD refuses HEAD on a route whose GET changes state (issues a code,
+// ends a session): a link checker or a prefetch must do neither.
+func noHEAD(h func(w http.ResponseWriter, r *http.Request, issuer string)) func(w http.ResponseWriter, r *http.Request, issuer string) {
+	return func(w http.ResponseWriter, r *http.Request, issuer string) {
+		if r.Method == http.MethodHead {
+			w.Header().Set("Allow", "GET")
+			writeProblem(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "HEAD is not supported here")
+			return
+		}
+		h(w, r, issuer)
+	}
+}
+
 // OAuth 2.0 error codes (RFC 6749 sections 4.1.2.1 and 5.2, RFC 7009,
 // OpenID Connect Core 1.0 section 3.1.2.6).
 const (

@@ -592,6 +592,21 @@ func TestOAuthEndpointsIgnoreCrossOrigin(t *testing.T) {
 	wantProblem(t, r, 403, codeCrossOrigin)
 }
 
+// TestOAuthHEADChangesNothing: HEAD of the authorization or logout
+// endpoint (a link checker, a prefetch) neither issues a code nor logs out.
+func TestOAuthHEADChangesNothing(t *testing.T) {
+	o := newOIDCEnv(t)
+	_, challenge := newVerifier(t)
+	browser := o.browser("rita")
+	r := o.do(req{method: "HEAD", path: "/oauth2/authorize?" + authorizeQuery(o.app, challenge).Encode(), header: browser})
+	if r.StatusCode != 405 || r.Header.Get("Location") != "" {
+		t.Errorf("HEAD authorize: %v %v", r.Status, r.Header)
+	}
+	if r := o.do(req{method: "HEAD", path: "/oauth2/logout", header: browser}); r.StatusCode != 405 {
+		t.Errorf("HEAD logout: %v", r.Status)
+	}
+}
+
 func TestClientInfo(t *testing.T) {
 	o := newOIDCEnv(t)
 	r := o.get("/oauth2/client-info?client_id="+o.app.ID, "")
