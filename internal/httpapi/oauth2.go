@@ -16,9 +16,12 @@ import (
 // problems, except for the 404 oidc_disabled.
 
 // crossOriginExempt are the routes the cross-origin check skips (see
-// newCrossOriginProtection). The /oauth2 ones are called by applications
-// with their own credentials and read no cookies.
-var crossOriginExempt = []string{"/auth/verify", "/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/userinfo"}
+// newCrossOriginProtection). Token, revoke, introspect and userinfo are
+// called by applications with their own credentials and read no cookies.
+// POST /oauth2/authorize is an application's form sending the browser
+// here (OpenID Connect Core 1.0 section 3.1.2.1), and does no more than
+// the GET that any link may send: a code for a registered redirect URI.
+var crossOriginExempt = []string{"/auth/verify", "/oauth2/token", "/oauth2/revoke", "/oauth2/introspect", "/oauth2/userinfo", "POST /oauth2/authorize"}
 
 // oidcIssuer returns the issuer of the OpenID provider, the public URL
 // without a trailing slash, or "" and the reason the server is none: it

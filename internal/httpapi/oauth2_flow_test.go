@@ -535,6 +535,15 @@ func TestEndSession(t *testing.T) {
 		t.Fatalf("logout without hint: %v", r)
 	}
 	wantStatus(t, o.do(req{method: "GET", path: "/oauth2/userinfo", token: tr.AccessToken}), 200)
+	// Browsers apply form-action to the redirect after the form too: the
+	// page allows the registered way back, and no other.
+	for uri, want := range map[string]string{"https://wiki.example/bye": "form-action 'self' https://wiki.example", "https://evil.example/bye": "form-action 'self'"} {
+		q := url.Values{"client_id": {o.app.ID}, "post_logout_redirect_uri": {uri}}
+		csp := o.do(req{method: "GET", path: "/oauth2/logout?" + q.Encode(), header: browser}).Header.Get("Content-Security-Policy")
+		if !strings.HasSuffix(csp, want) {
+			t.Errorf("confirmation page for %s: CSP %q, want it to end in %q", uri, csp, want)
+		}
+	}
 
 	// An unregistered post_logout_redirect_uri: no redirect.
 	q := url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"https://evil.example/bye"}, "state": {"s1"}}
@@ -590,6 +599,28 @@ func TestOAuthEndpointsIgnoreCrossOrigin(t *testing.T) {
 	// The logout confirmation is a browser form: it stays protected.
 	r := o.do(req{method: "POST", path: "/oauth2/logout", ctype: formType, body: "client_id=x", header: h})
 	wantProblem(t, r, 403, codeCrossOrigin)
+}
+
+// An application may send the browser to the authorization endpoint with
+// a form POST (OpenID Connect Core 1.0 section 3.1.2.1): from its own
+// origin, with the same parameters and the same answers as a GET.
+func TestAuthorizePOST(t *testing.T) {
+	o := newOIDCEnv(t)
+	verifier, challenge := newVerifier(t)
+	h := o.browser("rita")
+	h.Set("Sec-Fetch-Site", "cross-site")
+	h.Set("Origin", "https://wiki.example")
+	r := o.do(req{method: "POST", path: "/oauth2/authorize", ctype: formType, body: authorizeQuery(o.app, challenge).Encode(), header: h})
+	q := redirected(t, r, o.app.RedirectURIs[0])
+	if q.Get("state") != "st-123" || q.Get("code") == "" {
+		t.Fatalf("POST authorize redirect %v", q)
+	}
+	o.tokens200(o.tokenReq(exchangeForm(o.app, q.Get("code"), verifier), basic(o.app.ID, o.appSecret)))
+	// An unregistered redirect URI gets the error page, as with GET.
+	bad := authorizeQuery(o.app, challenge, func(v url.Values) { v.Set("redirect_uri", "https://evil.example/cb") })
+	if r := o.do(req{method: "POST", path: "/oauth2/authorize", ctype: formType, body: bad.Encode(), header: h}); r.StatusCode != 400 || r.Header.Get("Location") != "" {
+		t.Errorf("POST authorize to an unregistered URI: %v %v", r.Status, r.Header.Get("Location"))
+	}
 }
 
 // TestOAuthHEADChangesNothing: HEAD of the authorization or logout

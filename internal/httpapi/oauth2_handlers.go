@@ -51,6 +51,17 @@ const loginReturnParam = "return"
 // with a code; otherwise to the login page, which returns here.
 func (s *server) authorize(w http.ResponseWriter, r *http.Request, issuer string) {
 	q := r.URL.Query()
+	if r.Method == http.MethodPost { // the same parameters, form-encoded (section 3.1.2.1)
+		if !s.limitBody(w, r) {
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			writeErrorPage(w, http.StatusBadRequest, oauthInvalidRequest, errorPageData{
+				Title: "This sign-in request is not valid", Description: "Its form body cannot be read."})
+			return
+		}
+		q = r.PostForm
+	}
 	req, aerr, err := validateAuthorize(q, s.lookupClient(r.Context()), !s.svc.PKCEOptional)
 	if err != nil {
 		s.authorizeFault(w, r, nil, issuer, err)

@@ -65,7 +65,7 @@ func (s *server) endSession(w http.ResponseWriter, r *http.Request, issuer strin
 		}
 	}
 	if hint == nil && r.Method != http.MethodPost {
-		s.confirmLogout(w, q)
+		s.confirmLogout(w, q, redirect)
 		return
 	}
 	if hint != nil && hint.SessionID != "" {
@@ -103,7 +103,17 @@ func (s *server) logoutPage(w http.ResponseWriter, status int, title, desc strin
 	writeErrorPage(w, status, code, errorPageData{Title: title, Description: desc})
 }
 
-var hConfirmCSP = []string{"default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"}
+// confirmCSP is the confirmation page's policy. Browsers apply
+// form-action to the redirects that follow a submission too, so the
+// origin of a registered post-logout redirect URI is allowed beside
+// 'self'; without it the way back to the application would be blocked.
+func confirmCSP(redirect string) string {
+	action := "'self'"
+	if o := originOf(redirect); o != "" {
+		action += " " + o
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action " + action
+}
 
 var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
 <html lang="en">
@@ -129,8 +139,9 @@ var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
 </html>
 `))
 
-// confirmLogout asks the user to confirm a logout that no ID token vouches for.
-func (s *server) confirmLogout(w http.ResponseWriter, q url.Values) {
+// confirmLogout asks the user to confirm a logout that no ID token vouches
+// for; redirect is the registered post-logout URI it leads to, or "".
+func (s *server) confirmLogout(w http.ResponseWriter, q url.Values, redirect string) {
 	keep := url.Values{}
 	for _, k := range []string{"client_id", "post_logout_redirect_uri", "state"} {
 		if v, ok := q[k]; ok {
@@ -138,7 +149,7 @@ func (s *server) confirmLogout(w http.ResponseWriter, q url.Values) {
 		}
 	}
 	h := w.Header()
-	h["Content-Security-Policy"] = hConfirmCSP
+	h.Set("Content-Security-Policy", confirmCSP(redirect))
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	confirmPage.Execute(w, keep)

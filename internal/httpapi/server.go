@@ -107,6 +107,7 @@ func (s *server) routes() []route {
 		{"GET /.well-known/openid-configuration", "", s.openidConfiguration},
 		{"GET /.well-known/oauth-authorization-server", "", s.oidcRoute(s.authorizationServerMetadata)},
 		{"GET /oauth2/authorize", "", s.oidcRoute(noHEAD(s.authorize))},
+		{"POST /oauth2/authorize", "", s.oidcRoute(s.authorize)},
 		{"POST /oauth2/token", "", s.oidcRoute(s.token)},
 		{"GET /oauth2/userinfo", "", s.oidcRoute(s.userinfo)},
 		{"POST /oauth2/userinfo", "", s.oidcRoute(s.userinfo)},
