@@ -35,12 +35,12 @@ type oidcServer struct {
 	logs       *testutil.LockedBuffer
 }
 
-func startOIDCServer(t *testing.T) *oidcServer {
+func startOIDCServer(t *testing.T, flags ...string) *oidcServer {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t))
 	data := t.TempDir()
-	base, logs := startServerAt(t, data, nil, "--addr", addr, "--public-url", "http://"+addr,
-		"--alg", "EdDSA", "--insecure-cookies")
+	base, logs := startServerAt(t, data, nil, append([]string{"--addr", addr, "--public-url", "http://" + addr,
+		"--alg", "EdDSA", "--insecure-cookies"}, flags...)...)
 	if base != "http://"+addr {
 		t.Fatalf("server on %s, want %s", base, addr)
 	}
@@ -117,4 +117,34 @@ func follow(t *testing.T, b *http.Client, start, stopAt string) *url.URL {
 	}
 	t.Fatalf("more than 10 redirects from %s", start)
 	return nil
+}
+
+// PKCE is required of every client unless the operator lets confidential
+// clients leave it out (--oidc-pkce-optional); public clients need it
+// either way.
+func TestOIDCPKCEOptional(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	for _, optional := range []bool{false, true} {
+		var flags []string
+		if optional {
+			flags = []string{"--oidc-pkce-optional"}
+		}
+		s := startOIDCServer(t, flags...)
+		conf, _ := s.addClient(t, auth.ClientSpec{Name: "Wiki", RedirectURIs: []string{"http://127.0.0.1:1/cb"}})
+		pub, _ := s.addClient(t, auth.ClientSpec{Name: "SPA", RedirectURIs: []string{"http://127.0.0.1:1/cb"}, Public: true})
+		b := s.browser(t)
+		for _, c := range []struct {
+			id     string
+			public bool
+		}{{conf, false}, {pub, true}} {
+			q := url.Values{"client_id": {c.id}, "redirect_uri": {"http://127.0.0.1:1/cb"}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
+			got := follow(t, b, s.base+"/oauth2/authorize?"+q.Encode(), "http://127.0.0.1:1/cb").Query()
+			wantCode := optional && !c.public
+			if (got.Get("code") != "") != wantCode || !wantCode && got.Get("error") != "invalid_request" {
+				t.Errorf("optional=%v public=%v: redirect %v, want a code: %v", optional, c.public, got, wantCode)
+			}
+		}
+	}
 }

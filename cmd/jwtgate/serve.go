@@ -58,6 +58,7 @@ type serveConfig struct {
 	HashConcurrency int
 	HashWait        time.Duration
 	TrustProxy      bool
+	PKCEOptional    bool
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -107,6 +108,7 @@ variable shown; a flag wins over its variable.`, env)
 	f.int(&c.HashConcurrency, "hash-concurrency", "JWTGATE_HASH_CONCURRENCY", runtime.NumCPU(), "password hashes computed at once (each takes 19 MiB)")
 	f.dur(&c.HashWait, "hash-wait", "JWTGATE_HASH_WAIT", 2*time.Second, "how long a login waits for a hashing slot before 503")
 	f.bool(&c.TrustProxy, "trust-proxy", "JWTGATE_TRUST_PROXY", false, "take the client IP from X-Forwarded-For (only behind a proxy you run)")
+	f.bool(&c.PKCEOptional, "oidc-pkce-optional", "JWTGATE_OIDC_PKCE_OPTIONAL", false, "let confidential OpenID clients leave PKCE out (public clients always need it; RFC 9700 advises it for all)")
 	f.str(&c.LogFormat, "log-format", "JWTGATE_LOG_FORMAT", "text", "log format: text or json")
 	f.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	f.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
@@ -240,6 +242,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		RefreshTTL:   c.RefreshTTL,
 		SessionTTL:   c.SessionTTL,
 		Now:          c.now,
+		PKCEOptional: c.PKCEOptional,
 		Log:          log,
 	}
 	// Record how long this server's tokens live, so that `jwtgate user`,
