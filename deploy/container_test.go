@@ -1,6 +1,7 @@
 // Package deploy holds the files that run jwtgate elsewhere than from a
-// shell (the container image's data volume) and the tests that run them;
-// the Containerfile is at the repository's root.
+// shell (the systemd unit and its environment file, the container image's
+// data volume) and the tests that run them; the Containerfile is at the
+// repository's root.
 package deploy
 
 import (
