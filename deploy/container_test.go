@@ -126,7 +126,7 @@ func buildImage(t *testing.T, p *podman, tag string) string {
 	})
 	iid := filepath.Join(ctx, "iid")
 	// --pull=never: a build that reached for a registry fails.
-	p.run("", "build", "--pull=never", "--format", "docker", "--build-arg", "BINARY=prebuilt",
+	p.run("", "build", "--pull=never", "--format", "docker", "--target", "prebuilt",
 		"--label", label, "--iidfile", iid, "--file", filepath.Join(ctx, "Containerfile"), ctx)
 	id, err := os.ReadFile(iid)
 	if err != nil {
