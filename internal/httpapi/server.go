@@ -99,6 +99,7 @@ func (s *server) routes() []route {
 		{"GET /users", auth.RoleAdmin, s.listUsers},
 		{"PATCH /users/{name}", auth.RoleAdmin, s.updateUser},
 		{"DELETE /users/{name}", auth.RoleAdmin, s.deleteUser},
+		{"GET /audit", auth.RoleAdmin, s.listAudit},
 	}
 }
 
