@@ -105,6 +105,7 @@ func cmdClient(args []string, stdout, stderr io.Writer, env func(string) string)
 	}
 	defer db.Close()
 	svc := &auth.Service{Store: db, TokenAge: tokenAge(env)}
+	ctx = auditing(ctx, svc, db)
 	failed := func(err error) int {
 		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 		return 1

@@ -52,7 +52,7 @@ var completionCases = []struct {
 	want []string
 }{
 	{"jwtgate us", []string{"user"}},
-	{"jwtgate ", []string{"serve", "user", "client", "migrate", "token", "key", "version", "healthcheck", "completion", "help"}},
+	{"jwtgate ", []string{"serve", "user", "client", "audit", "migrate", "token", "key", "version", "healthcheck", "completion", "help"}},
 	{"jwtgate user a", []string{"add"}},
 	{"jwtgate --data x user a", []string{"add"}},
 	{"jwtgate serve --ac", []string{"--access-ttl"}},

@@ -34,6 +34,7 @@ func TestDefaultsAgree(t *testing.T) {
 		{"serve --data", c.Data, defaultData},
 		{"serve --key-reload", c.KeyReload, defaultKeyReload},
 		{"serve --revocation-poll", c.RevocationPoll, defaultRevocationPoll},
+		{"serve --audit-retention", c.AuditRetention, 90 * 24 * time.Hour},
 		{"user/key --data", st.data, defaultData},
 		{"user/key token age", tokenAge(noEnv), auth.DefaultTokenAge},
 		{"auth.DefaultTokenAge", auth.DefaultTokenAge, auth.DefaultAccessTTL + auth.DefaultLeeway},

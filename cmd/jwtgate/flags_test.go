@@ -137,6 +137,8 @@ func TestEveryUsageErrorOnStderr(t *testing.T) {
 		{[]string{"serve"}, map[string]string{"JWTGATE_DB_MAX_CONNS": "ten"}, "jwtgate serve: $JWTGATE_DB_MAX_CONNS: not a number"},
 		{[]string{"serve"}, map[string]string{"JWTGATE_TRUST_PROXY": "maybe"}, "jwtgate serve: $JWTGATE_TRUST_PROXY: want true or false"},
 		{[]string{"serve", "--access-ttl", "0s"}, nil, "jwtgate serve: --access-ttl must be positive"},
+		{[]string{"serve", "--audit-retention", "-1h"}, nil, "jwtgate serve: --audit-retention must not be negative"},
+		{[]string{"serve"}, map[string]string{"JWTGATE_AUDIT_RETENTION": "forever"}, "jwtgate serve: $JWTGATE_AUDIT_RETENTION"},
 		{[]string{"migrate", "--frobnicate"}, nil, "flag provided but not defined: -frobnicate"},
 		{[]string{"migrate", "stray"}, nil, `jwtgate migrate: unexpected argument "stray"`},
 		{[]string{"user", "add", "--frobnicate"}, nil, "flag provided but not defined: -frobnicate"},
@@ -292,7 +294,7 @@ func TestDBFileEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
-		{"serve"}, {"migrate"}, {"user", "list"}, {"client", "list"}, {"key", "list"}, {"key", "rotate"},
+		{"serve"}, {"migrate"}, {"user", "list"}, {"client", "list"}, {"key", "list"}, {"key", "rotate"}, {"audit"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := jwtgate(t, map[string]string{"JWTGATE_DB_FILE": p}, "", args...)

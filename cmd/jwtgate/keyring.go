@@ -191,6 +191,6 @@ func background(ctx context.Context, c *serveConfig, svc *auth.Service, keys *ke
 		}
 	}()
 	bg := &auth.Background{Service: svc, Keys: cur, LoadKeys: keys.load, RevocationPoll: c.RevocationPoll,
-		KeyReload: c.KeyReload, Reload: reload, Log: log}
+		KeyReload: c.KeyReload, Reload: reload, Log: log, AuditRetention: c.AuditRetention}
 	bg.Run(ctx)
 }

@@ -70,7 +70,8 @@ Servers started with --key-file or a secret do not use these keys.`, env)
 	} else if !a.Valid() {
 		return exitFor(stderr, prefix, fmt.Errorf("%w: unknown --alg %q (want one of %s)", errUsage, *alg, algList()))
 	}
-	k, err := auth.RotateSigningKey(ctx, db, a, *grace, time.Now())
+	svc := &auth.Service{Store: db}
+	k, err := svc.RotateKey(auditing(ctx, svc, db), a, *grace)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", prefix, oneLine(err.Error()))
 		return 1

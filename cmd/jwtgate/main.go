@@ -79,6 +79,8 @@ func commands() []*cmd {
 			{"jwtgate client list|delete|secret rotate", "manage clients"}},
 			run:  func(a []string, s stdio) int { return cmdClient(a, s.out, s.err, s.env) },
 			subs: names(clientCommands)},
+		{name: "audit", usage: [][2]string{{"jwtgate audit [--user NAME] [--since 24h] [--json]", "the audit trail: logins, logouts, changes (see audit -h)"}},
+			run: func(a []string, s stdio) int { return cmdAudit(a, s.out, s.err, s.env) }},
 		{name: "migrate", usage: [][2]string{{"jwtgate migrate [--db URL]", "apply database migrations and exit"}},
 			run: func(a []string, s stdio) int { return cmdMigrate(a, s.out, s.err, s.env) }},
 		{name: "token", run: group("jwtgate token", tokenUsage, token), subs: token},

@@ -62,6 +62,7 @@ type serveConfig struct {
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	AuditRetention  time.Duration
 
 	now func() time.Time // the clock of tokens and sessions; nil: time.Now (tests set it)
 }
@@ -112,6 +113,7 @@ variable shown; a flag wins over its variable.`, env)
 	f.str(&c.LogFormat, "log-format", "JWTGATE_LOG_FORMAT", "text", "log format: text or json")
 	f.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	f.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
+	f.dur(&c.AuditRetention, "audit-retention", "JWTGATE_AUDIT_RETENTION", auth.DefaultAuditRetention, "how long audit events are kept (0 keeps them forever)")
 	pos, err := f.parseArgs(args)
 	if err != nil {
 		return nil, err
@@ -124,6 +126,9 @@ variable shown; a flag wins over its variable.`, env)
 	}
 	if c.RefreshTTL <= 0 || c.SessionTTL <= 0 || c.KeyReload <= 0 || c.RevocationPoll <= 0 {
 		return nil, errors.New("--refresh-ttl, --session-ttl, --key-reload and --revocation-poll must be positive")
+	}
+	if c.AuditRetention < 0 {
+		return nil, errors.New("--audit-retention must not be negative")
 	}
 	if err := checkPublicURL(c.PublicURL); err != nil {
 		return nil, err
@@ -244,6 +249,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		Now:          c.now,
 		PKCEOptional: c.PKCEOptional,
 		Log:          log,
+		Audit:        &auth.StoreAudit{Store: db, Log: log},
 	}
 	// Record how long this server's tokens live, so that `jwtgate user`,
 	// `jwtgate key rotate` and the other instances, which cannot see our

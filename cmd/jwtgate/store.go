@@ -13,10 +13,12 @@ import (
 )
 
 // store is what the commands need of a backend. TokenLifetimeStore is how
-// the commands learn how long the servers' tokens live.
+// the commands learn how long the servers' tokens live; AuditStore keeps
+// the audit trail.
 type store interface {
 	auth.Store
 	auth.TokenLifetimeStore
+	auth.AuditStore
 	AppliedMigrations(ctx context.Context) ([]string, error)
 }
 

@@ -84,6 +84,7 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 	// Revocations last at least this long, and as long as the longest-lived
 	// tokens of the servers that recorded theirs in db (auth.Service).
 	svc := &auth.Service{Store: db, Hasher: auth.NewHasher(auth.DefaultArgon2, 1, time.Minute), TokenAge: tokenAge(env)}
+	ctx = auditing(ctx, svc, db)
 
 	switch sub {
 	case "add":

@@ -51,7 +51,8 @@ const (
 // kid the Service's Tokens do not hold (at most once a second, while that
 // request waits up to 2 s, so that a token signed by an instance that
 // rotated first is accepted); renews the Service's token lifetime record
-// every minute; and purges expired rows hourly.
+// every minute; and purges expired rows, and audit events older than
+// AuditRetention, hourly.
 type Background struct {
 	// Service is whose revocations, keys and lifetime record are kept, on
 	// its Store.
@@ -71,6 +72,9 @@ type Background struct {
 	// Service's Now. nil: the Service's Now, waiting on the wall clock.
 	Clock Clock
 	Log   *slog.Logger // nil: the Service's Log
+	// AuditRetention is how long audit events are kept (see
+	// DefaultAuditRetention); 0 keeps them forever.
+	AuditRetention time.Duration
 }
 
 // job is one kind of periodic work of Background.Run.
@@ -185,6 +189,14 @@ func (b *Background) Run(ctx context.Context) {
 		{every: purgeInterval, due: at(purgeInterval), run: func() {
 			if err := svc.Store.PurgeExpired(ctx, clk.Now()); err != nil && ctx.Err() == nil {
 				log.Warn("purging expired sessions failed", "err", err)
+			}
+			if as, ok := svc.Store.(AuditStore); ok && b.AuditRetention > 0 {
+				n, err := as.PurgeAudit(ctx, clk.Now().Add(-b.AuditRetention))
+				if err != nil && ctx.Err() == nil {
+					log.Warn("purging old audit events failed", "err", err)
+				} else if n > 0 {
+					log.Info("old audit events purged", "count", n, "retention", b.AuditRetention)
+				}
 			}
 		}},
 	}

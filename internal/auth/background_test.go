@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,8 @@ type bgRig struct {
 	loadMu sync.Mutex   // held by a test, it stops LoadKeys
 	spoil  atomic.Bool  // LoadKeys returns the keys with a signing key that cannot sign
 	wall   bool         // the Background waits on the wall clock, not on the test clock's timers
+
+	auditRetention time.Duration // the Background's AuditRetention
 }
 
 // newRig makes the store with one signing key; start runs the Background.
@@ -128,7 +131,7 @@ func (r *bgRig) run(poll, keyReload time.Duration) {
 		t.Fatal(err)
 	}
 	bg := &auth.Background{Service: r.svc, Keys: ks, LoadKeys: r.load, RevocationPoll: poll, KeyReload: keyReload,
-		Reload: r.reload, Clock: r.clock}
+		Reload: r.reload, Clock: r.clock, AuditRetention: r.auditRetention}
 	if r.wall {
 		bg.Clock = nil
 	}
@@ -470,5 +473,56 @@ func TestBackgroundPurgesHourly(t *testing.T) {
 	p := r.store.purges()
 	if len(p) != 2 || !p[0].Equal(want[0]) || !p[1].Equal(want[1]) {
 		t.Errorf("purges at %v, want %v", p, want)
+	}
+}
+
+// Audit events older than the retention go with the hourly purge, at the
+// clock's time; a retention of 0 keeps them.
+func TestBackgroundPurgesOldAuditEvents(t *testing.T) {
+	tests := []struct {
+		retention          time.Duration
+		afterOne, afterTwo []string // events left after one and two hours, newest first
+	}{
+		{48 * time.Hour, []string{"47h", "now"}, []string{"now"}},
+		{0, []string{"47h", "49h", "72h", "now"}, []string{"47h", "49h", "72h", "now"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.retention.String(), func(t *testing.T) {
+			r := newRig(t)
+			r.auditRetention = tc.retention
+			for _, age := range []string{"now", "72h", "49h", "47h"} {
+				d := time.Duration(0)
+				if age != "now" {
+					d, _ = time.ParseDuration(age)
+				}
+				if err := r.store.AddAuditEvent(ctx, &auth.AuditEvent{Time: r.start.Add(-d), Kind: auth.AuditLogout, Reason: age}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			left := func() []string {
+				es, err := r.store.AuditEvents(ctx, auth.AuditFilter{Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, e := range es {
+					out = append(out, e.Reason)
+				}
+				return out
+			}
+			r.run(time.Hour, 24*time.Hour)
+			r.advance(59 * time.Minute)
+			if got := left(); len(got) != 4 {
+				t.Fatalf("before the first purge: %v", got)
+			}
+			r.advance(time.Minute)
+			if got := left(); !slices.Equal(got, tc.afterOne) {
+				t.Errorf("after an hour: %v, want %v", got, tc.afterOne)
+			}
+			r.advance(time.Hour)
+			if got := left(); !slices.Equal(got, tc.afterTwo) {
+				t.Errorf("after two hours: %v, want %v", got, tc.afterTwo)
+			}
+		})
 	}
 }

@@ -147,3 +147,14 @@ func RotateSigningKey(ctx context.Context, ks KeyStore, alg jwt.Algorithm, grace
 	}
 	return k, nil
 }
+
+// RotateKey is RotateSigningKey on the Service's Store at its time,
+// recorded in the audit trail with the context's actor (WithAuditInfo).
+func (s *Service) RotateKey(ctx context.Context, alg jwt.Algorithm, grace time.Duration) (StoredKey, error) {
+	k, err := RotateSigningKey(ctx, s.Store, alg, grace, s.now())
+	if err != nil {
+		return StoredKey{}, err
+	}
+	s.audit(ctx, AuditEvent{Kind: AuditKeyRotate, Actor: auditInfo(ctx).Actor, KeyID: k.ID, Reason: fmt.Sprintf("alg=%s grace=%s", alg, grace)})
+	return k, nil
+}

@@ -189,7 +189,9 @@ func (s *Service) clients() (ClientStore, error) {
 // Redirect URIs must be absolute, without fragment, user info or
 // wildcard: https, http on a loopback host (127.0.0.1, [::1], localhost),
 // or a private-use scheme with a dot (com.example.app:/cb, RFC 8252).
-// A public client needs at least one redirect URI like any other.
+// A public client needs at least one redirect URI like any other. This
+// and the other changes of clients name the context's actor
+// (WithAuditInfo) in their audit events.
 func (s *Service) RegisterClient(ctx context.Context, spec ClientSpec) (c *Client, secret string, err error) {
 	cs, err := s.clients()
 	if err != nil {
@@ -218,6 +220,7 @@ func (s *Service) RegisterClient(ctx context.Context, spec ClientSpec) (c *Clien
 	if err := cs.CreateClient(ctx, c); err != nil {
 		return nil, "", err
 	}
+	s.audit(ctx, AuditEvent{Kind: AuditClientRegister, Actor: auditInfo(ctx).Actor, ClientID: c.ID, Reason: fmt.Sprintf("name=%q public=%t", c.Name, spec.Public)})
 	return c, secret, nil
 }
 
@@ -306,6 +309,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, id string) (string, er
 	if _, err := cs.SetClientSecret(ctx, id, hashSecret(secret)); err != nil {
 		return "", err
 	}
+	s.audit(ctx, AuditEvent{Kind: AuditClientSecret, Actor: auditInfo(ctx).Actor, ClientID: id})
 	return secret, nil
 }
 
@@ -341,6 +345,7 @@ func (s *Service) DeleteClient(ctx context.Context, id string) error {
 	if err := cs.DeleteClient(ctx, id, end); err != nil {
 		return err
 	}
+	s.audit(ctx, AuditEvent{Kind: AuditClientDelete, Actor: auditInfo(ctx).Actor, ClientID: id})
 	if err := s.SyncRevocations(ctx); err != nil {
 		s.log().Warn("revocations not loaded yet; the poller retries", "err", err)
 	}
@@ -593,6 +598,7 @@ func (s *Service) clientGrant(u *User, sess *Session, nonce, refresh string, rt 
 // codeReused revokes the session a code's first redemption started.
 func (s *Service) codeReused(ctx context.Context, ac *AuthCode, now time.Time) error {
 	s.log().Warn("authorization code reused: its session revoked", "client_id", ac.ClientID, "user_id", ac.UserID, "session", ac.SessionID)
+	s.audit(ctx, AuditEvent{Kind: AuditCodeReuse, UserID: ac.UserID, SessionID: ac.SessionID, ClientID: ac.ClientID})
 	if err := s.revoke(ctx, Revoke{SessionID: ac.SessionID}, now); err != nil {
 		return err
 	}

@@ -36,6 +36,13 @@ type Service struct {
 	// PKCEOptional lets confidential OAuth clients leave PKCE out; public
 	// clients always need it.
 	PKCEOptional bool
+	// Audit receives the security events (see AuditKind); nil: none are
+	// recorded.
+	Audit AuditSink
+
+	auditFailures  atomic.Uint64
+	auditFloodOnce sync.Once
+	auditFloodLim  *Limiter
 
 	knownNets recentSet // username key + network of recent successful logins
 
@@ -63,7 +70,20 @@ type Service struct {
 // across all clients (UserLimit), a ceiling for guessing spread over many
 // networks. Failure budgets are taken before the password check, so
 // concurrent guesses cannot overdraw them, and given back on success.
+//
+// Every outcome is an audit event (AuditLoginSuccess, AuditLoginFailure),
+// refusals by the address limit only a few a minute per address.
 func (s *Service) Login(ctx context.Context, clientIP, username, password string) (*User, error) {
+	var found *User
+	var reason string
+	u, err := s.login(ctx, clientIP, username, password, &found, &reason)
+	s.auditLogin(ctx, clientIP, username, found, reason, err)
+	return u, err
+}
+
+// login is Login; it sets *found to the account the name found and
+// *reason to why it refused the password.
+func (s *Service) login(ctx context.Context, clientIP, username, password string, found **User, reason *string) (*User, error) {
 	addr, network := clientKeys(clientIP)
 	if ok, wait := s.IPLimit.Allow(addr); !ok {
 		return nil, &RetryError{Err: ErrRateLimited, After: wait}
@@ -88,7 +108,7 @@ func (s *Service) Login(ctx context.Context, clientIP, username, password string
 			return nil, &RetryError{Err: ErrRateLimited, After: wait}
 		}
 	}
-	u, err := s.checkPassword(ctx, username, password)
+	u, err := s.checkPassword(ctx, username, password, found, reason)
 	if !errors.Is(err, ErrUnauthorized) { // a success, or no answer (busy, unavailable)
 		s.UserNetLimit.Return(netKey)
 		if !known {
@@ -105,17 +125,19 @@ func (s *Service) Login(ctx context.Context, clientIP, username, password string
 // logins from that client network from the ceiling across all networks.
 const KnownNetworkTTL = 30 * 24 * time.Hour
 
-func (s *Service) checkPassword(ctx context.Context, username, password string) (*User, error) {
+func (s *Service) checkPassword(ctx context.Context, username, password string, found **User, reason *string) (*User, error) {
 	u, err := s.Store.UserByName(ctx, username)
 	if errors.Is(err, ErrNotFound) {
 		if err := s.Hasher.VerifyDummy(ctx, password); err != nil {
 			return nil, err
 		}
+		*reason = AuditUnknownUser
 		return nil, ErrUnauthorized
 	}
 	if err != nil {
 		return nil, err
 	}
+	*found = u
 	ok, rehash, err := s.Hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		if errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -124,7 +146,12 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 		s.log().Error("stored password hash unusable", "user_id", u.ID, "err", err)
 		return nil, ErrUnauthorized
 	}
-	if !ok || u.Disabled {
+	if !ok {
+		*reason = AuditBadPassword
+		return nil, ErrUnauthorized
+	}
+	if u.Disabled {
+		*reason = AuditDisabled
 		return nil, ErrUnauthorized
 	}
 	if rehash {
@@ -155,7 +182,8 @@ func (s *Service) log() *slog.Logger {
 	return s.Log
 }
 
-// CreateUser validates and stores a new user with a hashed password.
+// CreateUser validates and stores a new user with a hashed password. The
+// audit event's actor is the context's (WithAuditInfo).
 func (s *Service) CreateUser(ctx context.Context, name, password string, role Role) (*User, error) {
 	if err := ValidateUsername(name); err != nil {
 		return nil, err
@@ -179,10 +207,12 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, role Ro
 		}
 		return nil, err
 	}
+	s.auditUser(ctx, AuditUserCreate, nil, u, name, roleReason(role))
 	return u, nil
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password; the audit event's actor is the
+// context's (WithAuditInfo).
 func (s *Service) SetPassword(ctx context.Context, name, password string) (*User, error) {
 	if err := ValidatePassword(password); err != nil {
 		return nil, err
@@ -195,7 +225,12 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) (*User
 	if err != nil {
 		return nil, err
 	}
-	return s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, EndSessions: end})
+	u, err := s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, EndSessions: end})
+	if err != nil {
+		return nil, err
+	}
+	s.auditUser(ctx, AuditPasswordChange, nil, u, name, "")
+	return u, nil
 }
 
 // updateUser applies upd and, when it ends the user's sessions, makes
@@ -217,7 +252,8 @@ func (s *Service) updateUser(ctx context.Context, name string, upd UserUpdate) (
 // sessions (their tokens carry the old role). An admin cannot demote or
 // disable themselves, and the store refuses to demote or disable the last
 // enabled admin (ErrLastAdmin), so a server always keeps an admin who can
-// undo mistakes.
+// undo mistakes. A nil actor (the command line) is named in the audit
+// event by the context's AuditInfo.
 func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string, upd UserUpdate) (*User, error) {
 	if upd.Role == nil && upd.Disabled == nil {
 		return nil, invalid("nothing to change: give role or disabled")
@@ -236,11 +272,26 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Principal, name string,
 		return nil, err
 	}
 	upd.EndSessions = end
-	return s.updateUser(ctx, name, upd)
+	u, err := s.updateUser(ctx, name, upd)
+	if err != nil {
+		return nil, err
+	}
+	if upd.Role != nil {
+		s.auditUser(ctx, AuditRoleChange, actor, u, name, roleReason(*upd.Role))
+	}
+	if upd.Disabled != nil {
+		kind := AuditUserEnable
+		if *upd.Disabled {
+			kind = AuditUserDisable
+		}
+		s.auditUser(ctx, kind, actor, u, name, "")
+	}
+	return u, nil
 }
 
 // DeleteUser removes a user and their posts; admins cannot delete
-// themselves, nor anyone the last enabled admin (ErrLastAdmin).
+// themselves, nor anyone the last enabled admin (ErrLastAdmin). A nil
+// actor is named as in UpdateUser.
 func (s *Service) DeleteUser(ctx context.Context, actor *Principal, name string) error {
 	if actor != nil && sameName(actor.Name, name) {
 		return fmt.Errorf("%w: admins cannot delete themselves", ErrForbidden)
@@ -252,6 +303,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Principal, name string)
 	if err := s.Store.DeleteUser(ctx, name, end); err != nil {
 		return err
 	}
+	s.auditUser(ctx, AuditUserDelete, actor, nil, name, "")
 	if err := s.SyncRevocations(ctx); err != nil {
 		s.log().Warn("revocations not loaded yet; the poller retries", "err", err)
 	}

@@ -312,6 +312,11 @@ func (s *Service) rotate(ctx context.Context, token string, accept func(*Session
 // reused revokes the session of a refresh token presented twice.
 func (s *Service) reused(ctx context.Context, sess *Session, now time.Time) error {
 	s.log().Warn("refresh token reused: session revoked", "user_id", sess.UserID, "session", sess.ID)
+	e := AuditEvent{Kind: AuditRefreshReuse, UserID: sess.UserID, SessionID: sess.ID, ClientID: sess.ClientID}
+	if sess.User != nil {
+		e.User = sess.User.Name
+	}
+	s.audit(ctx, e)
 	if err := s.revoke(ctx, Revoke{SessionID: sess.ID}, now); err != nil {
 		return err
 	}
@@ -322,12 +327,18 @@ func (s *Service) reused(ctx context.Context, sess *Session, now time.Time) erro
 // its user when all is set) and refuses the token itself until it expires.
 func (s *Service) Logout(ctx context.Context, p *Principal, all bool) error {
 	r := Revoke{TokenIDs: []string{p.Claims.ID}}
+	e := AuditEvent{Kind: AuditLogout, Actor: p.Name, User: p.Name, UserID: p.UserID, SessionID: p.Claims.SessionID}
 	if all {
 		r.UserID = p.UserID
+		e.Kind, e.SessionID = AuditLogoutAll, ""
 	} else {
 		r.SessionID = p.Claims.SessionID
 	}
-	return s.revoke(ctx, r, s.now())
+	if err := s.revoke(ctx, r, s.now()); err != nil {
+		return err
+	}
+	s.audit(ctx, e)
+	return nil
 }
 
 // LogoutRefresh ends the session of a refresh token (a logout by a client
@@ -359,7 +370,15 @@ func (s *Service) LogoutRefresh(ctx context.Context, token string) error {
 	if !now.Before(rt.ExpiresAt) {
 		return ErrRefreshInvalid
 	}
-	return s.revoke(ctx, Revoke{SessionID: sess.ID}, now)
+	if err := s.revoke(ctx, Revoke{SessionID: sess.ID}, now); err != nil {
+		return err
+	}
+	e := AuditEvent{Kind: AuditLogout, UserID: sess.UserID, SessionID: sess.ID}
+	if sess.User != nil {
+		e.Actor, e.User = sess.User.Name, sess.User.Name
+	}
+	s.audit(ctx, e)
+	return nil
 }
 
 // endSessions is the revocation that goes with a password change, a role

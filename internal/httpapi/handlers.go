@@ -329,7 +329,7 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	u, err := s.svc.CreateUser(r.Context(), req.Username, req.Password, req.Role)
+	u, err := s.svc.CreateUser(s.auditCtx(r), req.Username, req.Password, req.Role)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -362,7 +362,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor, _ := PrincipalFrom(r.Context())
-	u, err := s.svc.UpdateUser(r.Context(), actor, r.PathValue("name"), auth.UserUpdate{Role: req.Role, Disabled: req.Disabled})
+	u, err := s.svc.UpdateUser(s.auditCtx(r), actor, r.PathValue("name"), auth.UserUpdate{Role: req.Role, Disabled: req.Disabled})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -372,7 +372,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	actor, _ := PrincipalFrom(r.Context())
-	if err := s.svc.DeleteUser(r.Context(), actor, r.PathValue("name")); err != nil {
+	if err := s.svc.DeleteUser(s.auditCtx(r), actor, r.PathValue("name")); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -129,6 +129,7 @@ func (s *server) routes() []route {
 		{"POST /clients", auth.RoleAdmin, s.createClient},
 		{"DELETE /clients/{id}", auth.RoleAdmin, s.deleteClient},
 		{"POST /clients/{id}/secret", auth.RoleAdmin, s.rotateClientSecret},
+		{"GET /audit", auth.RoleAdmin, s.listAudit},
 	}
 }
 

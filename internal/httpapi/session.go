@@ -149,7 +149,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "refresh_token is required")
 		return
 	}
-	g, err := s.svc.Refresh(r.Context(), token)
+	g, err := s.svc.Refresh(s.auditCtx(r), token)
 	if err != nil {
 		if cookie {
 			s.clearCookies(w)
@@ -204,7 +204,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.svc.Logout(r.Context(), p, all); err != nil {
+	if err := s.svc.Logout(s.auditCtx(r), p, all); err != nil {
 		s.failLogout(w, r, err)
 		return
 	}
@@ -263,7 +263,7 @@ func (s *server) logoutRefresh(w http.ResponseWriter, r *http.Request, token str
 		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "all=1 needs a valid access token: refresh, then log out with the new access token")
 		return
 	}
-	if err := s.svc.LogoutRefresh(r.Context(), token); err != nil {
+	if err := s.svc.LogoutRefresh(s.auditCtx(r), token); err != nil {
 		if errors.Is(err, auth.ErrRefreshInvalid) {
 			writeProblem(w, http.StatusUnauthorized, codeRefreshInvalid, "the refresh token is unknown, expired, already used or revoked")
 			return

@@ -16,6 +16,7 @@ import (
 var (
 	_ auth.TokenLifetimeStore = (*Store)(nil)
 	_ auth.WriteChecker       = (*Store)(nil)
+	_ auth.AuditStore         = (*Store)(nil)
 )
 
 const (
@@ -82,6 +83,12 @@ const (
 			leeway = GREATEST(token_lifetimes.leeway, excluded.leeway), until = GREATEST(token_lifetimes.until, excluded.until)`
 	qLifetimes = `SELECT instance, access_ttl, leeway, until FROM token_lifetimes WHERE until > ?`
 
+	auditCols      = `id, at, event, actor, username, user_key, user_id, client_ip, session_id, client_id, key_id, reason`
+	qAddAudit      = `INSERT INTO audit_events (at, event, actor, actor_key, username, user_key, user_id, client_ip, session_id, client_id, key_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	qAuditEvents   = `SELECT ` + auditCols + ` FROM audit_events WHERE id < ? AND at >= ? ORDER BY id DESC LIMIT ?`
+	qAuditEventsOf = `SELECT ` + auditCols + ` FROM audit_events WHERE id < ? AND at >= ? AND (user_key = ? OR actor_key = ?) ORDER BY id DESC LIMIT ?`
+	qPurgeAudit    = `DELETE FROM audit_events WHERE at < ?`
+
 	// probeVersion is the schema_migrations key of PingWrite's row, which
 	// no migration can have (migration versions start with a number).
 	qProbeInsert = `INSERT INTO schema_migrations (version, applied_at) VALUES ('write-probe', ?) ON CONFLICT (version) DO NOTHING`
@@ -97,6 +104,7 @@ var queries = []string{
 	qCreateClient, qClient, qListClients, qClientSecret, qLockClient, qShareClient, qDeleteClient,
 	qCreateCode, qAuthCode, qUseCode, qCodeExists,
 	qSigningKeys, qCountKeys, qRetireKeys, qInsertKey, qRecordLifetime, qLifetimes, qProbeInsert, qProbeDelete,
+	qAddAudit, qAuditEvents, qAuditEventsOf, qPurgeAudit,
 }
 
 // Ping checks that the database answers a query.
@@ -385,7 +393,7 @@ func (s *Store) DeletePost(ctx context.Context, id int64) error {
 // tests and diagnostics.
 func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
-	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys", "token_lifetimes", "oauth_clients", "oauth_codes":
+	case "users", "posts", "sessions", "refresh_tokens", "revocations", "signing_keys", "token_lifetimes", "oauth_clients", "oauth_codes", "audit_events":
 	default:
 		return 0, fmt.Errorf("%w: unknown table %q", auth.ErrInvalid, table)
 	}
@@ -648,4 +656,55 @@ func (s *Store) TokenLifetimes(ctx context.Context, now time.Time) ([]auth.Token
 
 func msCeil(d time.Duration) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// AddAuditEvent stores e and sets its ID. Its time is kept at the
+// database's precision.
+func (s *Store) AddAuditEvent(ctx context.Context, e *auth.AuditEvent) error {
+	ctx, done := s.bound(ctx)
+	defer done()
+	err := s.queryRow(ctx, s.db, qAddAudit, s.t(e.Time), string(e.Kind), e.Actor, auth.NameKey(e.Actor), e.User, e.UserKey, e.UserID,
+		e.ClientIP, e.SessionID, e.ClientID, e.KeyID, e.Reason).Scan(&e.ID)
+	return s.wrap("add audit event", err)
+}
+
+// AuditEvents returns up to f.Limit events matching f, newest (highest
+// id) first. Ids are never reused, so the last id of a page is a stable
+// cursor (f.Before) for the next.
+func (s *Store) AuditEvents(ctx context.Context, f auth.AuditFilter) ([]auth.AuditEvent, error) {
+	if f.Limit <= 0 {
+		return nil, fmt.Errorf("%w: limit must be positive", auth.ErrInvalid)
+	}
+	if f.Before < 0 {
+		return nil, fmt.Errorf("%w: cursor must be an event id", auth.ErrInvalid)
+	}
+	before := f.Before
+	if before == 0 {
+		before = 1<<63 - 1
+	}
+	ctx, done := s.bound(ctx)
+	defer done()
+	var rows Rows
+	var err error
+	if f.User == "" {
+		rows, err = s.query(ctx, s.db, qAuditEvents, before, s.t(f.Since), f.Limit)
+	} else {
+		key := auth.NameKey(f.User)
+		rows, err = s.query(ctx, s.db, qAuditEventsOf, before, s.t(f.Since), key, key, f.Limit)
+	}
+	return collect(s, "audit events", rows, err, func(r Rows) (auth.AuditEvent, error) {
+		var e auth.AuditEvent
+		var kind string
+		err := r.Scan(&e.ID, s.tc(&e.Time), &kind, &e.Actor, &e.User, &e.UserKey, &e.UserID, &e.ClientIP, &e.SessionID, &e.ClientID, &e.KeyID, &e.Reason)
+		e.Kind = auth.AuditKind(kind)
+		return e, err
+	})
+}
+
+// PurgeAudit deletes the audit events older than before.
+func (s *Store) PurgeAudit(ctx context.Context, before time.Time) (int64, error) {
+	ctx, done := s.bound(ctx)
+	defer done()
+	n, err := s.exec(ctx, s.db, qPurgeAudit, s.t(before))
+	return n, s.wrap("purge audit events", err)
 }

@@ -38,6 +38,9 @@
 //     record is kept per instance and never shortened, durations and
 //     times round up (never down) to the store's precision, and
 //     PurgeExpired deletes the records whose Until has passed.
+//   - Audit trail: every store is also an auth.AuditStore. Events keep
+//     every field; ids increase and are never reused; a search by user
+//     matches the event's user or actor by auth.NameKey, exactly.
 //
 // Stored password hashes are opaque strings to a store; the suite uses
 // fixed ones and never hashes.
@@ -111,6 +114,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"OIDCConcurrentExchange", testOIDCConcurrentExchange},
 		{"OIDCRefreshBoundToClient", testOIDCRefreshBoundToClient},
 		{"OIDCDeleteClientEndsSessions", testOIDCDeleteClientEndsSessions},
+		{"AuditEvents", testAuditEvents},
+		{"AuditPurge", testAuditPurge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
