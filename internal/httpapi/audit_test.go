@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -133,5 +134,34 @@ func TestAuditEndpointHoldsNoCredential(t *testing.T) {
 	}
 	if !strings.Contains(body, `"event":"login.failure"`) {
 		t.Errorf("GET /audit: %s, want the failed login", body)
+	}
+}
+
+// Client changes through the admin API name the acting admin and the
+// client address.
+func TestAuditClientChanges(t *testing.T) {
+	e := auditEnv(t)
+	admin := e.login("alice")
+	r := e.sendJSON("POST", "/clients", admin, `{"name":"Wiki","redirect_uris":["https://wiki.example/cb"]}`)
+	wantStatus(t, r, http.StatusCreated)
+	var c struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.Unmarshal(r.body, &c); err != nil || c.ClientID == "" {
+		t.Fatalf("POST /clients: %s", r.body)
+	}
+	wantStatus(t, e.send(req{method: "POST", path: "/clients/" + c.ClientID + "/secret", token: admin}), http.StatusOK)
+	wantStatus(t, e.send(req{method: "DELETE", path: "/clients/" + c.ClientID, token: admin}), http.StatusNoContent)
+	var got []string
+	for _, ev := range getAudit(t, e, admin, "").Events {
+		if strings.HasPrefix(ev.Event, "client.") {
+			if ev.Actor != "alice" || ev.ClientIP != "127.0.0.1" || ev.ClientID != c.ClientID {
+				t.Errorf("%s: %+v, want actor alice from 127.0.0.1 and the client's id", ev.Event, ev)
+			}
+			got = append(got, ev.Event)
+		}
+	}
+	if want := []string{"client.delete", "client.secret_rotate", "client.register"}; !slices.Equal(got, want) {
+		t.Errorf("client events %q, want %q", got, want)
 	}
 }

@@ -60,7 +60,7 @@ func (s *server) createClient(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	c, secret, err := s.svc.RegisterClient(r.Context(), auth.ClientSpec{Name: req.Name, RedirectURIs: req.RedirectURIs,
+	c, secret, err := s.svc.RegisterClient(s.auditCtx(r), auth.ClientSpec{Name: req.Name, RedirectURIs: req.RedirectURIs,
 		PostLogoutRedirectURIs: req.PostLogoutRedirectURIs, Public: req.Public})
 	if err != nil {
 		s.fail(w, r, err)
@@ -74,7 +74,7 @@ func (s *server) createClient(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) deleteClient(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.DeleteClient(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.svc.DeleteClient(s.auditCtx(r), r.PathValue("id")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -85,7 +85,7 @@ func (s *server) deleteClient(w http.ResponseWriter, r *http.Request) {
 // working at once. The new one is in this response only.
 func (s *server) rotateClientSecret(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	secret, err := s.svc.RotateClientSecret(r.Context(), id)
+	secret, err := s.svc.RotateClientSecret(s.auditCtx(r), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -274,14 +274,14 @@ func (s *server) token(w http.ResponseWriter, r *http.Request, issuer string) {
 			writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "code and redirect_uri are required")
 			return
 		}
-		g, err = s.svc.ExchangeAuthCode(r.Context(), c, code, f.Get("redirect_uri"), f.Get("code_verifier"))
+		g, err = s.svc.ExchangeAuthCode(s.auditCtx(r), c, code, f.Get("redirect_uri"), f.Get("code_verifier"))
 	} else {
 		rt := f.Get("refresh_token")
 		if rt == "" {
 			writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "refresh_token is required")
 			return
 		}
-		g, err = s.svc.RefreshClient(r.Context(), c, rt)
+		g, err = s.svc.RefreshClient(s.auditCtx(r), c, rt)
 	}
 	switch {
 	case errors.Is(err, auth.ErrInvalidGrant), errors.Is(err, auth.ErrRefreshInvalid):
@@ -364,7 +364,7 @@ func (s *server) revoke(w http.ResponseWriter, r *http.Request, issuer string) {
 		writeOAuthError(w, http.StatusBadRequest, oauthInvalidRequest, "token is required")
 		return
 	}
-	if err := s.svc.RevokeToken(r.Context(), c, tok); err != nil {
+	if err := s.svc.RevokeToken(s.auditCtx(r), c, tok); err != nil {
 		s.oauthFault(w, r, err)
 		return
 	}
