@@ -75,7 +75,10 @@ func TestDBMaxConns(t *testing.T) {
 			var b [6]byte
 			rand.Read(b[:])
 			app := "jwtgate-pool-" + hex.EncodeToString(b[:])
-			p := startProcess(t, "", append([]string{"--db", withParam(t, db, "application_name", app)}, tc.args...)...)
+			// No background polls: a connection of the pool running one
+			// would not be waiting on the lock when the test counts.
+			p := startProcess(t, "", append([]string{"--db", withParam(t, db, "application_name", app),
+				"--revocation-poll", "1h", "--key-reload", "1h"}, tc.args...)...)
 			tok := login(t, p.base, "pam", "pool-password-1")
 
 			tx, err := locker.Begin(ctx)
