@@ -23,12 +23,12 @@ const (
 	postCols     = `p.id, p.author_id, u.name, p.title, p.body, p.created_at`
 	enabledAdmin = `(role = 'admin' AND NOT disabled)`
 
-	qPing         = `SELECT 1`
-	qCreateUser   = `INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, version`
-	qUserByName   = `SELECT ` + userCols + ` FROM users WHERE name_key = ?`
-	qUserByID     = `SELECT ` + userCols + ` FROM users WHERE id = ?`
-	qListUsers    = `SELECT ` + userCols + ` FROM users ORDER BY name_key COLLATE "C"`
-	qCountUsers   = `SELECT count(*) FROM users`
+	qPing       = `SELECT 1`
+	qCreateUser = `INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, version`
+	qUserByName = `SELECT ` + userCols + ` FROM users WHERE name_key = ?`
+	qUserByID   = `SELECT ` + userCols + ` FROM users WHERE id = ?`
+	qListUsers  = `SELECT ` + userCols + ` FROM users ORDER BY name_key COLLATE "C"`
+	qCountUsers = `SELECT count(*) FROM users`
 	// A page of users whose name_key starts with a prefix: the range
 	// [prefix, prefix+U+10FFFF) in byte order (no name_key holds U+10FFFF,
 	// a noncharacter), after the cursor. Both bounds and the order are in
