@@ -23,19 +23,12 @@ const (
 	postCols     = `p.id, p.author_id, u.name, p.title, p.body, p.created_at`
 	enabledAdmin = `(role = 'admin' AND NOT disabled)`
 
-	qPing       = `SELECT 1`
-	qCreateUser = `INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, version`
-	qUserByName = `SELECT ` + userCols + ` FROM users WHERE name_key = ?`
-	qUserByID   = `SELECT ` + userCols + ` FROM users WHERE id = ?`
-	qListUsers  = `SELECT ` + userCols + ` FROM users ORDER BY name_key COLLATE "C"`
-	qCountUsers = `SELECT count(*) FROM users`
-	// A page of users whose name_key starts with a prefix: the range
-	// [prefix, prefix+U+10FFFF) in byte order (no name_key holds U+10FFFF,
-	// a noncharacter), after the cursor. Both bounds and the order are in
-	// byte order, which the users_name_key index serves (PostgreSQL: its
-	// COLLATE "C" index, migration 010).
-	qUsersPage = `SELECT ` + userCols + ` FROM users WHERE name_key COLLATE "C" >= ? AND name_key COLLATE "C" < ? AND name_key COLLATE "C" > ?
-		ORDER BY name_key COLLATE "C" LIMIT ?`
+	qPing         = `SELECT 1`
+	qCreateUser   = `INSERT INTO users (name, name_key, role, password_hash, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, version`
+	qUserByName   = `SELECT ` + userCols + ` FROM users WHERE name_key = ?`
+	qUserByID     = `SELECT ` + userCols + ` FROM users WHERE id = ?`
+	qListUsers    = `SELECT ` + userCols + ` FROM users ORDER BY name_key COLLATE "C"`
+	qCountUsers   = `SELECT count(*) FROM users`
 	qWasAdmin     = `SELECT ` + enabledAdmin + ` FROM users WHERE name_key = ? FOR UPDATE`
 	qUserToDelete = `SELECT id, ` + enabledAdmin + ` FROM users WHERE name_key = ? FOR UPDATE`
 	qDeleteUser   = `DELETE FROM users WHERE id = ?`
@@ -93,6 +86,14 @@ const (
 	// no migration can have (migration versions start with a number).
 	qProbeInsert = `INSERT INTO schema_migrations (version, applied_at) VALUES ('write-probe', ?) ON CONFLICT (version) DO NOTHING`
 	qProbeDelete = `DELETE FROM schema_migrations WHERE version = 'write-probe'`
+
+	// A page of users whose name_key starts with a prefix: the range
+	// [prefix, prefix+U+10FFFF) in byte order (no name_key holds U+10FFFF,
+	// a noncharacter), after the cursor. Both bounds and the order are in
+	// byte order, which the users_name_key index serves (PostgreSQL: its
+	// COLLATE "C" index, migration 010).
+	qUsersPage = `SELECT ` + userCols + ` FROM users WHERE name_key COLLATE "C" >= ? AND name_key COLLATE "C" < ? AND name_key COLLATE "C" > ?
+		ORDER BY name_key COLLATE "C" LIMIT ?`
 )
 
 // queries are the fixed queries New prepares.
