@@ -80,9 +80,9 @@ func TestUsersPagingRefusals(t *testing.T) {
 	}
 	other := base64.RawURLEncoding.EncodeToString([]byte("rita"))
 	for _, q := range []string{
-		"after=" + first.Next + "x!",                        // not base64url
-		"q=r&after=" + first.Next,                           // a cursor of another search
-		"q=e&after=" + other,                                // a name outside the search
+		"after=" + first.Next + "x!", // not base64url
+		"q=r&after=" + first.Next,    // a cursor of another search
+		"q=e&after=" + other,         // a name outside the search
 		"after=" + base64.RawURLEncoding.EncodeToString([]byte{0xff, 0xfe}),
 		"limit=0", "limit=101", "limit=x", "limit=1&limit=2", "q=a&q=b",
 		"q=" + url.QueryEscape(string([]byte{0xff})),
