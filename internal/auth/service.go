@@ -165,7 +165,8 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 func (s *Service) rehash(ctx context.Context, u *User, password string) {
 	h, err := s.Hasher.Hash(ctx, password)
 	if err == nil {
-		_, err = s.Store.UpdateUser(ctx, u.Name, UserUpdate{PasswordHash: &h})
+		// The same password, better hashed: a password to change stays so.
+		_, err = s.Store.UpdateUser(ctx, u.Name, UserUpdate{PasswordHash: &h, MustChangePassword: &u.MustChangePassword})
 	}
 	if err != nil {
 		s.log().Warn("password rehash postponed", "user_id", u.ID, "err", err)
@@ -231,6 +232,35 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) (*User
 	}
 	s.auditUser(ctx, AuditPasswordChange, nil, u, name, "")
 	return u, nil
+}
+
+// ResetPassword is an admin's setting of a user's password: the user's
+// sessions end and they must choose their own password at the next login
+// (User.MustChangePassword, which any later password change clears).
+func (s *Service) ResetPassword(ctx context.Context, name, password string) (*User, error) {
+	if err := ValidatePassword(password); err != nil {
+		return nil, err
+	}
+	h, err := s.Hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	end, err := s.endSessions(ctx, s.now())
+	if err != nil {
+		return nil, err
+	}
+	yes := true
+	return s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, MustChangePassword: &yes, EndSessions: end})
+}
+
+// EndUserSessions ends every session of a user: their refresh tokens stop
+// working and their access tokens are refused.
+func (s *Service) EndUserSessions(ctx context.Context, name string) (*User, error) {
+	end, err := s.endSessions(ctx, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return s.updateUser(ctx, name, UserUpdate{EndSessions: end})
 }
 
 // updateUser applies upd and, when it ends the user's sessions, makes
@@ -364,6 +394,25 @@ func (s *Service) Post(ctx context.Context, id int64) (*Post, error) {
 // ListUsers returns all users, ordered by name.
 func (s *Service) ListUsers(ctx context.Context) ([]*User, error) {
 	return s.Store.ListUsers(ctx)
+}
+
+// UsersPage returns up to limit users whose names start with search,
+// ignoring case as names are compared, after the cursor: "" for the first
+// page, else the NameKey of the last user of the page before, which must
+// itself start with the search (a cursor of another search is
+// ErrInvalid).
+func (s *Service) UsersPage(ctx context.Context, search, cursor string, limit int) ([]*User, error) {
+	if limit <= 0 || limit > MaxPageSize {
+		return nil, invalid("limit must be 1 to %d", MaxPageSize)
+	}
+	if len(search) > MaxUsernameLen || !utf8.ValidString(search) {
+		return nil, invalid("search must be at most %d bytes of text", MaxUsernameLen)
+	}
+	prefix := NameKey(search)
+	if cursor != "" && (len(cursor) > 4*MaxUsernameLen || !utf8.ValidString(cursor) || !strings.HasPrefix(cursor, prefix)) {
+		return nil, invalid("cursor is not one of this search's pages")
+	}
+	return s.Store.UsersPage(ctx, prefix, cursor, limit)
 }
 
 // Ready reports whether the store is reachable and, if it is a

@@ -60,6 +60,10 @@ type User struct {
 	// its login read (Session.UserVersion), so a login that raced such a
 	// change cannot outlive it.
 	Version int64
+	// MustChangePassword is set when an admin gave the user a password:
+	// the user must choose their own at the next login. Any later
+	// password change clears it (see UserUpdate.MustChangePassword).
+	MustChangePassword bool
 }
 
 // UserUpdate changes some fields of a user; nil fields stay as they are.
@@ -67,6 +71,9 @@ type UserUpdate struct {
 	Role         *Role
 	Disabled     *bool
 	PasswordHash *string
+	// MustChangePassword sets or clears User.MustChangePassword. When nil,
+	// an update with a PasswordHash clears it.
+	MustChangePassword *bool
 	// EndSessions, if set, revokes every session of the user and advances
 	// their Version in the same transaction (Revoke.UserID is filled in by
 	// the store).
@@ -233,6 +240,11 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, name string, end *Revoke) error
 	// CountUsers returns the number of users.
 	CountUsers(ctx context.Context) (int, error)
+	// UsersPage returns up to limit users whose NameKey starts with
+	// prefix and sorts after after (a NameKey, "" for the first page), in
+	// byte order of NameKey: keyset paging, as fast on the last page as
+	// on the first.
+	UsersPage(ctx context.Context, prefix, after string, limit int) ([]*User, error)
 }
 
 // PostStore keeps posts.

@@ -320,7 +320,7 @@ func TestUsersAPI(t *testing.T) {
 	if len(list.Users) != len(seedUsers)+1 {
 		t.Fatalf("list %s", r.body)
 	}
-	for _, s := range []string{"argon2", "hash", "$", pw("bob"), "password"} {
+	for _, s := range []string{"argon2", "hash", "$", pw("bob"), `"password`} {
 		if bytes.Contains(r.body, []byte(s)) {
 			t.Errorf("user list contains %q: %s", s, r.body)
 		}

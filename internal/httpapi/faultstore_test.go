@@ -65,6 +65,9 @@ func (f *faultStore) UserByID(ctx context.Context, id int64) (*auth.User, error)
 func (f *faultStore) ListUsers(ctx context.Context) ([]*auth.User, error) {
 	return call(f, func() ([]*auth.User, error) { return f.s.ListUsers(ctx) })
 }
+func (f *faultStore) UsersPage(ctx context.Context, prefix, after string, limit int) ([]*auth.User, error) {
+	return call(f, func() ([]*auth.User, error) { return f.s.UsersPage(ctx, prefix, after, limit) })
+}
 func (f *faultStore) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate) (*auth.User, error) {
 	if err := f.checkWrite(); err != nil {
 		return nil, err

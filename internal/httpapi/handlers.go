@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -309,15 +310,16 @@ func (s *server) deletePost(w http.ResponseWriter, r *http.Request) {
 }
 
 type userJSON struct {
-	Name      string    `json:"name"`
-	Role      auth.Role `json:"role"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
+	Name               string    `json:"name"`
+	Role               auth.Role `json:"role"`
+	Disabled           bool      `json:"disabled"`
+	MustChangePassword bool      `json:"must_change_password"`
+	CreatedAt          time.Time `json:"created_at"`
 }
 
 // toUserJSON is the only view of a user the API gives: never the hash.
 func toUserJSON(u *auth.User) userJSON {
-	return userJSON{Name: u.Name, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC()}
+	return userJSON{Name: u.Name, Role: u.Role, Disabled: u.Disabled, MustChangePassword: u.MustChangePassword, CreatedAt: u.CreatedAt.UTC()}
 }
 
 func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
@@ -338,7 +340,15 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
 }
 
+// listUsers answers every user at once without parameters; with q, limit
+// or after it answers a page, {users, next}, where next (when there may be
+// more) is the after of the next page: an opaque cursor.
 func (s *server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Has("q") || q.Has("limit") || q.Has("after") {
+		s.usersPage(w, r, q)
+		return
+	}
 	users, err := s.svc.ListUsers(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
@@ -351,6 +361,78 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request) {
 		out.Users[i] = toUserJSON(u)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) usersPage(w http.ResponseWriter, r *http.Request, q url.Values) {
+	for _, k := range []string{"q", "limit", "after"} {
+		if len(q[k]) > 1 {
+			writeProblem(w, http.StatusBadRequest, codeInvalidRequest, k+" must be given once")
+			return
+		}
+	}
+	limit := defaultPageSize
+	if v := q.Get("limit"); q.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > auth.MaxPageSize {
+			writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "limit must be one integer from 1 to "+strconv.Itoa(auth.MaxPageSize))
+			return
+		}
+		limit = n
+	}
+	var after string
+	if v := q.Get("after"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(b) == 0 {
+			writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "after must be a next value from a previous page of the same search")
+			return
+		}
+		after = string(b)
+	}
+	users, err := s.svc.UsersPage(r.Context(), q.Get("q"), after, limit)
+	if errors.Is(err, auth.ErrInvalid) && after != "" {
+		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "after must be a next value from a previous page of the same search")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Users []userJSON `json:"users"`
+		Next  string     `json:"next,omitempty"`
+	}{Users: make([]userJSON, len(users))}
+	for i, u := range users {
+		out.Users[i] = toUserJSON(u)
+	}
+	if len(users) == limit {
+		out.Next = base64.RawURLEncoding.EncodeToString([]byte(auth.NameKey(users[len(users)-1].Name)))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// resetPassword sets a user's password as an admin: the user must change
+// it at the next login, and their sessions end.
+func (s *server) resetPassword(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Password string `json:"password"`
+	}
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
+	u, err := s.svc.ResetPassword(r.Context(), r.PathValue("name"), req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+func (s *server) endUserSessions(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.svc.EndUserSessions(r.Context(), r.PathValue("name")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *server) updateUser(w http.ResponseWriter, r *http.Request) {

@@ -125,6 +125,8 @@ func (s *server) routes() []route {
 		{"GET /users", auth.RoleAdmin, s.listUsers},
 		{"PATCH /users/{name}", auth.RoleAdmin, s.updateUser},
 		{"DELETE /users/{name}", auth.RoleAdmin, s.deleteUser},
+		{"POST /users/{name}/password", auth.RoleAdmin, s.resetPassword},
+		{"DELETE /users/{name}/sessions", auth.RoleAdmin, s.endUserSessions},
 		{"GET /clients", auth.RoleAdmin, s.listClients},
 		{"POST /clients", auth.RoleAdmin, s.createClient},
 		{"DELETE /clients/{id}", auth.RoleAdmin, s.deleteClient},

@@ -28,6 +28,9 @@ type grantResponse struct {
 	RefreshToken     string `json:"refresh_token,omitempty"`
 	RefreshExpiresIn int64  `json:"refresh_expires_in"`
 	CSRFToken        string `json:"csrf_token,omitempty"`
+	// MustChangePassword: an admin set the password, and the user is to
+	// choose their own (POST /me/password).
+	MustChangePassword bool `json:"must_change_password,omitempty"`
 }
 
 // writeGrant sends a login's or refresh's tokens: in the body (token_type
@@ -39,6 +42,8 @@ func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, g *auth.Gran
 		TokenType:        "Bearer",
 		ExpiresIn:        int64(g.Claims.ExpiresAt.Sub(g.Claims.IssuedAt.Time) / time.Second),
 		RefreshExpiresIn: int64(g.RefreshExpiresAt.Sub(now) / time.Second),
+
+		MustChangePassword: g.User != nil && g.User.MustChangePassword,
 	}
 	if resp.ExpiresIn <= 0 {
 		resp.ExpiresIn = int64(s.tokens.TTL() / time.Second)

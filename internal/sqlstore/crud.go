@@ -20,7 +20,7 @@ var (
 )
 
 const (
-	userCols     = `id, name, role, password_hash, disabled, created_at, updated_at, version`
+	userCols     = `id, name, role, password_hash, disabled, created_at, updated_at, version, must_change_password`
 	postCols     = `p.id, p.author_id, u.name, p.title, p.body, p.created_at`
 	enabledAdmin = `(role = 'admin' AND NOT disabled)`
 
@@ -45,7 +45,7 @@ const (
 	qInsertRefresh = `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)`
 	// The session's user comes with the token: a refresh needs the role
 	// and name it signs, and one round trip fewer.
-	qRefreshToken = `SELECT r.hash, r.session_id, r.expires_at, r.used_at, s.created_at, s.expires_at, s.revoked_at, s.client_id, s.scope, s.auth_time, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version
+	qRefreshToken = `SELECT r.hash, r.session_id, r.expires_at, r.used_at, s.created_at, s.expires_at, s.revoked_at, s.client_id, s.scope, s.auth_time, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version, u.must_change_password
 		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id WHERE r.hash = ?`
 	qSessionLive  = `SELECT revoked_at IS NULL FROM sessions WHERE id = ? FOR SHARE`
 	qUseRefresh   = `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`
@@ -93,11 +93,19 @@ const (
 	// no migration can have (migration versions start with a number).
 	qProbeInsert = `INSERT INTO schema_migrations (version, applied_at) VALUES ('write-probe', ?) ON CONFLICT (version) DO NOTHING`
 	qProbeDelete = `DELETE FROM schema_migrations WHERE version = 'write-probe'`
+
+	// A page of users whose name_key starts with a prefix: the range
+	// [prefix, prefix+U+10FFFF) in byte order (no name_key holds U+10FFFF,
+	// a noncharacter), after the cursor. Both bounds and the order are in
+	// byte order, which the users_name_key index serves (PostgreSQL: its
+	// COLLATE "C" index, migration 010).
+	qUsersPage = `SELECT ` + userCols + ` FROM users WHERE name_key COLLATE "C" >= ? AND name_key COLLATE "C" < ? AND name_key COLLATE "C" > ?
+		ORDER BY name_key COLLATE "C" LIMIT ?`
 )
 
 // queries are the fixed queries New prepares.
 var queries = []string{
-	qPing, qCreateUser, qUserByName, qUserByID, qListUsers, qCountUsers, qWasAdmin, qUserToDelete, qDeleteUser, qOtherAdmin,
+	qPing, qCreateUser, qUserByName, qUserByID, qListUsers, qCountUsers, qUsersPage, qWasAdmin, qUserToDelete, qDeleteUser, qOtherAdmin,
 	qCreatePost, qPost, qListPosts, qDeletePost,
 	qUserVersion, qInsertSession, qInsertRefresh, qRefreshToken, qSessionLive, qUseRefresh, qEndSessions, qAddRevoked,
 	qRevocations, qPurgeRevoked, qPurgeSession, qPurgeRefresh, qPurgeKeys, qPurgeLife, qPurgeCodes,
@@ -133,7 +141,7 @@ func (s *Store) PingWrite(ctx context.Context) error {
 func (s *Store) scanUser(r Row, before ...any) (*auth.User, error) {
 	var u auth.User
 	var role string
-	if err := r.Scan(append(before, &u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, s.tc(&u.CreatedAt), s.tc(&u.UpdatedAt), &u.Version)...); err != nil {
+	if err := r.Scan(append(before, &u.ID, &u.Name, &role, &u.PasswordHash, &u.Disabled, s.tc(&u.CreatedAt), s.tc(&u.UpdatedAt), &u.Version, &u.MustChangePassword)...); err != nil {
 		return nil, err
 	}
 	u.Role = auth.Role(role)
@@ -193,6 +201,33 @@ func (s *Store) ListUsers(ctx context.Context) ([]*auth.User, error) {
 	return collect(s, "list users", rows, err, func(r Rows) (*auth.User, error) { return s.scanUser(r) })
 }
 
+// UsersPage returns up to limit users whose name_key starts with prefix
+// and sorts after after ("" for the first page), in byte order of
+// name_key; both are auth.NameKey forms. The last name_key of a page is
+// the cursor of the next. A prefix or cursor the database cannot hold is
+// auth.ErrInvalid.
+func (s *Store) UsersPage(ctx context.Context, prefix, after string, limit int) ([]*auth.User, error) {
+	const op = "users page"
+	if limit <= 0 {
+		return nil, s.errorf(op, "%w: limit must be positive", auth.ErrInvalid)
+	}
+	if s.d.ValidText != nil && (!s.d.ValidText(prefix) || !s.d.ValidText(after)) {
+		return nil, s.errorf(op, "%w: search text or cursor is not text", auth.ErrInvalid)
+	}
+	ctx, done := s.bound(ctx)
+	defer done()
+	rows, err := s.query(ctx, s.db, qUsersPage, prefix, prefix+prefixEnd, after, limit)
+	return collect(s, op, rows, err, func(r Rows) (*auth.User, error) { return s.scanUser(r) })
+}
+
+// prefixEnd follows every name_key that starts with a prefix when
+// appended to it: the highest code point.
+const prefixEnd = "\U0010FFFF"
+
+// UsersPageSQL is UsersPage's query as the database runs it, for tests
+// that check its plan.
+func (s *Store) UsersPageSQL() string { return s.rebind(qUsersPage) }
+
 // CountUsers returns the number of users.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	ctx, done := s.bound(ctx)
@@ -222,7 +257,15 @@ func (s *Store) UpdateUser(ctx context.Context, name string, upd auth.UserUpdate
 	if upd.PasswordHash != nil {
 		sets, args = append(sets, "password_hash = ?"), append(args, *upd.PasswordHash)
 	}
-	if len(sets) == 0 {
+	// A new password clears the flag unless the update says otherwise:
+	// whichever path changes a password, the user has then chosen it.
+	switch {
+	case upd.MustChangePassword != nil:
+		sets, args = append(sets, "must_change_password = ?"), append(args, *upd.MustChangePassword)
+	case upd.PasswordHash != nil:
+		sets = append(sets, "must_change_password = FALSE")
+	}
+	if len(sets) == 0 && upd.EndSessions == nil {
 		return s.UserByName(ctx, name)
 	}
 	if err := s.noSuchName("update user", name); err != nil {

@@ -618,10 +618,8 @@ func TestBrowserAdminUsers(t *testing.T) {
 	)
 	tb.waitJS(`document.getElementById('user-form-error').textContent.includes('already exists')`, 10*time.Second)
 	// Promote rita, disable eddie.
-	tb.do(
-		chromedp.SetValue(chromedp.CSS(`tr[data-name="rita"] .user-role`), "editor"),
-		chromedp.Click(chromedp.CSS(`tr[data-name="rita"] .user-role-save`)),
-	)
+	// A role is saved when the select changes.
+	eval[chromedp.Void](tb, `(() => { const s = document.querySelector('tr[data-name="rita"] .user-role'); s.value = 'editor'; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
 	tb.waitJS(`document.querySelector('tr[data-name="rita"] .user-role').value === 'editor' && document.getElementById('users-status').textContent.includes('rita')`, 10*time.Second)
 	tb.do(chromedp.Click(chromedp.CSS(`tr[data-name="eddie"] .user-toggle`)))
 	tb.waitJS(`document.querySelector('tr[data-name="eddie"] .user-status').textContent === 'disabled'`, 10*time.Second)

@@ -15,7 +15,8 @@
 //     auth.NameKey: ignoring case (strings.EqualFold, not only ASCII),
 //     width and normalisation: "Alice", "alice" and "ａｌｉｃｅ" are one user.
 //     Lookups are exact otherwise (no LIKE wildcards, no trimming).
-//     ListUsers orders by name ignoring case.
+//     ListUsers orders by name ignoring case; UsersPage by NameKey in byte
+//     order, its prefix matched as plain text.
 //   - Strings round-trip exactly (unicode, quotes, backslashes, newlines).
 //   - Times are compared to within a second: a backend may keep any
 //     precision of a millisecond or finer. UpdatedAt never goes back.
@@ -77,6 +78,9 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"UnknownRoleRefused", testUnknownRole},
 		{"ListUsers", testListUsers},
 		{"CountUsers", testCountUsers},
+		{"UsersPage", testUsersPage},
+		{"MustChangePassword", testMustChangePassword},
+		{"EndSessionsOnly", testEndSessionsOnly},
 		{"DeleteUserDeletesTheirPosts", testDeleteUser},
 		{"CreatePost", testCreatePost},
 		{"PostUnknownAuthor", testPostUnknownAuthor},

@@ -15,6 +15,12 @@ function fail(msg, e) {
   $('users-error').textContent = msg + ': ' + describe(e);
 }
 
+const PAGE = 20;
+let search = ''; // the search the table shows
+let after = ''; // the cursor of the page shown ('' for the first)
+let before = []; // the cursors of the pages before it
+let next = ''; // the cursor of the page after it
+
 function renderUser(u, i) {
   const tr = $('user-row-template').content.firstElementChild.cloneNode(true);
   tr.dataset.name = u.name;
@@ -26,11 +32,10 @@ function renderUser(u, i) {
   label.htmlFor = id;
   label.textContent = `Role of ${u.name}`;
   sel.value = u.role;
-  const save = tr.querySelector('.user-role-save');
-  save.setAttribute('aria-label', `Save role of ${u.name}`);
-  save.addEventListener('click', () => update(u, { role: sel.value }, `Role of ${u.name} is now ${sel.value}.`));
+  // Saved on change: a select has no other meaning.
+  sel.addEventListener('change', () => update(u, { role: sel.value }, `Role of ${u.name} is now ${sel.value}.`));
   const st = tr.querySelector('.user-status');
-  st.textContent = u.disabled ? 'disabled' : 'active';
+  st.textContent = u.disabled ? 'disabled' : (u.must_change_password ? 'must change password' : 'active');
   st.classList.toggle('off', u.disabled);
   const t = tr.querySelector('.user-created');
   t.dateTime = u.created_at;
@@ -43,24 +48,78 @@ function renderUser(u, i) {
   const del = tr.querySelector('.user-delete');
   del.setAttribute('aria-label', `Delete ${u.name}`);
   del.addEventListener('click', () => remove(u, del));
+  const end = tr.querySelector('.user-end');
+  end.setAttribute('aria-label', `End all sessions of ${u.name}`);
+  end.addEventListener('click', () => endSessions(u, end));
+  const reset = tr.querySelector('.user-reset');
+  const form = tr.querySelector('.user-reset-form');
+  const pwField = tr.querySelector('.user-reset-password');
+  pwField.id = `reset-${i}`;
+  form.id = `reset-form-${i}`;
+  tr.querySelector('.user-reset-label').htmlFor = pwField.id;
+  reset.setAttribute('aria-label', `Set a new password for ${u.name}`);
+  reset.setAttribute('aria-controls', form.id);
+  reset.addEventListener('click', () => {
+    form.hidden = !form.hidden;
+    reset.setAttribute('aria-expanded', String(!form.hidden));
+    if (!form.hidden) pwField.focus();
+  });
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); setPassword(u, pwField, form, reset); });
   if (me && u.name.toLowerCase() === me.name.toLowerCase()) {
     // The server refuses these for yourself; say so up front.
     toggle.disabled = true;
     del.disabled = true;
-    toggle.title = del.title = 'You cannot disable or delete yourself';
+    sel.disabled = true;
+    toggle.title = del.title = sel.title = 'You cannot demote, disable or delete yourself';
   }
   return tr;
 }
 
 async function loadUsers() {
   $('users-error').textContent = '';
+  const q = new URLSearchParams({ q: search, limit: String(PAGE) });
+  if (after) q.set('after', after);
   try {
-    const { users } = await api('GET', '/users');
-    $('users-body').replaceChildren(...users.map(renderUser));
+    const page = await api('GET', `/users?${q}`);
+    $('users-body').replaceChildren(...page.users.map(renderUser));
+    $('users-empty').hidden = page.users.length > 0;
+    next = page.next || '';
+    $('users-next').disabled = !next;
+    $('users-prev').disabled = before.length === 0;
   } catch (e) {
     fail('Could not load users', e);
   }
 }
+
+// firstPage shows the first page of the search in the box.
+function firstPage() {
+  search = $('user-search').value.trim();
+  after = '';
+  before = [];
+  return loadUsers();
+}
+
+let searchTimer = 0;
+$('user-search').addEventListener('input', () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(firstPage, 250);
+});
+$('user-search-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  clearTimeout(searchTimer);
+  firstPage();
+});
+$('users-next').addEventListener('click', () => {
+  if (!next) return;
+  before.push(after);
+  after = next;
+  loadUsers();
+});
+$('users-prev').addEventListener('click', () => {
+  if (before.length === 0) return;
+  after = before.pop();
+  loadUsers();
+});
 
 async function update(u, change, done) {
   $('users-error').textContent = '';
@@ -71,6 +130,39 @@ async function update(u, change, done) {
   } catch (e) {
     fail(`Could not change ${u.name}`, e);
     await loadUsers();
+  }
+}
+
+async function setPassword(u, field, form, toggle) {
+  const password = field.value;
+  $('users-error').textContent = '';
+  if (password.length < 8) {
+    $('users-error').textContent = `The new password of ${u.name} needs at least 8 characters.`;
+    field.focus();
+    return;
+  }
+  try {
+    await api('POST', `/users/${encodeURIComponent(u.name)}/password`, { password });
+    field.value = '';
+    form.hidden = true;
+    toggle.setAttribute('aria-expanded', 'false');
+    status(`${u.name} has a new password, to change at their next login; their sessions have ended.`);
+    await loadUsers();
+  } catch (e) {
+    fail(`Could not set the password of ${u.name}`, e);
+  }
+}
+
+async function endSessions(u, btn) {
+  btn.disabled = true;
+  $('users-error').textContent = '';
+  try {
+    await api('DELETE', `/users/${encodeURIComponent(u.name)}/sessions`);
+    status(`Every session of ${u.name} has ended.`);
+  } catch (e) {
+    fail(`Could not end the sessions of ${u.name}`, e);
+  } finally {
+    btn.disabled = false;
   }
 }
 
@@ -124,7 +216,7 @@ startSession({
     $('admins-only').hidden = admin;
     $('admin-area').hidden = !admin;
     if (admin) {
-      loadUsers();
+      firstPage();
       loadClients();
     }
   },

@@ -119,7 +119,7 @@ async function update() {
         if (String(tok.header.alg).toLowerCase() === 'none') {
           setVerdict('invalid', 'Signature INVALID: alg "none" means unsigned and is never accepted');
         } else {
-          setVerdict('unchecked', 'Signature not checked: choose a secret or keys below');
+          setVerdict('unchecked', 'Signature not checked: choose a secret or keys above');
         }
         return;
       case 'secret':

@@ -41,10 +41,10 @@ export function decode(token) {
   if (t === '') throw new Error('paste a token');
   const parts = t.split('.');
   if (parts.length === 5) throw new Error('this has 5 segments: an encrypted token (JWE), which cannot be inspected without its key');
-  if (parts.length !== 3) throw new Error(`a JWT has 3 segments separated by dots; this has ${parts.length}`);
+  if (parts.length !== 3) throw new Error(`this is not a JWT: expected three parts separated by dots; this has ${parts.length}`);
   const names = ['header', 'payload', 'signature'];
   const bytes = parts.map((p, i) => {
-    try { return b64urlDecode(p); } catch (e) { throw new Error(`the ${names[i]} ${e.message}`); }
+    try { return b64urlDecode(p); } catch (e) { throw new Error(`this is not a JWT: the ${names[i]} ${e.message}`); }
   });
   const header = parseJSONSegment(bytes[0], 'header');
   const payload = parseJSONSegment(bytes[1], 'payload');

@@ -5,6 +5,7 @@
 // (whichever comes first, but never earlier than half-way).
 
 import { ApiError, api, call, refresh, onRefresh, onSessionEnd, describe, isSessionEnd } from './api.js';
+import { showNav } from './nav.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -104,6 +105,7 @@ export function startSession({ onIn, onOut }) {
     $('app-section').hidden = false;
     clearInterval(ticker);
     ticker = setInterval(tick, 1000);
+    showNav(me);
     onIn(me);
   }
 
@@ -115,6 +117,7 @@ export function startSession({ onIn, onOut }) {
     $('loading').hidden = true;
     $('app-section').hidden = true;
     $('login-section').hidden = false;
+    showNav(null);
     $('login-error').textContent = msg || '';
     $('login-error').classList.toggle('info', !!msg && !/unreachable|error/i.test(msg));
     if (wasIn) onOut();
@@ -138,6 +141,11 @@ export function startSession({ onIn, onOut }) {
       const sent = Date.now();
       const grant = await api('POST', '/login', { username, password, cookie: true });
       $('login-password').value = '';
+      // An admin set this password: the Security page has the user choose their own.
+      if (grant.must_change_password && location.pathname !== '/security') {
+        location.assign('/security');
+        return;
+      }
       refreshes = 0;
       showRefreshes();
       status('');
