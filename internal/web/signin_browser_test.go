@@ -145,7 +145,7 @@ func TestBrowserAdminClients(t *testing.T) {
 	tb := newTab(t)
 	tb.do(chromedp.Navigate(s.URL + "/admin"))
 	tb.login("alice", pw("alice"))
-	tb.do(chromedp.WaitVisible(chromedp.CSS("#clients-table")))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#clients-none")))
 	tb.do(
 		chromedp.SendKeys(chromedp.CSS("#new-client-name"), "Grafana"),
 		chromedp.SendKeys(chromedp.CSS("#new-client-uris"), "https://grafana.example/login/generic_oauth\nhttps://grafana2.example/cb"),

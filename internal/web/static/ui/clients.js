@@ -51,6 +51,9 @@ export async function loadClients() {
   try {
     const { clients } = await api('GET', '/clients');
     $('clients-body').replaceChildren(...clients.map(renderClient));
+    // An empty table is no table: its headers would head nothing.
+    $('clients-card').hidden = clients.length === 0;
+    $('clients-none').hidden = clients.length > 0;
   } catch (e) {
     fail('Could not load applications', e);
   }
@@ -58,6 +61,8 @@ export async function loadClients() {
 
 export function clearClients() {
   $('clients-body').replaceChildren();
+  $('clients-card').hidden = true;
+  $('clients-none').hidden = false;
   $('client-secret-box').hidden = true;
   $('client-secret').textContent = '';
   status('');
