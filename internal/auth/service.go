@@ -124,8 +124,11 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 		s.log().Error("stored password hash unusable", "user_id", u.ID, "err", err)
 		return nil, ErrUnauthorized
 	}
-	if !ok || u.Disabled {
+	if !ok {
 		return nil, ErrUnauthorized
+	}
+	if u.Disabled {
+		return nil, ErrAccountDisabled
 	}
 	if rehash {
 		s.rehash(ctx, u, password)
