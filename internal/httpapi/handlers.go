@@ -94,6 +94,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.svc.Login(r.Context(), stateOf(r).ip, username, password)
+	s.metrics.Login(err)
 	if err != nil {
 		s.fail(w, r, err)
 		return

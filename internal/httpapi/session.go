@@ -150,6 +150,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g, err := s.svc.Refresh(r.Context(), token)
+	s.metrics.Refresh(err)
 	if err != nil {
 		if cookie {
 			s.clearCookies(w)
