@@ -61,6 +61,7 @@ type serveConfig struct {
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	MetricsAddr     string
 
 	now func() time.Time // the clock of tokens and sessions; nil: time.Now (tests set it)
 }
@@ -109,6 +110,7 @@ variable shown; a flag wins over its variable.`, env)
 	f.bool(&c.TrustProxy, "trust-proxy", "JWTGATE_TRUST_PROXY", false, "take the client IP from X-Forwarded-For (only behind a proxy you run)")
 	f.str(&c.LogFormat, "log-format", "JWTGATE_LOG_FORMAT", "text", "log format: text or json")
 	f.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	f.str(&c.MetricsAddr, "metrics-addr", "JWTGATE_METRICS_ADDR", "", "listen address of GET /metrics (Prometheus), e.g. 127.0.0.1:9090; never served on --addr (default: off)")
 	f.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
 	pos, err := f.parseArgs(args)
 	if err != nil {
@@ -251,8 +253,19 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err := svc.SyncRevocations(ctx); err != nil {
 		return fmt.Errorf("loading revocations: %w", err)
 	}
+	bi := buildinfo.Get()
+	var obs httpapi.Metrics
+	if c.MetricsAddr != "" {
+		m := newMetrics(svc, db, ks, keys, bi, c)
+		stopMetrics, err := serveMetrics(c.MetricsAddr, m, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		obs = m
+	}
 	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
-		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler()})
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
 	go func() {
@@ -275,7 +288,6 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	bi := buildinfo.Get()
 	log.Info("jwtgate listening", "version", bi.Version, "revision", bi.ShortRevision(), "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
 	if httpapi.DiscoveryBaseURL(c.PublicURL, c.Issuer) == "" {
 		// The links of the discovery document are never taken from a
