@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/jwtgate/jwtgate/internal/buildinfo"
+	"github.com/jwtgate/jwtgate/internal/postgres/pgtest"
 )
 
 // metricsURL is the /metrics URL the server logged at start.
@@ -165,5 +166,23 @@ func TestServeMetrics(t *testing.T) {
 	}
 	if fams["jwtgate_db_pool_connections"] != nil {
 		t.Error("pool metrics on SQLite")
+	}
+}
+
+// On PostgreSQL the pool's state is exported too.
+func TestServeMetricsPostgresPool(t *testing.T) {
+	db := pgtest.URL(t)
+	base, _, logs := startServer(t, "--db", db, "--db-max-conns", "3", "--metrics-addr", "127.0.0.1:0")
+	if code, _, _ := call(t, "GET", base+"/readyz", "", "", ""); code != 200 {
+		t.Fatalf("GET /readyz: %d", code)
+	}
+	fams := scrape(t, metricsURL(t, logs.String()))
+	wantSeries(t, fams, "jwtgate_db_pool_max_connections", map[string]float64{"": 3})
+	conns := series(t, fams, "jwtgate_db_pool_connections")
+	if len(conns) != 3 || conns["idle"]+conns["acquired"] < 1 {
+		t.Errorf("pool connections %v: want acquired, idle and constructing, at least one open", conns)
+	}
+	if n := series(t, fams, "jwtgate_db_pool_acquires_total")[""]; n < 1 {
+		t.Errorf("pool acquires %v, want at least /readyz's", n)
 	}
 }
