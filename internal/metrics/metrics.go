@@ -88,7 +88,8 @@ var (
 	storeErrorKinds = [...]string{"unavailable", "conflict", "canceled", "internal"}
 )
 
-// unmatched is the route label of requests no route matched.
+// unmatched is the route label of requests no route matched (or that
+// were refused before routing: httpapi's cross-origin check).
 const unmatched = "unmatched"
 
 // Bucket bounds, in seconds. Requests range from microseconds (a token
