@@ -63,6 +63,7 @@ type serveConfig struct {
 	LogLevel        string
 	ShutdownTimeout time.Duration
 	AuditRetention  time.Duration
+	MetricsAddr     string
 
 	now func() time.Time // the clock of tokens and sessions; nil: time.Now (tests set it)
 }
@@ -112,6 +113,7 @@ variable shown; a flag wins over its variable.`, env)
 	f.bool(&c.PKCEOptional, "oidc-pkce-optional", "JWTGATE_OIDC_PKCE_OPTIONAL", false, "let confidential OpenID clients leave PKCE out (public clients always need it; RFC 9700 advises it for all)")
 	f.str(&c.LogFormat, "log-format", "JWTGATE_LOG_FORMAT", "text", "log format: text or json")
 	f.str(&c.LogLevel, "log-level", "JWTGATE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	f.str(&c.MetricsAddr, "metrics-addr", "JWTGATE_METRICS_ADDR", "", "listen address of GET /metrics (Prometheus), e.g. 127.0.0.1:9090; never served on --addr (default: off)")
 	f.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
 	f.dur(&c.AuditRetention, "audit-retention", "JWTGATE_AUDIT_RETENTION", auth.DefaultAuditRetention, "how long audit events are kept (0 keeps them forever)")
 	pos, err := f.parseArgs(args)
@@ -260,8 +262,19 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	if err := svc.SyncRevocations(ctx); err != nil {
 		return fmt.Errorf("loading revocations: %w", err)
 	}
+	bi := buildinfo.Get()
+	var obs httpapi.Metrics
+	if c.MetricsAddr != "" {
+		m := newMetrics(svc, db, ks, keys, bi, c)
+		stopMetrics, err := serveMetrics(c.MetricsAddr, m, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		obs = m
+	}
 	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
-		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler()})
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
 	go func() {
@@ -284,7 +297,6 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	bi := buildinfo.Get()
 	log.Info("jwtgate listening", "version", bi.Version, "revision", bi.ShortRevision(), "addr", "http://"+ln.Addr().String(), "storage", st.where(), "alg", ks.Signing.Algorithm(), "kid", ks.Signing.KeyID(), "key_source", keys.source)
 	if httpapi.DiscoveryBaseURL(c.PublicURL, c.Issuer) == "" {
 		// The links of the discovery document are never taken from a

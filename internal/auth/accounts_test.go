@@ -148,3 +148,35 @@ func TestRefreshOvertakenByAccountChange(t *testing.T) {
 		})
 	}
 }
+
+// The server's counts tell a disabled account and a reused refresh token
+// from the other failures, which answer clients the same way.
+func TestLoginAndRefreshFailuresTellTheirCause(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := accountService(t)
+	u, err := svc.Login(ctx, "192.0.2.1", "lee", accountPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := svc.StartSession(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Refresh(ctx, g.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Refresh(ctx, g.RefreshToken)
+	if !errors.Is(err, auth.ErrRefreshReused) || !errors.Is(err, auth.ErrRefreshInvalid) {
+		t.Fatalf("refresh token used twice: %v, want ErrRefreshReused, an ErrRefreshInvalid", err)
+	}
+	if _, err := svc.Login(ctx, "192.0.2.1", "lee", "wrong password!"); !errors.Is(err, auth.ErrUnauthorized) || errors.Is(err, auth.ErrAccountDisabled) {
+		t.Fatalf("wrong password: %v, want ErrUnauthorized but not ErrAccountDisabled", err)
+	}
+	yes := true
+	if _, err := svc.UpdateUser(ctx, nil, "lee", auth.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Login(ctx, "192.0.2.1", "lee", accountPassword); !errors.Is(err, auth.ErrAccountDisabled) || !errors.Is(err, auth.ErrUnauthorized) {
+		t.Fatalf("disabled account: %v, want ErrAccountDisabled, an ErrUnauthorized", err)
+	}
+}

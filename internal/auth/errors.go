@@ -28,6 +28,11 @@ var (
 // reaches API clients.
 var ErrLastAdmin = fmt.Errorf("%w: the last enabled admin cannot be demoted, disabled or deleted", ErrForbidden)
 
+// ErrAccountDisabled is the ErrUnauthorized of a right password for a
+// disabled account. Clients get the same answer as for a wrong password;
+// only the server's own counts tell the two apart.
+var ErrAccountDisabled = fmt.Errorf("%w: account disabled", ErrUnauthorized)
+
 // RetryError says when an ErrBusy or ErrRateLimited request may be retried.
 type RetryError struct {
 	Err   error

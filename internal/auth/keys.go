@@ -37,6 +37,9 @@ type KeyStore interface {
 type KeySet struct {
 	Signing *jwt.Key
 	Verify  []*jwt.Key
+	// SigningCreated is when the signing key was made; zero when unknown
+	// (a key from a file).
+	SigningCreated time.Time
 	// NextChange is when a verify-only key retires (zero if none will):
 	// the set must be rebuilt then.
 	NextChange time.Time
@@ -77,6 +80,7 @@ func BuildKeySet(stored []StoredKey, now time.Time) (*KeySet, error) {
 				return nil, fmt.Errorf("stored key %s holds no private key", sk.ID)
 			}
 			ks.Signing = k
+			ks.SigningCreated = sk.CreatedAt
 		}
 		ks.Verify = append(ks.Verify, k)
 		if !sk.RetireAt.IsZero() && (ks.NextChange.IsZero() || sk.RetireAt.Before(ks.NextChange)) {

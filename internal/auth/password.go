@@ -40,8 +40,13 @@ const (
 type Hasher struct {
 	Params Argon2Params
 	Wait   time.Duration
-	slots  chan struct{}
-	dummy  string // hash of a random password, checked for unknown users
+	// ObserveWait, if set before the Hasher is used, is called with how
+	// long each Hash or Verify waited for a slot (also when it gave up:
+	// ErrBusy or a cancelled context). It must be cheap and safe for
+	// concurrent use.
+	ObserveWait func(time.Duration)
+	slots       chan struct{}
+	dummy       string // hash of a random password, checked for unknown users
 }
 
 // NewHasher returns a Hasher allowing concurrency simultaneous hashes
@@ -57,11 +62,20 @@ func NewHasher(params Argon2Params, concurrency int, wait time.Duration) *Hasher
 	return h
 }
 
+// InFlight returns the number of hashes running.
+func (h *Hasher) InFlight() int { return len(h.slots) }
+
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
+		if h.ObserveWait != nil {
+			h.ObserveWait(0)
+		}
 		return nil
 	default:
+	}
+	if h.ObserveWait != nil {
+		defer func(start time.Time) { h.ObserveWait(time.Since(start)) }(time.Now())
 	}
 	t := time.NewTimer(h.Wait)
 	defer t.Stop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,5 +122,37 @@ func TestLimiter(t *testing.T) {
 	var off *Limiter
 	if ok, _ := off.Allow("x"); !ok {
 		t.Fatal("nil limiter must allow")
+	}
+}
+
+func TestHasherReportsWaitsAndInFlight(t *testing.T) {
+	h := NewHasher(fastArgon, 1, 20*time.Millisecond)
+	var mu sync.Mutex
+	var waits []time.Duration
+	h.ObserveWait = func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		waits = append(waits, d)
+	}
+	if _, err := h.Hash(context.Background(), "password1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.acquire(context.Background()); err != nil { // hold the only slot
+		t.Fatal(err)
+	}
+	if n := h.InFlight(); n != 1 {
+		t.Fatalf("InFlight = %d with the slot held, want 1", n)
+	}
+	if _, err := h.Hash(context.Background(), "password1"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("err = %v, want ErrBusy", err)
+	}
+	h.release()
+	if n := h.InFlight(); n != 0 {
+		t.Fatalf("InFlight = %d after release, want 0", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) != 3 || waits[0] != 0 || waits[1] != 0 || waits[2] < 20*time.Millisecond {
+		t.Fatalf("waits = %v, want [0 0 ≥20ms] (free slot, free slot, gave up)", waits)
 	}
 }

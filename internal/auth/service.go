@@ -152,7 +152,7 @@ func (s *Service) checkPassword(ctx context.Context, username, password string, 
 	}
 	if u.Disabled {
 		*reason = AuditDisabled
-		return nil, ErrUnauthorized
+		return nil, ErrAccountDisabled
 	}
 	if rehash {
 		s.rehash(ctx, u, password)

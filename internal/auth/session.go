@@ -15,6 +15,10 @@ import (
 // client has to log in again.
 var ErrRefreshInvalid = errors.New("refresh token invalid, expired or revoked")
 
+// ErrRefreshReused is the ErrRefreshInvalid of a refresh token presented a
+// second time, whose session was revoked for it.
+var ErrRefreshReused = fmt.Errorf("%w: reused, the session was revoked", ErrRefreshInvalid)
+
 // Session is one login: the family of refresh tokens that descend from it.
 // Its ID is the sid claim of every access token issued in it.
 type Session struct {
@@ -320,7 +324,7 @@ func (s *Service) reused(ctx context.Context, sess *Session, now time.Time) erro
 	if err := s.revoke(ctx, Revoke{SessionID: sess.ID}, now); err != nil {
 		return err
 	}
-	return fmt.Errorf("%w: reused, the session was revoked", ErrRefreshInvalid)
+	return ErrRefreshReused
 }
 
 // Logout ends the session the access token belongs to (every session of

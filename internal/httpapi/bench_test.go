@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/metrics"
 	"github.com/jwtgate/jwtgate/internal/testutil"
 )
 
@@ -48,6 +51,13 @@ const benchRevoked = 10_000
 // random ids (none of them its token's).
 func newBenchServer(tb testing.TB, revoked int) *benchServer {
 	tb.Helper()
+	return newBenchServerMetrics(tb, revoked, false)
+}
+
+// newBenchServerMetrics is newBenchServer, with the Prometheus metrics of
+// `jwtgate serve --metrics-addr` when withMetrics is set.
+func newBenchServerMetrics(tb testing.TB, revoked int, withMetrics bool) *benchServer {
+	tb.Helper()
 	store := newFaultStore(tb)
 	c := testutil.NewClock(time.Now())
 	tokens := newTokens(tb, testKey(tb, "k"), c)
@@ -55,8 +65,11 @@ func newBenchServer(tb testing.TB, revoked int) *benchServer {
 	if _, err := svc.CreateUser(context.Background(), "rita", pw("rita"), auth.RoleReader); err != nil {
 		tb.Fatal(err)
 	}
-	bs := &benchServer{svc: svc, tokens: tokens, clock: c,
-		h: New(Config{Service: svc, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))})}
+	cfg := Config{Service: svc, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if withMetrics {
+		cfg.Metrics = metrics.New(metrics.Config{Service: svc})
+	}
+	bs := &benchServer{svc: svc, tokens: tokens, clock: c, h: New(cfg)}
 	revokeRandomIDs(tb, tokens, c.Now(), revoked)
 	bs.token = bs.login(tb)
 	p, err := tokens.Verify(bs.token)
@@ -202,7 +215,7 @@ func TestMeRefusesRevokedAmongMany(t *testing.T) {
 }
 
 func BenchmarkHandler(b *testing.B) {
-	plain, many := newBenchServer(b, 0), newBenchServer(b, benchRevoked)
+	plain, many, measured := newBenchServer(b, 0), newBenchServer(b, benchRevoked), newBenchServerMetrics(b, 0, true)
 	for _, bc := range []struct {
 		name, path, auth string
 		h                http.Handler
@@ -210,6 +223,7 @@ func BenchmarkHandler(b *testing.B) {
 		{"healthz", "/healthz", "", plain.h},
 		{"me", "/me", "Bearer " + plain.token, plain.h},
 		{"me-revocations", "/me", "Bearer " + many.token, many.h}, // benchRevoked other ids revoked
+		{"me-metrics", "/me", "Bearer " + measured.token, measured.h},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -229,6 +243,58 @@ func BenchmarkHandler(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMetricsRatio serves GET /me in blocks of metricsBlock requests,
+// alternately without and with metrics (the order swapped every round),
+// and reports the median of the rounds' time ratios (with/without) and
+// the ratio of the two sides' 10th-percentile block times: blocks short
+// enough to run between the scheduler's preemptions, so that on a shared
+// machine the load hits both sides alike or shows as an outlier.
+func BenchmarkMetricsRatio(b *testing.B) {
+	plain, measured := newBenchServer(b, 0), newBenchServerMetrics(b, 0, os.Getenv("JWTGATE_BENCH_AA") == "")
+	block := func(bs *benchServer, r *http.Request, w *discardWriter) time.Duration {
+		start := time.Now()
+		for range metricsBlock {
+			serveOnce(bs.h, w, r)
+		}
+		if w.code != 200 {
+			b.Fatalf("GET /me: %d", w.code)
+		}
+		return time.Since(start)
+	}
+	request := func(bs *benchServer) *http.Request {
+		r := httptest.NewRequest("GET", "/me", nil)
+		r.Header.Set("Authorization", "Bearer "+bs.token)
+		return r
+	}
+	rp, rm := request(plain), request(measured)
+	w := &discardWriter{h: http.Header{}}
+	ratios := make([]float64, 0, b.N)
+	tps, tms := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	for i := range b.N {
+		var tp, tm time.Duration
+		if i%2 == 0 {
+			tp = block(plain, rp, w)
+			tm = block(measured, rm, w)
+		} else {
+			tm = block(measured, rm, w)
+			tp = block(plain, rp, w)
+		}
+		tps, tms = append(tps, tp), append(tms, tm)
+		ratios = append(ratios, float64(tm)/float64(tp))
+	}
+	slices.Sort(ratios)
+	slices.Sort(tps)
+	slices.Sort(tms)
+	p10 := b.N / 10
+	b.ReportMetric(ratios[b.N/2], "ratio")
+	b.ReportMetric(float64(tms[p10])/float64(tps[p10]), "ratio-p10")
+	b.ReportMetric(float64(tps[p10])/metricsBlock, "ns/me-p10")
+}
+
+// metricsBlock is short (a fraction of a millisecond) next to the
+// scheduler's time slice.
+const metricsBlock = 100
 
 // benchRevokedMany is a deployment with long access-token ages, many
 // users and logout?all=1.
@@ -286,19 +352,21 @@ func BenchmarkRevokedAtScale(b *testing.B) {
 // BenchmarkHTTP measures over loopback with keep-alive connections, as a
 // load test would.
 func BenchmarkHTTP(b *testing.B) {
-	h, token := benchHandler(b)
-	srv := httptest.NewServer(h)
+	plain, measured := newBenchServer(b, 0), newBenchServerMetrics(b, 0, true)
+	srv, msrv := httptest.NewServer(plain.h), httptest.NewServer(measured.h)
 	defer srv.Close()
+	defer msrv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	for _, bc := range []struct{ name, path, auth string }{
-		{"healthz", "/healthz", ""},
-		{"me", "/me", "Bearer " + token},
+	for _, bc := range []struct{ name, base, path, auth string }{
+		{"healthz", srv.URL, "/healthz", ""},
+		{"me", srv.URL, "/me", "Bearer " + plain.token},
+		{"me-metrics", msrv.URL, "/me", "Bearer " + measured.token},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
-				r, _ := http.NewRequest("GET", srv.URL+bc.path, nil)
+				r, _ := http.NewRequest("GET", bc.base+bc.path, nil)
 				if bc.auth != "" {
 					r.Header.Set("Authorization", bc.auth)
 				}

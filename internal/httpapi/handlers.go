@@ -95,6 +95,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.svc.Login(r.Context(), stateOf(r).ip, username, password)
+	s.metrics.Login(err)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -174,6 +174,7 @@ func userDetail(err, sentinel error, fallback string) string {
 // reach the client, without the sentinel's own text; anything
 // unexpected is a 500 whose real cause is logged with the request id.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.metrics.Failed(err)
 	if d, ok := auth.RetryAfter(err); ok {
 		setRetryAfter(w, d)
 	}

@@ -73,9 +73,10 @@ func BenchmarkRawHTTP(b *testing.B) {
 //
 // The tokens are real logins' (with sid and jti); me-revocations is /me on
 // a server holding benchRevoked revoked ids, the cost of the revocation
-// check beside me's empty set.
+// check beside me's empty set; me-metrics is /me with the Prometheus
+// metrics of --metrics-addr.
 func BenchmarkPipelined(b *testing.B) {
-	plain, many := newBenchServer(b, 0), newBenchServer(b, benchRevoked)
+	plain, many, measured := newBenchServer(b, 0), newBenchServer(b, benchRevoked), newBenchServerMetrics(b, 0, true)
 	token := plain.token
 	for _, bc := range []struct {
 		name, req string
@@ -87,6 +88,7 @@ func BenchmarkPipelined(b *testing.B) {
 		// reading a bearer token, the part of /me's cost no handler can save.
 		{"healthz-bearer", "GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n", plain.h},
 		{"me-revocations", "GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + many.token + "\r\n\r\n", many.h},
+		{"me-metrics", "GET /me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + measured.token + "\r\n\r\n", measured.h},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := &memConn{req: []byte(bc.req), left: b.N, closed: make(chan struct{})}

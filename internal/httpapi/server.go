@@ -59,7 +59,36 @@ type Config struct {
 	// MaxBodyBytes limits request bodies (default 64 KiB); larger ones
 	// get 413 body_too_large.
 	MaxBodyBytes int64
+	// Metrics, if set, is told of every request, login, refresh and
+	// failure (internal/metrics exports them to Prometheus).
+	Metrics Metrics
 }
+
+// Metrics receives what the API observes. Its methods are called on the
+// request path: they must be cheap and safe for concurrent use.
+type Metrics interface {
+	// Request is called once per request, after the response, with the
+	// ServeMux pattern that matched ("" for none), the status sent (0 if
+	// the response was aborted) and the time taken.
+	Request(pattern string, status int, d time.Duration)
+	// Login is called with what auth.Service.Login returned (nil: the
+	// password was right), for every login that reached the Service.
+	Login(err error)
+	// Refresh is called with the error of auth.Service.Refresh (nil: the
+	// token was rotated).
+	Refresh(err error)
+	// Failed is called with every error of the Service or its Store that
+	// the API turns into a problem.
+	Failed(err error)
+}
+
+// noMetrics is the Metrics of a server configured without any.
+type noMetrics struct{}
+
+func (noMetrics) Request(string, int, time.Duration) {}
+func (noMetrics) Login(error)                        {}
+func (noMetrics) Refresh(error)                      {}
+func (noMetrics) Failed(error)                       {}
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 64 << 10
@@ -75,6 +104,7 @@ type server struct {
 	log        *slog.Logger
 	trustProxy bool
 	maxBody    int64
+	metrics    Metrics
 
 	tokenIPLimit     *auth.Limiter
 	tokenClientLimit *auth.Limiter
@@ -162,6 +192,7 @@ func New(cfg Config) http.Handler {
 		log:        cfg.Log,
 		trustProxy: cfg.TrustProxyHeaders,
 		maxBody:    cfg.MaxBodyBytes,
+		metrics:    cfg.Metrics,
 
 		insecureCookies: cfg.InsecureCookies,
 		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Service.Tokens.Issuer()),
@@ -178,6 +209,9 @@ func New(cfg Config) http.Handler {
 	}
 	if s.tokenClientLimit == nil {
 		s.tokenClientLimit = DefaultTokenClientLimit()
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes

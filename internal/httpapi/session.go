@@ -155,6 +155,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g, err := s.svc.Refresh(s.auditCtx(r), token)
+	s.metrics.Refresh(err)
 	if err != nil {
 		if cookie {
 			s.clearCookies(w)

@@ -136,6 +136,10 @@ func (d *DB) Close() error {
 	return nil
 }
 
+// PoolStats returns the state of the connection pool (connections in
+// use and idle, waits for one), for metrics.
+func (d *DB) PoolStats() *pgxpool.Stat { return d.pool.Stat() }
+
 // noop is bound's CancelFunc when it adds no deadline.
 func noop() {}
 
