@@ -154,6 +154,7 @@ func TestServeMetrics(t *testing.T) {
 	wantSeries(t, fams, "jwtgate_password_hashes_in_flight", map[string]float64{"": 0})
 	wantSeries(t, fams, "jwtgate_revoked_ids", map[string]float64{"": 1}) // the reused token's session
 	wantSeries(t, fams, "jwtgate_verify_keys", map[string]float64{"": 1})
+	wantSeries(t, fams, "jwtgate_audit_write_failures_total", map[string]float64{"": 0})
 	if age := series(t, fams, "jwtgate_signing_key_age_seconds")[""]; age < 0 || age > 600 {
 		t.Errorf("signing key age %v s, want the few seconds since the test started", age)
 	}

@@ -282,6 +282,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request, issuer string) {
 			return
 		}
 		g, err = s.svc.RefreshClient(s.auditCtx(r), c, rt)
+		s.metrics.Refresh(err)
 	}
 	switch {
 	case errors.Is(err, auth.ErrInvalidGrant), errors.Is(err, auth.ErrRefreshInvalid):

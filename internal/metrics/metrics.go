@@ -163,6 +163,10 @@ func New(cfg Config) *Metrics {
 			Help: "Keys access tokens are verified with: the signing key and those retiring.",
 		}, func() float64 { return float64(len(tokens.VerifyKeys())) }),
 		&keyAge{m: m, tokens: tokens},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "jwtgate_audit_write_failures_total",
+			Help: "Audit events that could not be stored (they are still in the log).",
+		}, func() float64 { return float64(svc.AuditFailures()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "jwtgate_build_info",
 			Help:        "Always 1; the labels say which build runs.",
