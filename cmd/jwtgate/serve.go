@@ -255,7 +255,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		return fmt.Errorf("loading revocations: %w", err)
 	}
 	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
-		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler()})
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), SetupHint: st.setupHint()})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
 	go func() {
@@ -293,7 +293,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		log.Warn("not an OpenID provider: rotate to EdDSA/ES256/RS256 with `jwtgate key rotate --alg EdDSA`", "alg", ks.Signing.Algorithm())
 	}
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
-		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + st.flag())
+		log.Warn("no users yet; add an admin with: " + st.setupHint())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
