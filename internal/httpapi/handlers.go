@@ -100,7 +100,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	g, err := s.svc.StartSession(r.Context(), u)
+	g, err := s.svc.StartSessionFrom(r.Context(), u, auth.LoginFrom{ClientIP: stateOf(r).ip, UserAgent: r.UserAgent()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
