@@ -31,18 +31,20 @@ const (
 // twice as long after each failure up to 30 s, and calls notify once
 // listening again: notifications sent meanwhile are lost. notify must not
 // block for long; bursts are for the caller to coalesce. log gets a line
-// when listening fails, and one when it works again.
+// when listening starts, when it fails, and when it works again.
 func (d *DB) ListenRevocations(ctx context.Context, notify func(), log *slog.Logger) {
 	retry := listenRetryMin
-	failing := false
+	first, failing := true, false
 	for ctx.Err() == nil {
 		err := d.listen(ctx, func() {
 			if failing {
 				log.Info("listening for revocations works again")
 				failing = false
 				notify()
+			} else if first {
+				log.Info("listening for revocations")
 			}
-			retry = listenRetryMin
+			first, retry = false, listenRetryMin
 		}, notify)
 		if ctx.Err() != nil {
 			return
