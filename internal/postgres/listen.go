@@ -69,6 +69,12 @@ func (d *DB) ListenRevocations(ctx context.Context, notify func(), log *slog.Log
 // ends.
 func (d *DB) listen(ctx context.Context, listening, notify func()) error {
 	cfg := d.pool.Config().ConnConfig.Copy()
+	// Named apart from the pool's connections in pg_stat_activity.
+	name := cfg.RuntimeParams["application_name"]
+	if name == "" {
+		name = "jwtgate"
+	}
+	cfg.RuntimeParams["application_name"] = name + " (revocations)"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return d.wrap("listen", err)
