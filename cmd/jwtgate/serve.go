@@ -253,6 +253,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		Log:          log,
 		Audit:        &auth.StoreAudit{Store: db, Log: log},
 	}
+	shareLoginLimits(svc, c, db)
 	// Record how long this server's tokens live, so that `jwtgate user`,
 	// `jwtgate key rotate` and the other instances, which cannot see our
 	// flags, revoke and retire keys for long enough.
@@ -277,9 +278,11 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs, SetupHint: st.setupHint()})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
+	revSync, listenDone := listenRevocations(bg, db, log)
 	go func() {
 		defer close(bgDone)
-		background(bg, c, svc, keys, ks, log)
+		background(bg, c, svc, keys, ks, revSync, log)
+		<-listenDone
 	}()
 	defer func() { stopBG(); <-bgDone }()
 

@@ -26,6 +26,7 @@ type DB struct {
 	// timeout bounds each method's database work (see bound); tests set
 	// it shorter right after Open.
 	timeout time.Duration
+	salt    saltCache // of LoginLimit's keys
 }
 
 var (
@@ -256,6 +257,9 @@ func (d *DB) dialect() sqlstore.Dialect {
 		AdminLock: `SELECT pg_advisory_xact_lock(hashtextextended('jwtgate admins ' || current_schema(), 0))`,
 		KeyLock:   `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`,
 		RotateSQL: rotateSQL,
+		// The payload names the schema: instances on other schemas of the
+		// database hear the channel too, and ignore it.
+		NotifyRevoked: `SELECT pg_notify('` + revocationChannel + `', current_schema())`,
 	}
 }
 

@@ -61,6 +61,7 @@ const (
 	qPurgeKeys    = `DELETE FROM signing_keys WHERE retire_at <= ?`
 	qPurgeLife    = `DELETE FROM token_lifetimes WHERE until <= ?`
 	qPurgeCodes   = `DELETE FROM oauth_codes WHERE expires_at <= ?`
+	qPurgeLimits  = `DELETE FROM login_limits WHERE full_at <= ?`
 
 	clientCols    = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, created_at, updated_at`
 	codeCols      = `hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at`
@@ -111,7 +112,7 @@ var queries = []string{
 	qPing, qCreateUser, qUserByName, qUserByID, qListUsers, qCountUsers, qUsersPage, qWasAdmin, qUserToDelete, qDeleteUser, qOtherAdmin,
 	qCreatePost, qPost, qListPosts, qDeletePost,
 	qUserVersion, qInsertSession, qInsertRefresh, qRefreshToken, qSessionLive, qUseRefresh, qTouchSession, qEndSessions, qUserSessions, qAddRevoked,
-	qRevocations, qPurgeRevoked, qPurgeSession, qPurgeRefresh, qPurgeKeys, qPurgeLife, qPurgeCodes,
+	qRevocations, qPurgeRevoked, qPurgeSession, qPurgeRefresh, qPurgeKeys, qPurgeLife, qPurgeCodes, qPurgeLimits,
 	qCreateClient, qClient, qListClients, qClientSecret, qLockClient, qShareClient, qDeleteClient,
 	qCreateCode, qAuthCode, qUseCode, qCodeExists,
 	qSigningKeys, qCountKeys, qRetireKeys, qInsertKey, qRecordLifetime, qLifetimes, qProbeInsert, qProbeDelete,
@@ -598,11 +599,18 @@ func (s *Store) revoke(ctx context.Context, q Querier, r auth.Revoke) error {
 			ids = append(ids, r.SessionID)
 		}
 	}
+	recorded := false
 	for _, id := range append(ids, r.TokenIDs...) {
 		if id == "" {
 			continue
 		}
 		if _, err := s.exec(ctx, q, qAddRevoked, id, s.t(r.Until), s.t(r.At)); err != nil {
+			return err
+		}
+		recorded = true
+	}
+	if recorded && s.d.NotifyRevoked != "" {
+		if _, err := q.Exec(ctx, s.d.NotifyRevoked); err != nil {
 			return err
 		}
 	}
@@ -639,6 +647,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 			// A used code stays a day past its expiry, so that a late
 			// second redemption still revokes what the first started.
 			{qPurgeCodes, []any{s.t(now.Add(-24 * time.Hour))}},
+			{qPurgeLimits, []any{t}}, // full buckets: as if never used
 		} {
 			if _, err := s.exec(ctx, q, p.sql, p.args...); err != nil {
 				return err
