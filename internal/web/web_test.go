@@ -189,13 +189,14 @@ func checkLabels(t *testing.T, name, src string) {
 		if id := idAttr.FindStringSubmatch(attrs); id != nil && labelled[id[1]] {
 			continue
 		}
-		// Wrapped in a label, or labelled at run time (class user-role, see
-		// admin.js; TestBrowserAdminUsers checks the labels in the page).
+		// Wrapped in a label, or labelled at run time (classes user-role and
+		// user-reset-password, see admin.js; TestBrowserAdminUsers and the
+		// axe-core test check the labels in the page).
 		before := src[max(0, m[0]-200):m[0]]
 		if i, j := strings.LastIndex(before, "<label"), strings.LastIndex(before, "</label>"); i > j {
 			continue
 		}
-		if strings.Contains(attrs, `class="user-role"`) {
+		if strings.Contains(attrs, `class="user-role"`) || strings.Contains(attrs, `class="user-reset-password"`) {
 			continue
 		}
 		t.Errorf("%s: %s has no label", name, src[m[0]:m[1]])
