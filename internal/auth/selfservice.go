@@ -47,7 +47,12 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p *Principal, clientIP,
 		return nil, err
 	}
 	end.KeepSessionID = p.Claims.SessionID
-	return s.updateUser(ctx, u.Name, UserUpdate{PasswordHash: &h, EndSessions: end})
+	u, err = s.updateUser(ctx, u.Name, UserUpdate{PasswordHash: &h, EndSessions: end})
+	if err != nil {
+		return nil, err
+	}
+	s.auditUser(ctx, AuditPasswordChange, p, u, u.Name, "own")
+	return u, nil
 }
 
 // OwnSessions returns the live sessions of p's user, newest first.
@@ -71,7 +76,11 @@ func (s *Service) EndOwnSession(ctx context.Context, p *Principal, id string) er
 	}
 	for _, sess := range sessions {
 		if sess.ID == id {
-			return s.revoke(ctx, Revoke{SessionID: id}, s.now())
+			if err := s.revoke(ctx, Revoke{SessionID: id}, s.now()); err != nil {
+				return err
+			}
+			s.audit(ctx, AuditEvent{Kind: AuditLogout, Actor: p.Name, User: p.Name, UserID: p.UserID, SessionID: id})
+			return nil
 		}
 	}
 	return fmt.Errorf("session %w", ErrNotFound)
@@ -83,5 +92,42 @@ func (s *Service) EndOtherSessions(ctx context.Context, p *Principal) error {
 	if p.Claims.ClientID != "" {
 		return errOwnLoginOnly
 	}
-	return s.revoke(ctx, Revoke{UserID: p.UserID, KeepSessionID: p.Claims.SessionID}, s.now())
+	if err := s.revoke(ctx, Revoke{UserID: p.UserID, KeepSessionID: p.Claims.SessionID}, s.now()); err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEvent{Kind: AuditLogoutOthers, Actor: p.Name, User: p.Name, UserID: p.UserID, SessionID: p.Claims.SessionID})
+	return nil
+}
+
+// UserSessions returns the live sessions of the user called name, newest
+// first: an admin's view.
+func (s *Service) UserSessions(ctx context.Context, name string) ([]*Session, error) {
+	u, err := s.Store.UserByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.UserSessions(ctx, u.ID, s.now())
+}
+
+// EndUserSession ends one live session of the user called name, as an
+// admin; a session of another user, or one that ended, is ErrNotFound.
+func (s *Service) EndUserSession(ctx context.Context, name, id string) error {
+	u, err := s.Store.UserByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	sessions, err := s.Store.UserSessions(ctx, u.ID, s.now())
+	if err != nil {
+		return err
+	}
+	for _, sess := range sessions {
+		if sess.ID == id {
+			if err := s.revoke(ctx, Revoke{SessionID: id}, s.now()); err != nil {
+				return err
+			}
+			s.audit(ctx, AuditEvent{Kind: AuditSessionsEnd, Actor: actorName(ctx, nil), User: u.Name, UserID: u.ID, SessionID: id})
+			return nil
+		}
+	}
+	return fmt.Errorf("session %w", ErrNotFound)
 }

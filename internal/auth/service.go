@@ -280,7 +280,12 @@ func (s *Service) ResetPassword(ctx context.Context, name, password string) (*Us
 		return nil, err
 	}
 	yes := true
-	return s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, MustChangePassword: &yes, EndSessions: end})
+	u, err := s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, MustChangePassword: &yes, EndSessions: end})
+	if err != nil {
+		return nil, err
+	}
+	s.auditUser(ctx, AuditPasswordChange, nil, u, name, "reset")
+	return u, nil
 }
 
 // EndUserSessions ends every session of a user: their refresh tokens stop
@@ -290,7 +295,12 @@ func (s *Service) EndUserSessions(ctx context.Context, name string) (*User, erro
 	if err != nil {
 		return nil, err
 	}
-	return s.updateUser(ctx, name, UserUpdate{EndSessions: end})
+	u, err := s.updateUser(ctx, name, UserUpdate{EndSessions: end})
+	if err != nil {
+		return nil, err
+	}
+	s.auditUser(ctx, AuditSessionsEnd, nil, u, name, "")
+	return u, nil
 }
 
 // updateUser applies upd and, when it ends the user's sessions, makes

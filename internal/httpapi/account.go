@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"time"
+
+	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
 // setupStatus tells the login page whether the server has no user yet
@@ -39,7 +41,7 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	if _, err := s.svc.ChangeOwnPassword(r.Context(), p, stateOf(r).ip, req.CurrentPassword, req.NewPassword); err != nil {
+	if _, err := s.svc.ChangeOwnPassword(s.auditCtx(r), p, stateOf(r).ip, req.CurrentPassword, req.NewPassword); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -69,12 +71,18 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	writeSessions(w, list, p.Claims.SessionID)
+}
+
+// writeSessions answers {"sessions": [...]}, current marking the
+// session with id current.
+func writeSessions(w http.ResponseWriter, list []*auth.Session, current string) {
 	out := struct {
 		Sessions []sessionJSON `json:"sessions"`
 	}{Sessions: make([]sessionJSON, len(list))}
 	for i, sess := range list {
 		j := sessionJSON{ID: sess.ID, CreatedAt: sess.CreatedAt.UTC(), ExpiresAt: sess.ExpiresAt.UTC(),
-			ClientIP: sess.ClientIP, UserAgent: sess.UserAgent, ClientID: sess.ClientID, Current: sess.ID == p.Claims.SessionID}
+			ClientIP: sess.ClientIP, UserAgent: sess.UserAgent, ClientID: sess.ClientID, Current: sess.ID == current}
 		if !sess.LastRefreshedAt.IsZero() {
 			t := sess.LastRefreshedAt.UTC()
 			j.LastRefreshedAt = &t
@@ -82,6 +90,27 @@ func (s *server) listSessions(w http.ResponseWriter, r *http.Request) {
 		out.Sessions[i] = j
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// listUserSessions is GET /users/{name}/sessions: an admin's view of a
+// user's live sessions (current marks the admin's own, when it is one).
+func (s *server) listUserSessions(w http.ResponseWriter, r *http.Request) {
+	list, err := s.svc.UserSessions(r.Context(), r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeSessions(w, list, stateOf(r).principal.Claims.SessionID)
+}
+
+// endUserSession is DELETE /users/{name}/sessions/{id}: an admin ends one
+// session of a user.
+func (s *server) endUserSession(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.EndUserSession(s.auditCtx(r), r.PathValue("name"), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // endOwnSession is DELETE /me/sessions/{id}: one of the caller's sessions
@@ -95,7 +124,7 @@ func (s *server) endOwnSession(w http.ResponseWriter, r *http.Request) {
 			s.clearCookies(w)
 		}
 	} else {
-		err = s.svc.EndOwnSession(r.Context(), p, id)
+		err = s.svc.EndOwnSession(s.auditCtx(r), p, id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -112,7 +141,7 @@ func (s *server) endOtherSessions(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, codeInvalidRequest, "send others=true to end every session but this one; end one session with DELETE /me/sessions/{id}")
 		return
 	}
-	if err := s.svc.EndOtherSessions(r.Context(), stateOf(r).principal); err != nil {
+	if err := s.svc.EndOtherSessions(s.auditCtx(r), stateOf(r).principal); err != nil {
 		s.fail(w, r, err)
 		return
 	}

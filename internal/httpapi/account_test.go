@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,4 +258,65 @@ func TestSelfServiceByCookie(t *testing.T) {
 	// The unprefixed name is not read on a server with Secure cookies.
 	plain := http.Header{"Cookie": {InsecureCookieAccess + "=" + c[CookieAccess].Value}}
 	wantProblem(t, e.send(req{method: "GET", path: "/me/sessions", header: plain}), 401, codeTokenMissing)
+}
+
+// An admin lists a user's sessions and ends one, or all; readers may not;
+// each is in the audit trail with the admin as actor, as are the
+// self-service changes.
+func TestAdminUserSessions(t *testing.T) {
+	e := auditEnv(t)
+	admin := e.login("alice")
+	a := e.loginUA("eddie", "Firefox/140.0")
+	e.clock.Advance(time.Second)
+	b := e.loginUA("eddie", "curl/8")
+	var got struct {
+		Sessions []struct {
+			ID        string `json:"id"`
+			UserAgent string `json:"user_agent"`
+		} `json:"sessions"`
+	}
+	r := e.get("/users/EDDIE/sessions", admin)
+	wantStatus(t, r, 200)
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Sessions) != 2 || got.Sessions[0].ID != e.sid(b.AccessToken) || got.Sessions[1].UserAgent != "Firefox/140.0" {
+		t.Fatalf("eddie's sessions as the admin sees them: %+v", got)
+	}
+	wantProblem(t, e.get("/users/eddie/sessions", a.AccessToken), 403, codeForbidden)
+	wantProblem(t, e.get("/users/nobody/sessions", admin), 404, codeNotFound)
+	// Another user's session id under eddie's name: 404, and it stays.
+	wantProblem(t, e.send(req{method: "DELETE", path: "/users/eddie/sessions/" + e.sid(admin), token: admin}), 404, codeNotFound)
+	wantStatus(t, e.get("/me", admin), 200)
+
+	bSid := e.sid(b.AccessToken)
+	wantStatus(t, e.send(req{method: "DELETE", path: "/users/eddie/sessions/" + bSid, token: admin}), 204)
+	wantProblem(t, e.get("/me", b.AccessToken), 401, codeTokenRevoked)
+	wantStatus(t, e.get("/me", a.AccessToken), 200)
+	wantStatus(t, e.send(req{method: "DELETE", path: "/users/eddie/sessions", token: admin}), 204)
+	wantProblem(t, e.get("/me", a.AccessToken), 401, codeTokenRevoked)
+
+	c := e.loginUA("rita", "x")
+	d := e.loginUA("rita", "y")
+	dSid := e.sid(d.AccessToken)
+	wantStatus(t, e.send(req{method: "DELETE", path: "/me/sessions?others=true", token: c.AccessToken}), 204)
+	wantStatus(t, e.get("/me", c.AccessToken), 200)
+	wantProblem(t, e.get("/me", d.AccessToken), 401, codeTokenRevoked)
+	wantProblem(t, e.send(req{method: "DELETE", path: "/me/sessions/" + dSid, token: c.AccessToken}), 404, codeNotFound)
+
+	var kinds []string
+	for _, ev := range getAudit(t, e, admin, "?user=eddie").Events {
+		if ev.Event == "user.sessions_end" {
+			if ev.Actor != "alice" || ev.ClientIP != "127.0.0.1" {
+				t.Errorf("%+v: want actor alice from 127.0.0.1", ev)
+			}
+			kinds = append(kinds, ev.Event+":"+ev.SessionID)
+		}
+	}
+	if want := []string{"user.sessions_end:", "user.sessions_end:" + bSid}; !slices.Equal(kinds, want) {
+		t.Errorf("session ends in the trail %q, want %q", kinds, want)
+	}
+	if ev := getAudit(t, e, admin, "?user=rita").Events[0]; ev.Event != "logout.others" || ev.Actor != "rita" || ev.SessionID != e.sid(c.AccessToken) {
+		t.Errorf("newest event of rita %+v: want logout.others by rita keeping her session", ev)
+	}
 }

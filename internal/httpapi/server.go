@@ -172,6 +172,8 @@ func (s *server) routes() []route {
 		{"DELETE /users/{name}", auth.RoleAdmin, s.deleteUser},
 		{"POST /users/{name}/password", auth.RoleAdmin, s.resetPassword},
 		{"DELETE /users/{name}/sessions", auth.RoleAdmin, s.endUserSessions},
+		{"GET /users/{name}/sessions", auth.RoleAdmin, s.listUserSessions},
+		{"DELETE /users/{name}/sessions/{id}", auth.RoleAdmin, s.endUserSession},
 		{"GET /clients", auth.RoleAdmin, s.listClients},
 		{"POST /clients", auth.RoleAdmin, s.createClient},
 		{"DELETE /clients/{id}", auth.RoleAdmin, s.deleteClient},
