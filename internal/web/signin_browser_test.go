@@ -181,6 +181,9 @@ func TestBrowserAdminClients(t *testing.T) {
 	tb.do(chromedp.Click(chromedp.CSS(sel + " .client-rotate")))
 	tb.do(chromedp.Click(chromedp.CSS(sel + " .client-rotate")))
 	tb.waitJS(`document.getElementById('client-secret').textContent !== `+jsString(secret), 10*time.Second)
+	// The table is drawn again after the rotation: wait for the new row,
+	// whose button is enabled, before clicking in it.
+	tb.waitJS(`!document.querySelector(`+jsString(sel+" .client-rotate")+`)?.disabled`, 30*time.Second)
 	if _, err := s.svc.AuthenticateClient(context.Background(), id, secret); err == nil {
 		t.Error("the old secret still works")
 	}
