@@ -64,13 +64,20 @@ func (s *Service) OwnSessions(ctx context.Context, p *Principal) ([]*Session, er
 }
 
 // EndOwnSession ends one live session of p's user, refusing its access
-// tokens. A session of another user, or one that already ended, is
-// ErrNotFound: the answer does not tell whether an id exists.
+// tokens (see endSessionOf).
 func (s *Service) EndOwnSession(ctx context.Context, p *Principal, id string) error {
 	if p.Claims.ClientID != "" {
 		return errOwnLoginOnly
 	}
-	sessions, err := s.Store.UserSessions(ctx, p.UserID, s.now())
+	return s.endSessionOf(ctx, p.UserID, id, AuditEvent{Kind: AuditLogout, Actor: p.Name, User: p.Name})
+}
+
+// endSessionOf ends the live session id of user userID and records e
+// (given the user id and session). A session of another user, or one that
+// already ended, is ErrNotFound: the answer does not tell whether an id
+// exists.
+func (s *Service) endSessionOf(ctx context.Context, userID int64, id string, e AuditEvent) error {
+	sessions, err := s.Store.UserSessions(ctx, userID, s.now())
 	if err != nil {
 		return err
 	}
@@ -79,7 +86,8 @@ func (s *Service) EndOwnSession(ctx context.Context, p *Principal, id string) er
 			if err := s.revoke(ctx, Revoke{SessionID: id}, s.now()); err != nil {
 				return err
 			}
-			s.audit(ctx, AuditEvent{Kind: AuditLogout, Actor: p.Name, User: p.Name, UserID: p.UserID, SessionID: id})
+			e.UserID, e.SessionID = userID, id
+			s.audit(ctx, e)
 			return nil
 		}
 	}
@@ -116,18 +124,5 @@ func (s *Service) EndUserSession(ctx context.Context, name, id string) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := s.Store.UserSessions(ctx, u.ID, s.now())
-	if err != nil {
-		return err
-	}
-	for _, sess := range sessions {
-		if sess.ID == id {
-			if err := s.revoke(ctx, Revoke{SessionID: id}, s.now()); err != nil {
-				return err
-			}
-			s.audit(ctx, AuditEvent{Kind: AuditSessionsEnd, Actor: actorName(ctx, nil), User: u.Name, UserID: u.ID, SessionID: id})
-			return nil
-		}
-	}
-	return fmt.Errorf("session %w", ErrNotFound)
+	return s.endSessionOf(ctx, u.ID, id, AuditEvent{Kind: AuditSessionsEnd, Actor: actorName(ctx, nil), User: u.Name})
 }

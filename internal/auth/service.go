@@ -245,29 +245,19 @@ func (s *Service) CreateUser(ctx context.Context, name, password string, role Ro
 // SetPassword replaces a user's password; the audit event's actor is the
 // context's (WithAuditInfo).
 func (s *Service) SetPassword(ctx context.Context, name, password string) (*User, error) {
-	if err := ValidatePassword(password); err != nil {
-		return nil, err
-	}
-	h, err := s.Hasher.Hash(ctx, password)
-	if err != nil {
-		return nil, err
-	}
-	end, err := s.endSessions(ctx, s.now())
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, EndSessions: end})
-	if err != nil {
-		return nil, err
-	}
-	s.auditUser(ctx, AuditPasswordChange, nil, u, name, "")
-	return u, nil
+	return s.setPassword(ctx, name, password, false)
 }
 
 // ResetPassword is an admin's setting of a user's password: the user's
 // sessions end and they must choose their own password at the next login
 // (User.MustChangePassword, which any later password change clears).
 func (s *Service) ResetPassword(ctx context.Context, name, password string) (*User, error) {
+	return s.setPassword(ctx, name, password, true)
+}
+
+// setPassword hashes password, stores it (with MustChangePassword when
+// reset), ends the user's sessions and records the change.
+func (s *Service) setPassword(ctx context.Context, name, password string, reset bool) (*User, error) {
 	if err := ValidatePassword(password); err != nil {
 		return nil, err
 	}
@@ -279,12 +269,15 @@ func (s *Service) ResetPassword(ctx context.Context, name, password string) (*Us
 	if err != nil {
 		return nil, err
 	}
-	yes := true
-	u, err := s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, MustChangePassword: &yes, EndSessions: end})
+	upd, reason := UserUpdate{PasswordHash: &h, EndSessions: end}, ""
+	if reset {
+		upd.MustChangePassword, reason = &reset, "reset"
+	}
+	u, err := s.updateUser(ctx, name, upd)
 	if err != nil {
 		return nil, err
 	}
-	s.auditUser(ctx, AuditPasswordChange, nil, u, name, "reset")
+	s.auditUser(ctx, AuditPasswordChange, nil, u, name, reason)
 	return u, nil
 }
 
