@@ -294,7 +294,11 @@ func TestTokenEndpointRefusals(t *testing.T) {
 			return f, basic(o.other.ID, o.secret2)
 		}, 400, oauthInvalidGrant},
 		{"unknown code", func(code, v string) (url.Values, http.Header) {
-			return exchangeForm(o.app, "x"+code[1:], v), appAuth
+			first := "x" // another first character than the code's
+			if code[0] == 'x' {
+				first = "y"
+			}
+			return exchangeForm(o.app, first+code[1:], v), appAuth
 		}, 400, oauthInvalidGrant},
 		{"wrong secret, basic", func(code, v string) (url.Values, http.Header) {
 			return exchangeForm(o.app, code, v), basic(o.app.ID, o.appSecret+"x")
