@@ -120,6 +120,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"OIDCDeleteClientEndsSessions", testOIDCDeleteClientEndsSessions},
 		{"AuditEvents", testAuditEvents},
 		{"AuditPurge", testAuditPurge},
+		{"WebAuthnHandle", testWebAuthnHandle},
+		{"Passkeys", testPasskeys},
+		{"PasskeySignCount", testPasskeySignCount},
+		{"Ceremonies", testCeremonies},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
