@@ -75,8 +75,8 @@ const (
 
 	// Second factors (mfa.go). A pending TOTP enrolment is replaced by a
 	// new one; a confirmed one stays until it is deleted.
-	qTOTP        = `SELECT user_id, secret_enc, created_at, confirmed_at, last_step FROM mfa_totp WHERE user_id = ?`
-	qPutTOTP     = `INSERT INTO mfa_totp (user_id, secret_enc, created_at) VALUES (?, ?, ?)
+	qTOTP    = `SELECT user_id, secret_enc, created_at, confirmed_at, last_step FROM mfa_totp WHERE user_id = ?`
+	qPutTOTP = `INSERT INTO mfa_totp (user_id, secret_enc, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc, created_at = excluded.created_at, last_step = 0
 		WHERE mfa_totp.confirmed_at IS NULL`
 	qConfirmTOTP = `UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ? AND secret_enc = ? AND confirmed_at IS NULL`
