@@ -277,9 +277,27 @@ func (s *Service) UsePasskey(ctx context.Context, u *User, p *Passkey, signCount
 	return err
 }
 
-// AuditPasskeyLoginEvent records a passwordless login of u in the session
-// sid with the credential p.
-func (s *Service) AuditPasskeyLoginEvent(ctx context.Context, u *User, sid string, p *Passkey) {
-	s.audit(ctx, AuditEvent{Kind: AuditPasskeyLogin, User: u.Name, UserID: u.ID, SessionID: sid,
+// PasskeySession starts the session of a passwordless sign-in of u with
+// the passkey p (which the caller verified, with user verification): its
+// amr is p's alone ("hwk" or "swk"), its acr that of a second factor,
+// since the authenticator checked the user's PIN or biometric. The
+// sign-in is audited.
+func (s *Service) PasskeySession(ctx context.Context, u *User, p *Passkey) (*Grant, error) {
+	g, err := s.startSession(ctx, u, []string{p.AMR()})
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, AuditEvent{Kind: AuditPasskeyLogin, User: u.Name, UserID: u.ID, SessionID: g.SessionID,
 		Reason: fmt.Sprintf("id=%s amr=%s", p.IDString(), p.AMR())})
+	return g, nil
+}
+
+// KeepLastFactor is the keep function of DeletePasskey: a user whose role
+// requires a second factor keeps their last one (ErrMFARequiredByRole).
+func (s *Service) KeepLastFactor(ctx context.Context, userID int64, remaining int) error {
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return s.CanRemoveFactor(ctx, u, remaining > 0)
 }

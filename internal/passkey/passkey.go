@@ -273,7 +273,7 @@ func (rp *RP) FinishRegistration(ctx context.Context, actor *auth.Principal, u *
 // and the state FinishLogin needs, which the caller keeps (with its
 // mfa_token) server-side. User verification is preferred: the password
 // was the first factor. No passkey: auth.ErrNotFound.
-func (rp *RP) BeginLogin(ctx context.Context, u *auth.User) (options json.RawMessage, state []byte, err error) {
+func (rp *RP) BeginLogin(ctx context.Context, u *auth.User) (options, state []byte, err error) {
 	w, err := rp.load(ctx, u)
 	if err != nil {
 		return nil, nil, err
@@ -321,6 +321,18 @@ func (rp *RP) FinishLogin(ctx context.Context, u *auth.User, state, assertion []
 	}
 	return p.AMR(), nil
 }
+
+// Enrolled reports whether u has a passkey under this RP ID.
+func (rp *RP) Enrolled(ctx context.Context, u *auth.User) (bool, error) {
+	keys, err := rp.store.Passkeys(ctx, u.ID, rp.rpID)
+	return len(keys) > 0, err
+}
+
+// Reset does nothing: the store's ResetMFA deletes the user's passkeys
+// in its transaction.
+func (rp *RP) Reset(context.Context, *auth.User) error { return nil }
+
+var _ auth.WebAuthnVerifier = (*RP)(nil)
 
 // BeginPasswordless starts a sign-in with a discoverable credential: no
 // user is named, the authenticator offers the passkeys it holds for this

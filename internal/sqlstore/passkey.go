@@ -28,11 +28,15 @@ const (
 	qPurgeCeremony = `DELETE FROM webauthn_ceremonies WHERE expires_at <= ?`
 	qSaveCeremony  = `INSERT INTO webauthn_ceremonies (challenge_hash, kind, user_id, data, expires_at) VALUES (?, ?, ?, ?, ?)`
 	qTakeCeremony  = `DELETE FROM webauthn_ceremonies WHERE challenge_hash = ? AND kind = ? RETURNING user_id, data, expires_at`
+	qResetPasskeys = `DELETE FROM webauthn_credentials WHERE user_id = ?`
+	qResetCeremony = `DELETE FROM webauthn_ceremonies WHERE user_id = ?`
 )
 
 func init() {
 	queries = append(queries, qWebAuthnHandle, qUserByHandle, qAddPasskey, qPasskeys, qUsePasskey, qPasskeyExists,
-		qRenamePasskey, qDeletePasskey, qPurgeCeremony, qSaveCeremony, qTakeCeremony)
+		qRenamePasskey, qDeletePasskey, qPurgeCeremony, qSaveCeremony, qTakeCeremony, qResetPasskeys, qResetCeremony)
+	// An admin's reset of a user's second factors removes their passkeys.
+	mfaResets = append(mfaResets, qResetPasskeys, qResetCeremony)
 }
 
 // WebAuthnHandle returns the user's handle, storing fresh if it has none.
