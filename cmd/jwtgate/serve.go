@@ -22,6 +22,7 @@ import (
 	"github.com/jwtgate/jwtgate/internal/buildinfo"
 	"github.com/jwtgate/jwtgate/internal/httpapi"
 	"github.com/jwtgate/jwtgate/internal/lograte"
+	"github.com/jwtgate/jwtgate/internal/passkey"
 	"github.com/jwtgate/jwtgate/internal/postgres"
 	"github.com/jwtgate/jwtgate/internal/web"
 	"github.com/jwtgate/jwtgate/jwt"
@@ -273,8 +274,17 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		defer stopMetrics()
 		obs = m
 	}
+	var passkeys httpapi.Passkeys
+	switch rp, err := passkey.New(svc, c.PublicURL, "jwtgate"); {
+	case errors.Is(err, passkey.ErrDisabled):
+		log.Info("passkeys are off: they need --public-url, whose host is the WebAuthn relying party id")
+	case err != nil:
+		return err
+	default:
+		svc.WebAuthn, passkeys = rp, rp
+	}
 	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
-		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs})
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs, Passkeys: passkeys})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
 	go func() {

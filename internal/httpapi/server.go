@@ -59,6 +59,10 @@ type Config struct {
 	// MaxBodyBytes limits request bodies (default 64 KiB); larger ones
 	// get 413 body_too_large.
 	MaxBodyBytes int64
+	// Passkeys, if set, serves passkey registration and passwordless
+	// sign-in (/me/passkeys/register/..., /login/passkey/...); without it
+	// those answer 404 passkeys_disabled.
+	Passkeys Passkeys
 	// Metrics, if set, is told of every request, login, refresh and
 	// failure (internal/metrics exports them to Prometheus).
 	Metrics Metrics
@@ -105,6 +109,7 @@ type server struct {
 	trustProxy bool
 	maxBody    int64
 	metrics    Metrics
+	passkeys   Passkeys
 
 	tokenIPLimit     *auth.Limiter
 	tokenClientLimit *auth.Limiter
@@ -147,6 +152,13 @@ func (s *server) routes() []route {
 		{"POST /oauth2/introspect", "", s.oidcRoute(s.introspect)},
 		{"GET /oauth2/client-info", "", s.oidcRoute(s.clientInfo)},
 		{"GET /me", auth.RoleReader, s.me},
+		{"POST /login/passkey/begin", "", s.beginPasskeyLogin},
+		{"POST /login/passkey/finish", "", s.finishPasskeyLogin},
+		{"GET /me/passkeys", auth.RoleReader, s.listPasskeys},
+		{"POST /me/passkeys/register/begin", auth.RoleReader, s.beginPasskeyRegistration},
+		{"POST /me/passkeys/register/finish", auth.RoleReader, s.finishPasskeyRegistration},
+		{"PATCH /me/passkeys/{id}", auth.RoleReader, s.renamePasskey},
+		{"DELETE /me/passkeys/{id}", auth.RoleReader, s.deletePasskey},
 		{"GET /posts", auth.RoleReader, s.listPosts},
 		{"POST /posts", auth.RoleEditor, s.createPost},
 		{"GET /posts/{id}", auth.RoleReader, s.getPost},
@@ -193,6 +205,7 @@ func New(cfg Config) http.Handler {
 		trustProxy: cfg.TrustProxyHeaders,
 		maxBody:    cfg.MaxBodyBytes,
 		metrics:    cfg.Metrics,
+		passkeys:   cfg.Passkeys,
 
 		insecureCookies: cfg.InsecureCookies,
 		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Service.Tokens.Issuer()),
