@@ -171,8 +171,9 @@ func (c *serveConfig) timeNow() time.Time {
 }
 
 // background runs the server's background work (auth.Background) until
-// ctx ends, and asks it to reload the keys on SIGHUP.
-func background(ctx context.Context, c *serveConfig, svc *auth.Service, keys *keyring, cur *auth.KeySet, log *slog.Logger) {
+// ctx ends, and asks it to reload the keys on SIGHUP and to load the
+// revocations on each receive from revSync.
+func background(ctx context.Context, c *serveConfig, svc *auth.Service, keys *keyring, cur *auth.KeySet, revSync <-chan struct{}, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -191,6 +192,6 @@ func background(ctx context.Context, c *serveConfig, svc *auth.Service, keys *ke
 		}
 	}()
 	bg := &auth.Background{Service: svc, Keys: cur, LoadKeys: keys.load, RevocationPoll: c.RevocationPoll,
-		KeyReload: c.KeyReload, Reload: reload, Log: log, AuditRetention: c.AuditRetention}
+		KeyReload: c.KeyReload, Reload: reload, Sync: revSync, Log: log, AuditRetention: c.AuditRetention}
 	bg.Run(ctx)
 }

@@ -99,7 +99,7 @@ variable shown; a flag wins over its variable.`, env)
 	f.str(&c.VerifyKeyFiles, "verify-key-file", "JWTGATE_VERIFY_KEY_FILE", "", "comma-separated key files that still verify tokens but sign none (old keys after a manual rotation)")
 	f.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", defaultKeyReload, "how often to look for rotated keys (SIGHUP reloads at once)")
 	f.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", defaultRevocationPoll, "how often to load revocations made by other instances or the command line")
-	f.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
+	f.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute and __Host- prefixes, for plain http (Safari on localhost, or another address)")
 	f.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL (https://auth.example.com) of the OpenID configuration's links (default: an https:// --issuer, else no discovery document)")
 	f.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
 	f.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP (IPv6: /64): one more allowed every")
@@ -254,6 +254,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		Log:          log,
 		Audit:        &auth.StoreAudit{Store: db, Log: log},
 	}
+	shareLoginLimits(svc, c, db)
 	// Record how long this server's tokens live, so that `jwtgate user`,
 	// `jwtgate key rotate` and the other instances, which cannot see our
 	// flags, revoke and retire keys for long enough.
@@ -277,19 +278,22 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 	var passkeys httpapi.Passkeys
 	switch rp, err := passkey.New(svc, c.PublicURL, "jwtgate"); {
 	case errors.Is(err, passkey.ErrDisabled):
-		log.Info("passkeys are off: they need --public-url, whose host is the WebAuthn relying party id")
+		log.Info(err.Error())
 	case err != nil:
 		return err
 	default:
 		svc.WebAuthn, passkeys = rp, rp
 	}
 	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
-		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs, Passkeys: passkeys})
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs, SetupHint: st.setupHint(),
+		Passkeys: passkeys})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
+	revSync, listenDone := listenRevocations(bg, db, log)
 	go func() {
 		defer close(bgDone)
-		background(bg, c, svc, keys, ks, log)
+		background(bg, c, svc, keys, ks, revSync, log)
+		<-listenDone
 	}()
 	defer func() { stopBG(); <-bgDone }()
 
@@ -321,7 +325,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		log.Warn("not an OpenID provider: rotate to EdDSA/ES256/RS256 with `jwtgate key rotate --alg EdDSA`", "alg", ks.Signing.Algorithm())
 	}
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
-		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + st.flag())
+		log.Warn("no users yet; add an admin with: " + st.setupHint())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

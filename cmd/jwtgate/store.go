@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/internal/postgres"
@@ -47,12 +50,27 @@ func storageFlags(c *command) *storage {
 func (s *storage) postgres() bool { return s.db != "" }
 
 // flag is the command-line flag that selects this storage, for hints in
-// logs: never the URL itself, which may hold a password.
+// logs and on the login page: never the URL itself, which may hold a
+// password. A folder name is quoted for a POSIX shell where it needs it.
 func (s *storage) flag() string {
 	if s.postgres() {
 		return `--db "$JWTGATE_DB"`
 	}
-	return "--data " + s.data
+	return "--data " + shellWord(s.data)
+}
+
+// setupHint is the command that creates the first admin of this storage.
+func (s *storage) setupHint() string {
+	return "jwtgate user add admin --role admin " + s.flag()
+}
+
+// shellWord returns w as one word for a POSIX shell: as it is when it
+// holds only characters no shell treats specially, else single-quoted.
+func shellWord(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/+,:@%=") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }
 
 func (c *serveConfig) storage() *storage {
@@ -137,4 +155,53 @@ rolling upgrade, or to check that the database is reachable.`, env)
 	}
 	fmt.Fprintf(stdout, "%s is at schema %s (%d migrations applied)\n", st.where(), applied[len(applied)-1], len(applied))
 	return 0
+}
+
+// shareLoginLimits, on PostgreSQL, gives svc login limits kept in the
+// database, shared by every instance on it, so that N instances do not
+// give N times the burst. On SQLite, one process, they stay in memory.
+func shareLoginLimits(svc *auth.Service, c *serveConfig, db store) {
+	pg, ok := db.(*postgres.DB)
+	if !ok {
+		return
+	}
+	for _, l := range []struct {
+		to    *auth.RateLimiter
+		name  string
+		every time.Duration
+		burst int
+	}{
+		{&svc.IPLimit, "ip", c.LoginIPEvery, c.LoginIPBurst},
+		{&svc.UserNetLimit, "net", c.LoginNetEvery, c.LoginNetBurst},
+		{&svc.UserLimit, "user", c.LoginUserEvery, c.LoginUserBurst},
+	} {
+		shared := pg.LoginLimit(l.name, l.every, l.burst)
+		shared.Now = c.now // nil: the database's clock
+		*l.to = shared
+	}
+}
+
+// listenRevocations, on PostgreSQL, hears the revocations that other
+// instances and the command line commit (LISTEN/NOTIFY) until ctx ends,
+// and asks on the returned channel for them to be loaded, a burst of them
+// coalesced into one request; done is closed when it has stopped. On
+// SQLite the channel is nil: the poll alone loads them.
+func listenRevocations(ctx context.Context, db store, log *slog.Logger) (sync <-chan struct{}, done <-chan struct{}) {
+	stopped := make(chan struct{})
+	pg, ok := db.(*postgres.DB)
+	if !ok {
+		close(stopped)
+		return nil, stopped
+	}
+	ask := make(chan struct{}, 1)
+	go func() {
+		defer close(stopped)
+		pg.ListenRevocations(ctx, func() {
+			select {
+			case ask <- struct{}{}:
+			default: // one is pending already
+			}
+		}, log)
+	}()
+	return ask, stopped
 }

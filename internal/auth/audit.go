@@ -32,6 +32,8 @@ const (
 	AuditUserDisable    AuditKind = "user.disable"         // Actor, User, UserID
 	AuditUserEnable     AuditKind = "user.enable"          // Actor, User, UserID
 	AuditUserDelete     AuditKind = "user.delete"          // Actor, User
+	AuditSessionsEnd    AuditKind = "user.sessions_end"    // Actor, User, UserID, SessionID (one session, or all when empty)
+	AuditLogoutOthers   AuditKind = "logout.others"        // Actor, User, UserID, SessionID (the one kept), ClientIP
 	AuditKeyRotate      AuditKind = "key.rotate"           // Actor, KeyID, Reason ("alg=A grace=D")
 	AuditClientRegister AuditKind = "client.register"      // Actor, ClientID, Reason ("name=N public=B")
 	AuditClientDelete   AuditKind = "client.delete"        // Actor, ClientID

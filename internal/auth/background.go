@@ -68,6 +68,10 @@ type Background struct {
 	// Reload asks for a key reload at once (a server feeds it from
 	// SIGHUP); nil: never.
 	Reload <-chan struct{}
+	// Sync asks for the revocations at once (a server on PostgreSQL feeds
+	// it from the notifications of other instances' revocations); the
+	// poll goes on as the safety net. nil: only the poll.
+	Sync <-chan struct{}
 	// Clock is the time of the work and of its waits; it should read the
 	// Service's Now. nil: the Service's Now, waiting on the wall clock.
 	Clock Clock
@@ -201,6 +205,8 @@ func (b *Background) Run(ctx context.Context) {
 		}},
 	}
 
+	revocations := jobs[0] // the poll's work, also done on Sync
+
 	for {
 		now = later(clk.Now(), now)
 		var next time.Time
@@ -227,6 +233,10 @@ func (b *Background) Run(ctx context.Context) {
 			stop()
 			now = later(clk.Now(), now)
 			reload("requested")
+		case <-b.Sync:
+			stop()
+			now = later(clk.Now(), now)
+			revocations.run()
 		case done := <-kick:
 			stop()
 			now = later(clk.Now(), now)

@@ -65,6 +65,7 @@ type bgRig struct {
 	svc    *auth.Service
 	logs   *testutil.LockedBuffer
 	reload chan struct{}
+	sync   chan struct{}
 	loads  atomic.Int32 // LoadKeys calls by the Background
 	loadMu sync.Mutex   // held by a test, it stops LoadKeys
 	spoil  atomic.Bool  // LoadKeys returns the keys with a signing key that cannot sign
@@ -77,7 +78,7 @@ type bgRig struct {
 func newRig(t *testing.T) *bgRig {
 	t.Helper()
 	start := time.Now().Truncate(time.Millisecond)
-	r := &bgRig{t: t, clock: testutil.NewClock(start), start: start, logs: &testutil.LockedBuffer{}, reload: make(chan struct{})}
+	r := &bgRig{t: t, clock: testutil.NewClock(start), start: start, logs: &testutil.LockedBuffer{}, reload: make(chan struct{}), sync: make(chan struct{}, 1)}
 	r.store = &bgStore{downStore: &downStore{DB: openDB(t)}}
 	if _, err := auth.EnsureSigningKey(ctx, r.store, start, func() (auth.StoredKey, error) {
 		return auth.NewStoredKey(jwt.HS256, start)
@@ -131,7 +132,7 @@ func (r *bgRig) run(poll, keyReload time.Duration) {
 		t.Fatal(err)
 	}
 	bg := &auth.Background{Service: r.svc, Keys: ks, LoadKeys: r.load, RevocationPoll: poll, KeyReload: keyReload,
-		Reload: r.reload, Clock: r.clock, AuditRetention: r.auditRetention}
+		Reload: r.reload, Sync: r.sync, Clock: r.clock, AuditRetention: r.auditRetention}
 	if r.wall {
 		bg.Clock = nil
 	}
@@ -228,6 +229,47 @@ func TestBackgroundPollsRevocations(t *testing.T) {
 	}
 	if n, m := r.logged(failed), r.logged(works); n != 1 || m != 1 {
 		t.Errorf("then 3 polls that work: %d failure and %d recovery lines, want 1 and 1:\n%s", n, m, r.logs)
+	}
+}
+
+// A receive from Sync loads the revocations at once, long before the
+// poll; the poll still runs on its schedule.
+func TestBackgroundSyncsOnRequest(t *testing.T) {
+	r := newRig(t)
+	r.run(time.Hour, time.Hour)
+	other := &auth.Service{Store: r.store, Now: r.clock.Now, Log: slog.New(slog.DiscardHandler)}
+	logout := func() string {
+		t.Helper()
+		g, err := r.svc.StartSession(ctx, mkUser(t, r.store, fmt.Sprintf("u%d", r.clock.Now().UnixNano())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := r.svc.Tokens.Verify(g.AccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Logout(ctx, p, false); err != nil {
+			t.Fatal(err)
+		}
+		return g.AccessToken
+	}
+	revoked := func(tok string) bool {
+		_, err := r.svc.Tokens.Verify(tok)
+		return errors.Is(err, auth.ErrRevoked)
+	}
+
+	tok := logout()
+	r.advance(time.Minute)
+	if revoked(tok) {
+		t.Fatal("revoked elsewhere and seen here with neither a poll nor a sync")
+	}
+	r.sync <- struct{}{}
+	testutil.Eventually(t, 10*time.Second, "the revocation loaded on Sync", func() bool { return revoked(tok) })
+
+	tok = logout()
+	r.advance(time.Hour - time.Minute)
+	if !revoked(tok) {
+		t.Fatal("the poll no longer runs after a Sync")
 	}
 }
 

@@ -1,11 +1,27 @@
 package auth
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
 )
+
+// RateLimiter is a login limit (see Service.Login): token buckets keyed
+// by a string. Limiter keeps them in memory; a store may keep them in the
+// database, shared by every instance on it.
+type RateLimiter interface {
+	// Spend takes one attempt for key, or says how long until one is
+	// free. An error (the limiter's storage failed) grants nothing: the
+	// caller refuses the attempt.
+	Spend(ctx context.Context, key string) (ok bool, wait time.Duration, err error)
+	// Refund gives back an attempt that Spend granted for key and that
+	// turned out not to count.
+	Refund(ctx context.Context, key string) error
+}
+
+var _ RateLimiter = (*Limiter)(nil)
 
 // Limiter is a set of token buckets keyed by a string (a client IP, a
 // username). Each key may spend Burst attempts at once, refilled at one per
@@ -72,6 +88,18 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	}
 	wait := time.Duration((1 - b.tokens) * float64(l.Every))
 	return false, max(wait, time.Second)
+}
+
+// Spend is Allow, as a RateLimiter; it never fails.
+func (l *Limiter) Spend(_ context.Context, key string) (bool, time.Duration, error) {
+	ok, wait := l.Allow(key)
+	return ok, wait, nil
+}
+
+// Refund is Return, as a RateLimiter; it never fails.
+func (l *Limiter) Refund(_ context.Context, key string) error {
+	l.Return(key)
+	return nil
 }
 
 // Return gives back an attempt that Allow granted for key and that turned

@@ -165,3 +165,77 @@ func TestLoginConcurrentGuessesStayWithinBudget(t *testing.T) {
 		}
 	}
 }
+
+// countingLimit is a RateLimiter that grants every attempt, or fails with
+// err, and counts the calls.
+type countingLimit struct {
+	err             error
+	spent, refunded atomic.Int32
+}
+
+func (l *countingLimit) Spend(context.Context, string) (bool, time.Duration, error) {
+	l.spent.Add(1)
+	return l.err == nil, 0, l.err
+}
+
+func (l *countingLimit) Refund(context.Context, string) error {
+	l.refunded.Add(1)
+	return l.err
+}
+
+// lookupCounter counts UserByName calls, the start of a password check.
+type lookupCounter struct {
+	auth.Store
+	n atomic.Int32
+}
+
+func (s *lookupCounter) UserByName(ctx context.Context, name string) (*auth.User, error) {
+	s.n.Add(1)
+	return s.Store.UserByName(ctx, name)
+}
+
+// A limiter that cannot answer (its database is down) refuses the login
+// with its error, before the password is checked, and an attempt already
+// taken from another limit is given back.
+func TestLoginLimitFailureRefuses(t *testing.T) {
+	ctx := context.Background()
+	down := fmt.Errorf("limits table: %w", auth.ErrUnavailable)
+	tests := []struct {
+		name         string
+		failing      int   // 0: IPLimit, 1: UserNetLimit, 2: UserLimit
+		wantRefunded int32 // of UserNetLimit
+	}{
+		{"per address", 0, 0},
+		{"per username and network", 1, 0},
+		{"per username", 2, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testutil.NewClock(time.Unix(1_700_000_000, 0))
+			svc := newLoginService(t, c)
+			if _, err := svc.CreateUser(ctx, "ann", "right password", auth.RoleReader); err != nil {
+				t.Fatal(err)
+			}
+			lims := []*countingLimit{{}, {}, {}}
+			lims[tc.failing].err = down
+			svc.IPLimit, svc.UserNetLimit, svc.UserLimit = lims[0], lims[1], lims[2]
+			lookups := &lookupCounter{Store: svc.Store}
+			svc.Store = lookups
+			u, err := svc.Login(ctx, "203.0.113.5", "ann", "right password")
+			if u != nil || !errors.Is(err, auth.ErrUnavailable) || errors.Is(err, auth.ErrRateLimited) {
+				t.Fatalf("Login = %v, %v; want ErrUnavailable", u, err)
+			}
+			if n := lookups.n.Load(); n != 0 {
+				t.Errorf("the password was checked: %d user lookups", n)
+			}
+			for i := tc.failing + 1; i < len(lims); i++ {
+				if n := lims[i].spent.Load(); n != 0 {
+					t.Errorf("limit %d after the failing one spent %d times", i, n)
+				}
+			}
+			if n := lims[1].refunded.Load(); n != tc.wantRefunded {
+				t.Errorf("UserNetLimit refunded %d times, want %d", n, tc.wantRefunded)
+			}
+		})
+	}
+}

@@ -62,7 +62,7 @@ func (s *Service) LoginSession(ctx context.Context, clientIP string, u *User, co
 		return nil, err
 	}
 	if !st.HasFactor() {
-		g, err := s.startSession(ctx, u, []string{AMRPassword})
+		g, err := s.startSession(ctx, u, LoginFrom{ClientIP: clientIP}, []string{AMRPassword})
 		if g != nil {
 			g.Cookie = cookie
 		}
@@ -106,8 +106,8 @@ func (s *Service) LoginMFA(ctx context.Context, clientIP, token string, proof MF
 		return nil, ErrMFAToken
 	}
 	addr, network := clientKeys(clientIP)
-	if ok, wait := s.IPLimit.Allow(addr); !ok {
-		return nil, &RetryError{Err: ErrRateLimited, After: wait}
+	if err := spend(ctx, s.IPLimit, addr); err != nil {
+		return nil, err
 	}
 	n := 0
 	for _, set := range []bool{proof.TOTP != "", proof.RecoveryCode != "", len(proof.WebAuthn) > 0} {
@@ -149,13 +149,13 @@ func (s *Service) LoginMFA(ctx context.Context, clientIP, token string, proof MF
 		return nil, fmt.Errorf("mfa challenge data: %w", err)
 	}
 	netKey := NameKey(u.Name) + "\x00" + network
-	if ok, wait := s.UserNetLimit.Allow(netKey); !ok {
-		return nil, &RetryError{Err: ErrRateLimited, After: wait}
+	if err := spend(ctx, s.UserNetLimit, netKey); err != nil {
+		return nil, err
 	}
 	amr, factor, err := s.checkProof(ctx, ms, u, data, proof)
 	if err != nil {
 		if !errors.Is(err, ErrUnauthorized) {
-			s.UserNetLimit.Return(netKey)
+			s.refund(ctx, s.UserNetLimit, netKey)
 			return nil, err
 		}
 		tries, ferr := ms.FailMFAChallenge(ctx, hash)
@@ -169,14 +169,14 @@ func (s *Service) LoginMFA(ctx context.Context, clientIP, token string, proof MF
 		}
 		return nil, err
 	}
-	s.UserNetLimit.Return(netKey)
+	s.refund(ctx, s.UserNetLimit, netKey)
 	if err := ms.UseMFAChallenge(ctx, hash, now, MaxMFAAttempts); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, ErrMFAToken
 		}
 		return nil, err
 	}
-	g, err := s.startSession(ctx, u, amr)
+	g, err := s.startSession(ctx, u, LoginFrom{ClientIP: clientIP}, amr)
 	if err != nil {
 		return nil, err
 	}

@@ -281,13 +281,13 @@ func (s *Service) UsePasskey(ctx context.Context, u *User, p *Passkey, signCount
 // the passkey p (which the caller verified, with user verification): its
 // amr is p's alone ("hwk" or "swk"), its acr that of a second factor,
 // since the authenticator checked the user's PIN or biometric. The
-// sign-in is audited.
-func (s *Service) PasskeySession(ctx context.Context, u *User, p *Passkey) (*Grant, error) {
-	g, err := s.startSession(ctx, u, []string{p.AMR()})
+// sign-in is audited; from is kept with the session.
+func (s *Service) PasskeySession(ctx context.Context, from LoginFrom, u *User, p *Passkey) (*Grant, error) {
+	g, err := s.startSession(ctx, u, from, []string{p.AMR()})
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, AuditEvent{Kind: AuditPasskeyLogin, User: u.Name, UserID: u.ID, SessionID: g.SessionID,
+	s.audit(ctx, AuditEvent{Kind: AuditPasskeyLogin, User: u.Name, UserID: u.ID, ClientIP: from.ClientIP, SessionID: g.SessionID,
 		Reason: fmt.Sprintf("id=%s amr=%s", p.IDString(), p.AMR())})
 	return g, nil
 }
@@ -300,4 +300,13 @@ func (s *Service) KeepLastFactor(ctx context.Context, userID int64, remaining in
 		return err
 	}
 	return s.CanRemoveFactor(ctx, u, remaining > 0)
+}
+
+// SpendLoginAttempt takes one attempt from the client address's login
+// limit (IPLimit, as Login does) for a sign-in that has no password, as a
+// passwordless one: a *RetryError wrapping ErrRateLimited when none is
+// left.
+func (s *Service) SpendLoginAttempt(ctx context.Context, clientIP string) error {
+	addr, _ := clientKeys(clientIP)
+	return spend(ctx, s.IPLimit, addr)
 }

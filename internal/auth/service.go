@@ -17,12 +17,12 @@ type Service struct {
 	Store  Store
 	Hasher *Hasher
 	Tokens *Tokens
-	// Login limits, in memory (see Login): attempts per client address,
-	// failures per username and client network, and failures per username
-	// from networks it has not logged in from lately.
-	IPLimit      *Limiter
-	UserNetLimit *Limiter
-	UserLimit    *Limiter
+	// Login limits (see Login): attempts per client address, failures per
+	// username and client network, and failures per username from
+	// networks it has not logged in from lately. nil: no limit.
+	IPLimit      RateLimiter
+	UserNetLimit RateLimiter
+	UserLimit    RateLimiter
 	RefreshTTL   time.Duration // lifetime of one refresh token (DefaultRefreshTTL)
 	SessionTTL   time.Duration // absolute lifetime of a session (DefaultSessionTTL)
 	// TokenAge is how long an access token can be accepted (lifetime plus
@@ -94,8 +94,8 @@ func (s *Service) Login(ctx context.Context, clientIP, username, password string
 // *reason to why it refused the password.
 func (s *Service) login(ctx context.Context, clientIP, username, password string, found **User, reason *string) (*User, error) {
 	addr, network := clientKeys(clientIP)
-	if ok, wait := s.IPLimit.Allow(addr); !ok {
-		return nil, &RetryError{Err: ErrRateLimited, After: wait}
+	if err := spend(ctx, s.IPLimit, addr); err != nil {
+		return nil, err
 	}
 	// A request without both fields, or with one no account can have, is
 	// the client's mistake, not a guess: say so instead of "wrong password".
@@ -107,27 +107,57 @@ func (s *Service) login(ctx context.Context, clientIP, username, password string
 	}
 	userKey := NameKey(username)
 	netKey := userKey + "\x00" + network
-	if ok, wait := s.UserNetLimit.Allow(netKey); !ok {
-		return nil, &RetryError{Err: ErrRateLimited, After: wait}
+	if err := spend(ctx, s.UserNetLimit, netKey); err != nil {
+		return nil, err
 	}
 	known := s.knownNets.has(netKey, s.now(), KnownNetworkTTL)
 	if !known {
-		if ok, wait := s.UserLimit.Allow(userKey); !ok {
-			s.UserNetLimit.Return(netKey)
-			return nil, &RetryError{Err: ErrRateLimited, After: wait}
+		if err := spend(ctx, s.UserLimit, userKey); err != nil {
+			s.refund(ctx, s.UserNetLimit, netKey)
+			return nil, err
 		}
 	}
 	u, err := s.checkPassword(ctx, username, password, found, reason)
 	if !errors.Is(err, ErrUnauthorized) { // a success, or no answer (busy, unavailable)
-		s.UserNetLimit.Return(netKey)
+		s.refund(ctx, s.UserNetLimit, netKey)
 		if !known {
-			s.UserLimit.Return(userKey)
+			s.refund(ctx, s.UserLimit, userKey)
 		}
 	}
 	if err == nil {
 		s.knownNets.add(netKey, s.now(), KnownNetworkTTL)
 	}
 	return u, err
+}
+
+// spend takes an attempt from l (nil: no limit): a *RetryError wrapping
+// ErrRateLimited when none is left, or the limiter's own error. A limiter
+// that cannot answer refuses: one that keeps its buckets in the database
+// fails when the database does, and so would the login itself.
+func spend(ctx context.Context, l RateLimiter, key string) error {
+	if l == nil {
+		return nil
+	}
+	ok, wait, err := l.Spend(ctx, key)
+	if err != nil {
+		return fmt.Errorf("login limit: %w", err)
+	}
+	if !ok {
+		return &RetryError{Err: ErrRateLimited, After: wait}
+	}
+	return nil
+}
+
+// refund gives an attempt back to l, even when the client has gone: the
+// attempt did not count either way. A failure costs the user one attempt
+// of the budget, no more; it is logged.
+func (s *Service) refund(ctx context.Context, l RateLimiter, key string) {
+	if l == nil {
+		return
+	}
+	if err := l.Refund(context.WithoutCancel(ctx), key); err != nil {
+		s.log().Warn("login limit: giving back an attempt failed", "err", err)
+	}
 }
 
 // KnownNetworkTTL is how long a successful login exempts the user's later
@@ -259,7 +289,12 @@ func (s *Service) ResetPassword(ctx context.Context, name, password string) (*Us
 		return nil, err
 	}
 	yes := true
-	return s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, MustChangePassword: &yes, EndSessions: end})
+	u, err := s.updateUser(ctx, name, UserUpdate{PasswordHash: &h, MustChangePassword: &yes, EndSessions: end})
+	if err != nil {
+		return nil, err
+	}
+	s.auditUser(ctx, AuditPasswordChange, nil, u, name, "reset")
+	return u, nil
 }
 
 // EndUserSessions ends every session of a user: their refresh tokens stop
@@ -269,7 +304,12 @@ func (s *Service) EndUserSessions(ctx context.Context, name string) (*User, erro
 	if err != nil {
 		return nil, err
 	}
-	return s.updateUser(ctx, name, UserUpdate{EndSessions: end})
+	u, err := s.updateUser(ctx, name, UserUpdate{EndSessions: end})
+	if err != nil {
+		return nil, err
+	}
+	s.auditUser(ctx, AuditSessionsEnd, nil, u, name, "")
+	return u, nil
 }
 
 // updateUser applies upd and, when it ends the user's sessions, makes

@@ -100,7 +100,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	g, err := s.svc.StartSession(r.Context(), u)
+	g, err := s.svc.StartSessionFrom(r.Context(), u, auth.LoginFrom{ClientIP: stateOf(r).ip, UserAgent: r.UserAgent()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -420,7 +420,7 @@ func (s *server) resetPassword(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	u, err := s.svc.ResetPassword(r.Context(), r.PathValue("name"), req.Password)
+	u, err := s.svc.ResetPassword(s.auditCtx(r), r.PathValue("name"), req.Password)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -429,7 +429,7 @@ func (s *server) resetPassword(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) endUserSessions(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.svc.EndUserSessions(r.Context(), r.PathValue("name")); err != nil {
+	if _, err := s.svc.EndUserSessions(s.auditCtx(r), r.PathValue("name")); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -119,7 +119,7 @@ func (s *server) finishPasskeyRegistration(w http.ResponseWriter, r *http.Reques
 	if !ok {
 		return
 	}
-	pk, err := s.passkeys.FinishRegistration(r.Context(), p, u, req.Name, req.Credential)
+	pk, err := s.passkeys.FinishRegistration(s.auditCtx(r), p, u, req.Name, req.Credential)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -149,7 +149,7 @@ func (s *server) renamePasskey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := PrincipalFrom(r.Context())
-	if err := s.svc.RenamePasskey(r.Context(), p, id, req.Name); err != nil {
+	if err := s.svc.RenamePasskey(s.auditCtx(r), p, id, req.Name); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -162,7 +162,7 @@ func (s *server) deletePasskey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := PrincipalFrom(r.Context())
-	err := s.svc.DeletePasskey(r.Context(), p, id, s.svc.KeepLastFactor)
+	err := s.svc.DeletePasskey(s.auditCtx(r), p, id, s.svc.KeepLastFactor)
 	if errors.Is(err, auth.ErrMFARequiredByRole) {
 		writeProblem(w, http.StatusConflict, "mfa_required_by_role", "your role requires a second factor: add another before removing this one")
 		return
@@ -180,9 +180,8 @@ func (s *server) beginPasskeyLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.passkeysOn(w) {
 		return
 	}
-	addr := stateOf(r).ip
-	if ok, wait := s.svc.IPLimit.Allow(addr); !ok {
-		s.fail(w, r, &auth.RetryError{Err: auth.ErrRateLimited, After: wait})
+	if err := s.svc.SpendLoginAttempt(r.Context(), stateOf(r).ip); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	opts, err := s.passkeys.BeginPasswordless(r.Context())
@@ -206,12 +205,12 @@ func (s *server) finishPasskeyLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &req) {
 		return
 	}
-	u, pk, err := s.passkeys.FinishPasswordless(r.Context(), req.Credential)
+	u, pk, err := s.passkeys.FinishPasswordless(s.auditCtx(r), req.Credential)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	g, err := s.svc.PasskeySession(r.Context(), u, pk)
+	g, err := s.svc.PasskeySession(s.auditCtx(r), auth.LoginFrom{ClientIP: stateOf(r).ip, UserAgent: r.UserAgent()}, u, pk)
 	if err != nil {
 		s.fail(w, r, err)
 		return

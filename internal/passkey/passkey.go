@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -30,8 +31,9 @@ import (
 	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
-// ErrDisabled is returned by New for a server without a public URL.
-var ErrDisabled = errors.New("passkeys need --public-url: the WebAuthn relying party id is its host")
+// ErrDisabled is returned (wrapped, with the reason) by New for a server
+// whose public URL cannot name a relying party: none, or an IP address.
+var ErrDisabled = errors.New("passkeys are off")
 
 // RP is the server as a WebAuthn relying party.
 type RP struct {
@@ -43,14 +45,19 @@ type RP struct {
 }
 
 // New returns the relying party of publicURL, or ErrDisabled if it is
-// empty. Its host is the RP ID; displayName is what authenticators show.
+// empty or its host an IP address (an RP ID is a domain name: browsers
+// refuse an address). Its host is the RP ID; displayName is what
+// authenticators show.
 func New(svc *auth.Service, publicURL, displayName string) (*RP, error) {
 	if publicURL == "" {
-		return nil, ErrDisabled
+		return nil, fmt.Errorf("%w: they need --public-url, whose host is the WebAuthn relying party id", ErrDisabled)
 	}
 	u, err := url.Parse(publicURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
 		return nil, fmt.Errorf("passkey: the public URL %q is not an http(s) URL with a host", publicURL)
+	}
+	if _, err := netip.ParseAddr(u.Hostname()); err == nil {
+		return nil, fmt.Errorf("%w: the host of --public-url is an IP address, and a WebAuthn relying party id must be a domain name", ErrDisabled)
 	}
 	store, err := svc.PasskeyStore()
 	if err != nil {

@@ -125,8 +125,10 @@ func TestNewNeedsPublicURL(t *testing.T) {
 	}
 	defer st.Close()
 	svc := &auth.Service{Store: st}
-	if _, err := passkey.New(svc, "", ""); !errors.Is(err, passkey.ErrDisabled) {
-		t.Fatalf("New without a public URL = %v, want ErrDisabled", err)
+	for _, off := range []string{"", "http://127.0.0.1:8080", "https://[::1]:8443"} {
+		if _, err := passkey.New(svc, off, ""); !errors.Is(err, passkey.ErrDisabled) {
+			t.Errorf("New(%q) = %v, want ErrDisabled", off, err)
+		}
 	}
 	for _, bad := range []string{"ftp://auth.example", "auth.example", "https://"} {
 		if _, err := passkey.New(svc, bad, ""); err == nil {

@@ -88,6 +88,10 @@ type Dialect struct {
 	// hash, the new hash and its expiry, it returns whether the session
 	// is live and whether the old token was marked used.
 	RotateSQL string
+	// NotifyRevoked, if not empty, is run by each transaction that
+	// records revocations, after them: PostgreSQL's pg_notify, which other
+	// instances hear when, and only if, the transaction commits.
+	NotifyRevoked string
 }
 
 // Store implements auth.Store (with auth.TokenLifetimeStore and

@@ -100,6 +100,11 @@ func TestBrowserAccessibility(t *testing.T) {
 			tb.waitJS(`document.querySelectorAll('#post-list > li').length === 3`, 10*time.Second)
 			tb.axe("the posts of an editor")
 
+			tb.do(chromedp.Navigate(s.URL + "/security"))
+			tb.do(chromedp.WaitVisible(chromedp.CSS("#password-form")))
+			tb.waitJS(`document.querySelectorAll('#session-list tr').length > 0`, 10*time.Second)
+			tb.axe("the security page")
+
 			tb.do(chromedp.Click(chromedp.CSS("#logout")))
 			tb.do(chromedp.WaitVisible(chromedp.CSS("#login-form")))
 			tb.do(chromedp.Navigate(s.URL + "/admin"))

@@ -71,6 +71,13 @@ func TestBrowserAdminSearchAndPaging(t *testing.T) {
 	if !g.MustChangePassword {
 		t.Error("rita's login does not say she must change her password")
 	}
+	// Her sessions one by one: the list shows both, End ends one.
+	s.do(t, "POST", "/login", "", "", map[string]any{"username": "rita", "password": "temporary-password"}, nil)
+	tb.do(chromedp.Click(chromedp.CSS(`tr[data-name="rita"] .user-sessions`)))
+	tb.waitJS(`document.querySelectorAll('tr[data-name="rita"] .user-sessions-list li').length === 2`, 10*time.Second)
+	tb.axe("a user's sessions on the admin page")
+	tb.do(chromedp.Click(chromedp.CSS(`tr[data-name="rita"] .user-session-end`)))
+	tb.waitJS(`document.querySelectorAll('tr[data-name="rita"] .user-sessions-list li').length === 1`, 10*time.Second)
 	tb.do(chromedp.Click(chromedp.CSS(`tr[data-name="rita"] .user-end`)))
 	tb.waitJS(`document.getElementById('users-status').textContent.includes('Every session of rita')`, 10*time.Second)
 	if res := s.do(t, "GET", "/me", g.AccessToken, "", nil, nil); res.StatusCode != 401 {

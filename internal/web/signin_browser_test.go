@@ -189,7 +189,7 @@ func TestBrowserAdminClients(t *testing.T) {
 	}
 	tb.do(chromedp.Click(chromedp.CSS(sel + " .client-delete")))
 	tb.do(chromedp.Click(chromedp.CSS(sel + " .client-delete")))
-	tb.waitJS(`document.querySelectorAll('#clients-body tr').length === 0`, 10*time.Second)
+	tb.waitJS(`document.querySelectorAll('#clients-body tr').length === 0`, 30*time.Second)
 	if cs, _ := s.svc.Clients(context.Background()); len(cs) != 0 {
 		t.Errorf("clients after delete: %+v", cs)
 	}

@@ -163,7 +163,7 @@ func TestNoInlineCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pages != 3 || scripts < 5 {
+	if pages != 4 || scripts < 5 {
 		t.Errorf("found %d pages and %d scripts", pages, scripts)
 	}
 }
@@ -189,20 +189,21 @@ func checkLabels(t *testing.T, name, src string) {
 		if id := idAttr.FindStringSubmatch(attrs); id != nil && labelled[id[1]] {
 			continue
 		}
-		// Wrapped in a label, or labelled at run time (class user-role, see
-		// admin.js; TestBrowserAdminUsers checks the labels in the page).
+		// Wrapped in a label, or labelled at run time (classes user-role and
+		// user-reset-password, see admin.js; TestBrowserAdminUsers and the
+		// axe-core test check the labels in the page).
 		before := src[max(0, m[0]-200):m[0]]
 		if i, j := strings.LastIndex(before, "<label"), strings.LastIndex(before, "</label>"); i > j {
 			continue
 		}
-		if strings.Contains(attrs, `class="user-role"`) {
+		if strings.Contains(attrs, `class="user-role"`) || strings.Contains(attrs, `class="user-reset-password"`) {
 			continue
 		}
 		t.Errorf("%s: %s has no label", name, src[m[0]:m[1]])
 	}
 }
 
-// The posts and users pages carry the same login form and session panel,
+// The posts, users and security pages carry the same login form and session panel,
 // which session.js drives by their ids; a change to one copy alone would
 // break the other page.
 func TestSharedBlocksSameOnEveryPage(t *testing.T) {
@@ -211,7 +212,7 @@ func TestSharedBlocksSameOnEveryPage(t *testing.T) {
 		"session panel": regexp.MustCompile(`(?s)<aside id="session-panel".*?</aside>`),
 	} {
 		var first string
-		for _, page := range []string{"index.html", "admin.html"} {
+		for _, page := range []string{"index.html", "admin.html", "security.html"} {
 			b, err := fs.ReadFile(web.FS(), page)
 			if err != nil {
 				t.Fatal(err)

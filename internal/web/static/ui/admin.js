@@ -65,6 +65,16 @@ function renderUser(u, i) {
     if (!form.hidden) pwField.focus();
   });
   form.addEventListener('submit', (ev) => { ev.preventDefault(); setPassword(u, pwField, form, reset); });
+  const sessBtn = tr.querySelector('.user-sessions');
+  const panel = tr.querySelector('.user-sessions-panel');
+  panel.id = `sessions-${i}`;
+  sessBtn.setAttribute('aria-label', `Sessions of ${u.name}`);
+  sessBtn.setAttribute('aria-controls', panel.id);
+  sessBtn.addEventListener('click', () => {
+    panel.hidden = !panel.hidden;
+    sessBtn.setAttribute('aria-expanded', String(!panel.hidden));
+    if (!panel.hidden) loadSessions(u, panel);
+  });
   if (me && u.name.toLowerCase() === me.name.toLowerCase()) {
     // The server refuses these for yourself; say so up front.
     toggle.disabled = true;
@@ -73,6 +83,46 @@ function renderUser(u, i) {
     toggle.title = del.title = sel.title = 'You cannot demote, disable or delete yourself';
   }
   return tr;
+}
+
+// loadSessions lists a user's live sessions in panel, each with an End
+// button.
+async function loadSessions(u, panel) {
+  $('users-error').textContent = '';
+  try {
+    const { sessions } = await api('GET', `/users/${encodeURIComponent(u.name)}/sessions`);
+    const list = panel.querySelector('.user-sessions-list');
+    list.replaceChildren(...sessions.map((s) => {
+      const li = document.createElement('li');
+      li.dataset.id = s.id;
+      const what = s.client_id ? `application ${s.client_id}` : `${s.user_agent || 'unknown browser'}, ${s.client_ip || 'unknown address'}`;
+      const since = document.createElement('time');
+      since.dateTime = s.created_at;
+      since.textContent = new Date(s.created_at).toLocaleString();
+      li.append(`${what}, since `, since, ' ');
+      const end = document.createElement('button');
+      end.type = 'button';
+      end.className = 'secondary user-session-end';
+      end.textContent = 'End';
+      end.setAttribute('aria-label', `End the session of ${u.name} since ${since.textContent}`);
+      end.addEventListener('click', async () => {
+        end.disabled = true;
+        try {
+          await api('DELETE', `/users/${encodeURIComponent(u.name)}/sessions/${encodeURIComponent(s.id)}`);
+          status(`A session of ${u.name} ended.`);
+          await loadSessions(u, panel);
+        } catch (e) {
+          end.disabled = false;
+          fail(`Could not end the session of ${u.name}`, e);
+        }
+      });
+      li.append(end);
+      return li;
+    }));
+    panel.querySelector('.user-sessions-none').hidden = sessions.length > 0;
+  } catch (e) {
+    fail(`Could not load the sessions of ${u.name}`, e);
+  }
 }
 
 async function loadUsers() {
