@@ -174,6 +174,13 @@ func (s *server) deletePasskey(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// passkeyLogin tells the login page whether to offer "Sign in with a
+// passkey", without the cost of a ceremony (and its login limit) that
+// begin has.
+func (s *server) passkeyLogin(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"enabled": s.passkeys != nil})
+}
+
 // beginPasskeyLogin starts a passwordless sign-in: the options for
 // navigator.credentials.get, naming no user.
 func (s *server) beginPasskeyLogin(w http.ResponseWriter, r *http.Request) {

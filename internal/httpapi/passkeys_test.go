@@ -56,6 +56,9 @@ func passkeyEnv(t *testing.T) (*env, *passkeytest.Authenticator) {
 func TestPasskeyAPI(t *testing.T) {
 	e, a := passkeyEnv(t)
 	tok := e.login("rita")
+	if r := e.get("/login/passkey", ""); r.StatusCode != 200 || strings.TrimSpace(string(r.body)) != `{"enabled":true}` {
+		t.Fatalf("GET /login/passkey: %v", r)
+	}
 
 	// Registration needs a session.
 	if r := e.sendJSON("POST", "/me/passkeys/register/begin", "", `{}`); r.StatusCode != http.StatusUnauthorized {
@@ -130,6 +133,9 @@ func TestPasskeyAPI(t *testing.T) {
 
 func TestPasskeysDisabled(t *testing.T) {
 	e := newEnv(t, envOptions{})
+	if r := e.get("/login/passkey", ""); r.StatusCode != 200 || strings.TrimSpace(string(r.body)) != `{"enabled":false}` {
+		t.Fatalf("GET /login/passkey without passkeys: %v", r)
+	}
 	if r := e.sendJSON("POST", "/login/passkey/begin", "", `{}`); r.StatusCode != http.StatusNotFound || !strings.Contains(string(r.body), codePasskeysDisabled) {
 		t.Fatalf("begin without passkeys: %v", r)
 	}

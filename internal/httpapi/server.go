@@ -163,6 +163,7 @@ func (s *server) routes() []route {
 		{"GET /oauth2/client-info", "", s.oidcRoute(s.clientInfo)},
 		{"GET /setup-status", "", s.setupStatus},
 		{"GET /me", auth.RoleReader, s.me},
+		{"GET /login/passkey", "", s.passkeyLogin},
 		{"POST /login/passkey/begin", "", s.beginPasskeyLogin},
 		{"POST /login/passkey/finish", "", s.finishPasskeyLogin},
 		{"GET /me/passkeys", auth.RoleReader, s.listPasskeys},
