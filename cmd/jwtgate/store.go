@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -137,4 +138,25 @@ rolling upgrade, or to check that the database is reachable.`, env)
 	}
 	fmt.Fprintf(stdout, "%s is at schema %s (%d migrations applied)\n", st.where(), applied[len(applied)-1], len(applied))
 	return 0
+}
+
+// mfaKey loads the key that encrypts TOTP secrets: --mfa-key-file, else
+// with SQLite mfa.key in the data folder, made on first start (0600). It
+// is a file and not a database row so that a copy of the database alone
+// reveals no TOTP secret. With PostgreSQL and no file there is no key:
+// TOTP enrolment then fails with a message naming the flag.
+func (c *serveConfig) mfaKey(log *slog.Logger) (*auth.MFAKey, error) {
+	path, create := c.MFAKeyFile, false
+	if path == "" {
+		if c.storage().postgres() {
+			log.Info("TOTP is off: no --mfa-key-file (a key shared by every instance, kept outside the database)")
+			return nil, nil
+		}
+		path, create = filepath.Join(c.Data, "mfa.key"), true
+	}
+	material, err := auth.LoadMFAKeyFile(path, create)
+	if err != nil {
+		return nil, fmt.Errorf("--mfa-key-file: %w", err)
+	}
+	return auth.NewMFAKey(material)
 }

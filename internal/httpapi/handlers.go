@@ -100,8 +100,13 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	g, err := s.svc.StartSession(r.Context(), u)
+	g, err := s.svc.LoginSession(s.auditCtx(r), stateOf(r).ip, u, cookie)
 	if err != nil {
+		var mfa *auth.MFARequiredError
+		if errors.As(err, &mfa) {
+			s.writeMFARequired(w, mfa)
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}

@@ -130,6 +130,7 @@ func (s *server) routes() []route {
 		{"GET /readyz", "", s.readyz},
 		{"GET /openapi.yaml", "", s.openapi},
 		{"POST /login", "", s.login},
+		{"POST /login/mfa", "", s.loginMFA},
 		{"POST /refresh", "", s.refresh},
 		{"POST /logout", "", s.logout},      // an access token, or a refresh token in the body: checked by logout
 		{"/auth/verify", "", s.forwardAuth}, // any method: proxies may pass the original one
@@ -147,6 +148,11 @@ func (s *server) routes() []route {
 		{"POST /oauth2/introspect", "", s.oidcRoute(s.introspect)},
 		{"GET /oauth2/client-info", "", s.oidcRoute(s.clientInfo)},
 		{"GET /me", auth.RoleReader, s.me},
+		{"GET /me/mfa", auth.RoleReader, s.mfaStatus},
+		{"POST /me/mfa/totp", auth.RoleReader, s.beginTOTP},
+		{"POST /me/mfa/totp/confirm", auth.RoleReader, s.confirmTOTP},
+		{"DELETE /me/mfa/totp", auth.RoleReader, s.removeTOTP},
+		{"POST /me/mfa/recovery", auth.RoleReader, s.regenerateRecovery},
 		{"GET /posts", auth.RoleReader, s.listPosts},
 		{"POST /posts", auth.RoleEditor, s.createPost},
 		{"GET /posts/{id}", auth.RoleReader, s.getPost},
@@ -157,6 +163,7 @@ func (s *server) routes() []route {
 		{"DELETE /users/{name}", auth.RoleAdmin, s.deleteUser},
 		{"POST /users/{name}/password", auth.RoleAdmin, s.resetPassword},
 		{"DELETE /users/{name}/sessions", auth.RoleAdmin, s.endUserSessions},
+		{"POST /users/{name}/mfa-reset", auth.RoleAdmin, s.resetUserMFA},
 		{"GET /clients", auth.RoleAdmin, s.listClients},
 		{"POST /clients", auth.RoleAdmin, s.createClient},
 		{"DELETE /clients/{id}", auth.RoleAdmin, s.deleteClient},
