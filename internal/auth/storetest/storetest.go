@@ -120,6 +120,11 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"OIDCDeleteClientEndsSessions", testOIDCDeleteClientEndsSessions},
 		{"AuditEvents", testAuditEvents},
 		{"AuditPurge", testAuditPurge},
+		{"MFATOTP", testMFATOTP},
+		{"MFARecovery", testMFARecovery},
+		{"MFAChallenges", testMFAChallenges},
+		{"MFAReset", testMFAReset},
+		{"SessionAMR", testSessionAMR},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
