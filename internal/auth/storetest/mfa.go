@@ -299,4 +299,3 @@ func testSessionAMR(t *testing.T, s auth.Store) {
 		t.Fatalf("auth code amr = %v, %v; want %q", got, err, ac.AMR)
 	}
 }
-
