@@ -12,25 +12,6 @@ import (
 	"github.com/jwtgate/jwtgate/internal/auth"
 )
 
-// Problem codes of second factors (see the list in problem.go).
-const (
-	codeMFARequired       = "mfa_required"
-	codeMFATokenInvalid   = "mfa_token_invalid"
-	codeMFACodeInvalid    = "mfa_code_invalid"
-	codeMFAEnrollRequired = "mfa_enrollment_required"
-	codeMFARequiredByRole = "mfa_required_by_role"
-	codeMFAUnavailable    = "mfa_unavailable"
-)
-
-func init() {
-	problemTitles[codeMFARequired] = "Second factor required"
-	problemTitles[codeMFATokenInvalid] = "MFA token invalid"
-	problemTitles[codeMFACodeInvalid] = "Second factor invalid"
-	problemTitles[codeMFAEnrollRequired] = "Second factor enrolment required"
-	problemTitles[codeMFARequiredByRole] = "Second factor required by role"
-	problemTitles[codeMFAUnavailable] = "Second factor unavailable"
-}
-
 // failMFA writes the problem of a second-factor error and reports
 // whether err was one.
 func (s *server) failMFA(w http.ResponseWriter, err error) bool {
