@@ -21,10 +21,12 @@
 // published in a document cannot be a secret.
 //
 // Tokens are read from the Authorization: Bearer header, else from the
-// access_token cookie that jwtgate sets in cookie mode. A request
+// cookie that jwtgate sets in cookie mode: __Host-access_token, or
+// access_token from a server run with --insecure-cookies. A request
 // authenticated by cookie that changes state (anything but GET, HEAD,
-// OPTIONS) must repeat the csrf_token cookie in exactly one X-CSRF-Token
-// header (double-submit), exactly as on jwtgate itself. As there, an
+// OPTIONS) must repeat the matching CSRF cookie (__Host-csrf_token or
+// csrf_token) in exactly one X-CSRF-Token header (double-submit), exactly
+// as on jwtgate itself. As there, an
 // empty Authorization header or another scheme (Basic, ...) counts as no
 // token, so the cookie is tried next.
 //

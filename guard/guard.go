@@ -28,9 +28,15 @@ const (
 	DefaultMinRefreshInterval = 10 * time.Second
 	DefaultMaxJWKSBytes       = 1 << 20
 	DefaultFetchTimeout       = 10 * time.Second
-	DefaultCookie             = "access_token"
-	csrfCookie                = "csrf_token"
-	csrfHeader                = "X-CSRF-Token"
+	// jwtgate's access-token cookie: DefaultSecureCookie on a server with
+	// Secure cookies, DefaultCookie with --insecure-cookies. A zero
+	// Config.Cookie reads both, in that order.
+	DefaultSecureCookie = "__Host-access_token"
+	DefaultCookie       = "access_token"
+	// The CSRF cookie that goes with each.
+	secureCSRFCookie = "__Host-csrf_token"
+	csrfCookie       = "csrf_token"
+	csrfHeader       = "X-CSRF-Token"
 )
 
 // Config says where the keys come from and what a token must carry.
@@ -63,7 +69,10 @@ type Config struct {
 	MaxJWKSBytes int64
 
 	// Cookie is the name of the cookie read when there is no
-	// Authorization header (default "access_token"; "-" reads no cookie).
+	// Authorization header; "-" reads no cookie. By default
+	// "__Host-access_token" is read, else "access_token". A request
+	// authenticated by a __Host- cookie must repeat "__Host-csrf_token" in
+	// its CSRF header, any other cookie "csrf_token".
 	Cookie string
 
 	// Log receives JWKS fetch failures (default slog.Default()).
@@ -97,9 +106,6 @@ func New(cfg Config) (*Guard, error) {
 		cfg.Leeway = DefaultLeeway
 	case cfg.Leeway < 0:
 		cfg.Leeway = 0
-	}
-	if cfg.Cookie == "" {
-		cfg.Cookie = DefaultCookie
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -232,7 +238,7 @@ func (g *Guard) requireLogin(ok func(*Claims) bool, next http.Handler) http.Hand
 
 func (g *Guard) handler(role string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, byCookie, present, ok := g.credentials(r)
+		token, csrfName, present, ok := g.credentials(r)
 		if !present {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate"`)
 			writeProblem(w, http.StatusUnauthorized, "token_missing", detailMissing)
@@ -254,7 +260,7 @@ func (g *Guard) handler(role string, next http.Handler) http.Handler {
 			unauthorized(w, code, detail)
 			return
 		}
-		if byCookie && changesState(r.Method) && !csrfOK(r) {
+		if csrfName != "" && changesState(r.Method) && !csrfOK(r, csrfName) {
 			writeProblem(w, http.StatusForbidden, "csrf_failed", detailCSRF)
 			return
 		}
@@ -277,18 +283,28 @@ func (g *Guard) handler(role string, next http.Handler) http.Handler {
 // bearerToken, csrfOK there), so that a request gets the same answer here
 // and on jwtgate: the Authorization header first, else the cookie. An
 // empty header or another scheme (Basic, ...) is no Bearer token at all,
-// not a bad one; present && !ok is a malformed Bearer header.
-func (g *Guard) credentials(r *http.Request) (token string, byCookie, present, ok bool) {
+// not a bad one; present && !ok is a malformed Bearer header. csrfName is
+// the CSRF cookie that must match a cookie token ("" for a header).
+func (g *Guard) credentials(r *http.Request) (token, csrfName string, present, ok bool) {
 	if token, present, ok = bearerToken(r.Header); present {
-		return token, false, true, ok
+		return token, "", true, ok
 	}
-	if g.cfg.Cookie == "-" {
-		return "", false, false, false
+	names := []string{g.cfg.Cookie}
+	switch g.cfg.Cookie {
+	case "-":
+		return "", "", false, false
+	case "":
+		names = []string{DefaultSecureCookie, DefaultCookie}
 	}
-	if c, err := r.Cookie(g.cfg.Cookie); err == nil && c.Value != "" {
-		return c.Value, true, true, true
+	for _, name := range names {
+		if c, err := r.Cookie(name); err == nil && c.Value != "" {
+			if strings.HasPrefix(name, "__Host-") {
+				return c.Value, secureCSRFCookie, true, true
+			}
+			return c.Value, csrfCookie, true, true
+		}
 	}
-	return "", false, false, false
+	return "", "", false, false
 }
 
 // bearerToken parses "Authorization: Bearer <token>": scheme
@@ -330,9 +346,10 @@ func changesState(method string) bool {
 }
 
 // csrfOK is the double-submit check: exactly one X-CSRF-Token header (as
-// jwtgate requires), equal to the cookie, compared in constant time.
-func csrfOK(r *http.Request) bool {
-	c, err := r.Cookie(csrfCookie)
+// jwtgate requires), equal to the cookie called name, compared in
+// constant time.
+func csrfOK(r *http.Request, name string) bool {
+	c, err := r.Cookie(name)
 	h := r.Header.Values(csrfHeader)
 	return err == nil && c.Value != "" && len(h) == 1 && subtle.ConstantTimeCompare([]byte(c.Value), []byte(h[0])) == 1
 }

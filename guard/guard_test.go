@@ -344,6 +344,58 @@ func TestCookieAndCSRF(t *testing.T) {
 	do(t, off, "GET", "", cookies("", "")).wantCode(t, 401, "token_missing")
 }
 
+// TestHostPrefixedCookies: jwtgate's cookies are __Host- prefixed unless
+// it runs with --insecure-cookies; the guard reads both, the prefixed one
+// first, and the CSRF cookie must be the access cookie's partner: a
+// tossed unprefixed csrf_token cannot pass for a __Host- session's.
+func TestHostPrefixedCookies(t *testing.T) {
+	clk := newClock()
+	k := genKey(t, jwt.EdDSA)
+	h := newGuard(t, guard.Config{Keys: []*jwt.Key{k.Public()}, Now: clk.Now}).RequireRole("editor", echo)
+	editor, reader := token(t, k, clk.Now(), "editor"), token(t, k, clk.Now(), "reader")
+	jar := func(cookies map[string]string, csrfHeader string) func(*http.Request) {
+		return func(r *http.Request) {
+			for name, v := range cookies {
+				r.AddCookie(&http.Cookie{Name: name, Value: v})
+			}
+			if csrfHeader != "" {
+				r.Header.Set("X-CSRF-Token", csrfHeader)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		method  string
+		cookies map[string]string
+		header  string
+		status  int
+		code    string
+	}{
+		{"__Host- access cookie", "GET", map[string]string{"__Host-access_token": editor}, "", 200, ""},
+		{"plain access cookie", "GET", map[string]string{"access_token": editor}, "", 200, ""},
+		{"__Host- read first", "GET", map[string]string{"__Host-access_token": editor, "access_token": reader}, "", 200, ""},
+		{"__Host- read first, the other ignored", "GET", map[string]string{"__Host-access_token": reader, "access_token": editor}, "", 403, "forbidden"},
+		{"__Host- write with its CSRF cookie", "POST", map[string]string{"__Host-access_token": editor, "__Host-csrf_token": "abc"}, "abc", 200, ""},
+		{"__Host- write with a plain CSRF cookie", "POST", map[string]string{"__Host-access_token": editor, "csrf_token": "abc"}, "abc", 403, "csrf_failed"},
+		{"plain write with a __Host- CSRF cookie", "POST", map[string]string{"access_token": editor, "__Host-csrf_token": "abc"}, "abc", 403, "csrf_failed"},
+		{"plain write with its CSRF cookie", "POST", map[string]string{"access_token": editor, "csrf_token": "abc"}, "abc", 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, h, tc.method, "", jar(tc.cookies, tc.header))
+			if tc.status == 200 {
+				if r.code != 200 {
+					t.Fatalf("%d %s", r.code, r.body)
+				}
+				return
+			}
+			r.wantCode(t, tc.status, tc.code)
+		})
+	}
+	// A Config.Cookie names the one cookie read.
+	only := newGuard(t, guard.Config{Keys: []*jwt.Key{k.Public()}, Now: clk.Now, Cookie: "access_token"}).Require(echo)
+	do(t, only, "GET", "", jar(map[string]string{"__Host-access_token": editor}, "")).wantCode(t, 401, "token_missing")
+}
+
 func TestRotationRefetchesOnUnknownKid(t *testing.T) {
 	clk := newClock()
 	old, next := genKey(t, jwt.EdDSA), genKey(t, jwt.ES256)

@@ -397,10 +397,10 @@ func TestForwardAuthThroughNginx(t *testing.T) {
 	for _, c := range (&http.Response{Header: hdr}).Cookies() {
 		cookies[c.Name] = c.Value
 	}
-	if cookies["access_token"] == "" || cookies["csrf_token"] == "" {
+	if cookies["__Host-access_token"] == "" || cookies["__Host-csrf_token"] == "" {
 		t.Fatalf("cookie login set %v", hdr.Values("Set-Cookie"))
 	}
-	cookieHeader := "access_token=" + cookies["access_token"] + "; csrf_token=" + cookies["csrf_token"]
+	cookieHeader := "__Host-access_token=" + cookies["__Host-access_token"] + "; __Host-csrf_token=" + cookies["__Host-csrf_token"]
 	before = hits.Load()
 	expectThrough("cookie GET", proxyDo(t, "GET", nx+"/app/page", map[string]string{"Cookie": cookieHeader}, ""), "rudi", "reader", before)
 	// A cookie-authenticated write needs the CSRF header: jwtgate sees the
@@ -410,7 +410,7 @@ func TestForwardAuthThroughNginx(t *testing.T) {
 		map[string]string{"Cookie": cookieHeader, "Content-Type": "application/json"}, `{"a":1}`), 403, before)
 	before = hits.Load()
 	r = proxyDo(t, "POST", nx+"/app/form",
-		map[string]string{"Cookie": cookieHeader, "Content-Type": "application/json", "X-CSRF-Token": cookies["csrf_token"]}, `{"a":1}`)
+		map[string]string{"Cookie": cookieHeader, "Content-Type": "application/json", "X-CSRF-Token": cookies["__Host-csrf_token"]}, `{"a":1}`)
 	expectThrough("cookie POST with CSRF header", r, "rudi", "reader", before)
 	if r.body["method"] != "POST" {
 		t.Errorf("cookie POST: upstream got %v", r.body["method"])

@@ -101,7 +101,7 @@ variable shown; a flag wins over its variable.`, env)
 	f.str(&c.VerifyKeyFiles, "verify-key-file", "JWTGATE_VERIFY_KEY_FILE", "", "comma-separated key files that still verify tokens but sign none (old keys after a manual rotation)")
 	f.dur(&c.KeyReload, "key-reload", "JWTGATE_KEY_RELOAD", defaultKeyReload, "how often to look for rotated keys (SIGHUP reloads at once)")
 	f.dur(&c.RevocationPoll, "revocation-poll", "JWTGATE_REVOCATION_POLL", defaultRevocationPoll, "how often to load revocations made by other instances or the command line")
-	f.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute, for a browser on plain http://localhost")
+	f.bool(&c.InsecureCookies, "insecure-cookies", "JWTGATE_INSECURE_COOKIES", false, "cookies without the Secure attribute and __Host- prefixes, for plain http (Safari on localhost, or another address)")
 	f.str(&c.PublicURL, "public-url", "JWTGATE_PUBLIC_URL", "", "external base URL (https://auth.example.com) of the OpenID configuration's links (default: an https:// --issuer, else no discovery document)")
 	f.str(&c.SecretFile, "secret-file", "JWTGATE_SECRET_FILE", "", "HS256 secret from a file (e.g. a secret manager's mount); $JWTGATE_SECRET gives it directly")
 	f.dur(&c.LoginIPEvery, "login-ip-every", "JWTGATE_LOGIN_IP_EVERY", 6*time.Second, "login attempts per client IP (IPv6: /64): one more allowed every")
@@ -294,7 +294,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		obs = m
 	}
 	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
-		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs})
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs, SetupHint: st.setupHint()})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
 	go func() {
@@ -331,7 +331,7 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		log.Warn("not an OpenID provider: rotate to EdDSA/ES256/RS256 with `jwtgate key rotate --alg EdDSA`", "alg", ks.Signing.Algorithm())
 	}
 	if n, err := db.CountUsers(ctx); err == nil && n == 0 {
-		log.Warn("no users yet; add an admin with: jwtgate user add NAME --role admin " + st.flag())
+		log.Warn("no users yet; add an admin with: " + st.setupHint())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

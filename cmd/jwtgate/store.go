@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/internal/postgres"
@@ -48,12 +49,27 @@ func storageFlags(c *command) *storage {
 func (s *storage) postgres() bool { return s.db != "" }
 
 // flag is the command-line flag that selects this storage, for hints in
-// logs: never the URL itself, which may hold a password.
+// logs and on the login page: never the URL itself, which may hold a
+// password. A folder name is quoted for a POSIX shell where it needs it.
 func (s *storage) flag() string {
 	if s.postgres() {
 		return `--db "$JWTGATE_DB"`
 	}
-	return "--data " + s.data
+	return "--data " + shellWord(s.data)
+}
+
+// setupHint is the command that creates the first admin of this storage.
+func (s *storage) setupHint() string {
+	return "jwtgate user add admin --role admin " + s.flag()
+}
+
+// shellWord returns w as one word for a POSIX shell: as it is when it
+// holds only characters no shell treats specially, else single-quoted.
+func shellWord(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/+,:@%=") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }
 
 func (c *serveConfig) storage() *storage {

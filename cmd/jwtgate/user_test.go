@@ -41,3 +41,21 @@ func TestUserCommandsKeepAnAdmin(t *testing.T) {
 	mustOK(t, jwtgate(t, nil, "password-2\n", "user", "add", "second", "--role", "admin", "--data", data))
 	mustOK(t, jwtgate(t, nil, "", "user", "delete", "root", "--data", data))
 }
+
+func TestSetupHint(t *testing.T) {
+	for _, tc := range []struct {
+		s    storage
+		want string
+	}{
+		{storage{data: "./jwtgate-data"}, "jwtgate user add admin --role admin --data ./jwtgate-data"},
+		{storage{data: "/srv/my data"}, "jwtgate user add admin --role admin --data '/srv/my data'"},
+		{storage{data: "it's"}, `jwtgate user add admin --role admin --data 'it'\''s'`},
+		{storage{data: "$HOME/x"}, "jwtgate user add admin --role admin --data '$HOME/x'"},
+		// The URL, which may hold a password, is never shown.
+		{storage{data: defaultData, db: "postgres://jwtgate:s3cret@db/jwtgate"}, `jwtgate user add admin --role admin --db "$JWTGATE_DB"`},
+	} {
+		if got := tc.s.setupHint(); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.s, got, tc.want)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func (r *mfaRig) login(t *testing.T, name string) (*auth.Grant, *auth.MFARequire
 	if err != nil {
 		t.Fatalf("Login(%s): %v", name, err)
 	}
-	g, err := r.svc.LoginSession(ctx, clientIP, u, true)
+	g, err := r.svc.LoginSession(ctx, auth.LoginFrom{ClientIP: clientIP}, u, true)
 	var mfa *auth.MFARequiredError
 	if errors.As(err, &mfa) {
 		return nil, mfa

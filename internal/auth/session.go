@@ -7,7 +7,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrRefreshInvalid means a refresh token is unknown, expired, already
@@ -38,6 +40,11 @@ type Session struct {
 	// AMR is how the user authenticated (the amr claim): AMRPassword,
 	// with a second factor's value after it.
 	AMR []string
+	// Where the login came from (LoginFrom), and the time of the latest
+	// refresh (zero before the first), for the user's sessions list.
+	ClientIP        string
+	UserAgent       string
+	LastRefreshedAt time.Time
 	// User is the session's user as Store.RefreshToken read it (nil from
 	// elsewhere): a refresh signs its current role without another read.
 	User *User
@@ -68,8 +75,11 @@ type Revoke struct {
 	SessionID string
 	UserID    int64
 	ClientID  string // every live session of this OAuth client
-	TokenIDs  []string
-	At, Until time.Time
+	// KeepSessionID is left alive whatever else is named: "log out
+	// everywhere else", a password change from this session.
+	KeepSessionID string
+	TokenIDs      []string
+	At, Until     time.Time
 }
 
 // SessionStore keeps sessions, refresh tokens and revocations.
@@ -83,13 +93,16 @@ type SessionStore interface {
 	// RefreshToken returns the refresh token with this hash and its
 	// session, with the session's User, or ErrNotFound.
 	RefreshToken(ctx context.Context, hash []byte) (*RefreshToken, *Session, error)
-	// RotateRefreshToken marks the token oldHash used at usedAt and stores
-	// next, atomically. It fails with ErrConflict, storing nothing, when
+	// RotateRefreshToken marks the token oldHash used at usedAt, stores
+	// next and records usedAt as the session's LastRefreshedAt, atomically. It fails with ErrConflict, storing nothing, when
 	// oldHash was already used: two clients raced with one token; and with
 	// ErrStale, storing nothing, when next's session is revoked or gone.
 	RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time.Time, next *RefreshToken) error
 	// Revoke applies r atomically.
 	Revoke(ctx context.Context, r Revoke) error
+	// UserSessions returns the sessions of the user that are neither
+	// revoked nor expired at now, newest first (User is nil).
+	UserSessions(ctx context.Context, userID int64, now time.Time) ([]*Session, error)
 	// RevocationsSince returns the revocations recorded at or after since
 	// that are still in force at now.
 	RevocationsSince(ctx context.Context, since, now time.Time) ([]Revocation, error)
@@ -189,17 +202,35 @@ func (s *Service) now() time.Time {
 //
 // StartSession skips second factors: logins go through LoginSession.
 func (s *Service) StartSession(ctx context.Context, u *User) (*Grant, error) {
-	return s.startSession(ctx, u, []string{AMRPassword})
+	return s.StartSessionFrom(ctx, u, LoginFrom{})
 }
 
-// startSession is StartSession for a login authenticated by amr.
-func (s *Service) startSession(ctx context.Context, u *User, amr []string) (*Grant, error) {
+// LoginFrom is where a login came from, kept with its session for the
+// user's sessions list.
+type LoginFrom struct {
+	ClientIP  string
+	UserAgent string // cut to MaxUserAgentLen bytes of valid UTF-8
+}
+
+// MaxUserAgentLen is how much of a User-Agent header a session keeps:
+// enough to tell browsers apart, not a place to store a client's essay.
+const MaxUserAgentLen = 256
+
+// StartSessionFrom is StartSession recording where the login came from.
+func (s *Service) StartSessionFrom(ctx context.Context, u *User, from LoginFrom) (*Grant, error) {
+	return s.startSession(ctx, u, from, []string{AMRPassword})
+}
+
+// startSession is StartSessionFrom for a login authenticated by amr.
+func (s *Service) startSession(ctx context.Context, u *User, from LoginFrom, amr []string) (*Grant, error) {
+	ua := truncateUTF8(from.UserAgent, MaxUserAgentLen)
 	now := s.now()
 	if err := s.coverIssue(ctx, now); err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		sess := &Session{ID: randomID(16), UserID: u.ID, UserVersion: u.Version, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL()), AMR: amr}
+		sess := &Session{ID: randomID(16), UserID: u.ID, UserVersion: u.Version, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL()),
+			ClientIP: from.ClientIP, UserAgent: ua, AMR: amr}
 		token, hash := newRefreshToken()
 		rt := &RefreshToken{Hash: hash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
 		g, err := s.grant(u, sess, token, rt.ExpiresAt)
@@ -217,6 +248,20 @@ func (s *Service) startSession(ctx context.Context, u *User, amr []string) (*Gra
 			return nil, err
 		}
 	}
+}
+
+// truncateUTF8 cuts s to at most n bytes, dropping invalid UTF-8 and a
+// character cut in half.
+func truncateUTF8(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // maxSessionAttempts bounds how often StartSession reads a user again

@@ -95,12 +95,12 @@ type credentials struct {
 	cookie  bool // the token came from the cookie
 }
 
-func findCredentials(r *http.Request) credentials {
+func (s *server) findCredentials(r *http.Request) credentials {
 	token, present, ok := bearerToken(r.Header)
 	if present {
 		return credentials{token: token, present: true, ok: ok}
 	}
-	if c := cookieValue(r, CookieAccess); c != "" {
+	if c := cookieValue(r, s.cookies.access); c != "" {
 		return credentials{token: c, present: true, ok: true, cookie: true}
 	}
 	return credentials{}
@@ -109,7 +109,7 @@ func findCredentials(r *http.Request) credentials {
 // verify checks credentials and writes the 401 or 403 itself when they
 // fail; the principal is nil then.
 func (s *server) verify(w http.ResponseWriter, r *http.Request, method string) *auth.Principal {
-	c := findCredentials(r)
+	c := s.findCredentials(r)
 	if !c.present {
 		writeTokenMissing(w, "send the access token from POST /login in an Authorization: Bearer header")
 		return nil
@@ -123,7 +123,7 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request, method string) *
 		writeTokenFailure(w, c, err)
 		return nil
 	}
-	if c.cookie && changesState(method) && !csrfOK(r) {
+	if c.cookie && changesState(method) && !s.csrfOK(r) {
 		writeProblem(w, http.StatusForbidden, codeCSRF, csrfDetail)
 		return nil
 	}

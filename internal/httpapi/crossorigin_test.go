@@ -42,7 +42,7 @@ func TestCrossOriginLogin(t *testing.T) {
 				return
 			}
 			wantStatus(t, r, tc.status)
-			if !strings.Contains(strings.Join(r.Header.Values("Set-Cookie"), "\n"), CookieAccess+"=ey") {
+			if !strings.Contains(strings.Join(r.Header.Values("Set-Cookie"), "\n"), InsecureCookieAccess+"=ey") {
 				t.Errorf("login set no access cookie: %q", r.Header.Values("Set-Cookie"))
 			}
 		})

@@ -107,6 +107,9 @@ func (f *faultStore) RotateRefreshToken(ctx context.Context, old []byte, at time
 func (f *faultStore) Revoke(ctx context.Context, r auth.Revoke) error {
 	return f.do(func() error { return f.s.Revoke(ctx, r) })
 }
+func (f *faultStore) UserSessions(ctx context.Context, userID int64, now time.Time) ([]*auth.Session, error) {
+	return call(f, func() ([]*auth.Session, error) { return f.s.UserSessions(ctx, userID, now) })
+}
 func (f *faultStore) RevocationsSince(ctx context.Context, since, now time.Time) ([]auth.Revocation, error) {
 	return call(f, func() ([]auth.Revocation, error) { return f.s.RevocationsSince(ctx, since, now) })
 }

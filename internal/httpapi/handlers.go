@@ -100,7 +100,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	g, err := s.svc.LoginSession(s.auditCtx(r), stateOf(r).ip, u, cookie)
+	g, err := s.svc.LoginSession(s.auditCtx(r), auth.LoginFrom{ClientIP: stateOf(r).ip, UserAgent: r.UserAgent()}, u, cookie)
 	if err != nil {
 		var mfa *auth.MFARequiredError
 		if errors.As(err, &mfa) {

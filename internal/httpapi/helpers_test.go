@@ -31,6 +31,8 @@ type envOptions struct {
 	key        *jwt.Key // signing key (default: an HS256 test key)
 	publicURL  string   // Config.PublicURL
 	issuer     string   // default "jwtgate"
+	noUsers    bool     // seed no users
+	setupHint  string   // Config.SetupHint
 	// logWrap, if set, wraps the server's log handler (the JSON one that
 	// writes e.logs).
 	logWrap func(slog.Handler) slog.Handler
@@ -130,6 +132,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.tokens = newOIDCTokens(t, o.key, e.clock, o.issuer, oidcBaseURL(o.publicURL))
 	e.svc = &auth.Service{Store: e.store, Hasher: o.hasher, Tokens: e.tokens, IPLimit: o.ipLimit, Now: e.clock.Now, Log: log}
 	for _, u := range seedUsers {
+		if o.noUsers {
+			break
+		}
 		if _, err := e.svc.CreateUser(context.Background(), u.name, pw(u.name), u.role); err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +145,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 			}
 		}
 	}
-	e.h = New(Config{Service: e.svc, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure, PublicURL: o.publicURL}).(*server)
+	e.h = New(Config{Service: e.svc, Log: log, TrustProxyHeaders: o.trustProxy, InsecureCookies: o.insecure, PublicURL: o.publicURL, SetupHint: o.setupHint}).(*server)
 	e.srv = httptest.NewServer(e.h)
 	t.Cleanup(e.srv.Close)
 	return e

@@ -31,7 +31,7 @@ func (s *server) lookupClient(ctx context.Context) func(string) (*authzClient, e
 // cookie), or nil. Reading it on a GET needs no CSRF check: nothing
 // changes on the user's behalf but what the redirect URI check allows.
 func (s *server) browserPrincipal(r *http.Request) *auth.Principal {
-	tok := cookieValue(r, CookieAccess)
+	tok := cookieValue(r, s.cookies.access)
 	if tok == "" {
 		return nil
 	}

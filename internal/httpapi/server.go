@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
@@ -35,9 +36,15 @@ type Config struct {
 	// claim any address. By default r.RemoteAddr is used.
 	TrustProxyHeaders bool
 
-	// InsecureCookies drops the Secure attribute from cookies, for a
-	// server reached over plain http://localhost during development.
+	// InsecureCookies drops the Secure attribute from cookies, and with it
+	// their __Host- and __Secure- name prefixes, for a server reached over
+	// plain http:// during development (see CookieAccess).
 	InsecureCookies bool
+
+	// SetupHint is the command that creates the first admin of this
+	// server's store, shown by GET /setup-status while there is no user.
+	// It must not carry secrets (a database URL's password).
+	SetupHint string
 
 	// PublicURL is the server's external base URL (https://auth.example),
 	// used in the OpenID configuration document. By default the issuer is
@@ -47,7 +54,7 @@ type Config struct {
 	// Sec-Fetch-Site through a proxy that rewrites Host.
 	PublicURL string
 
-	// UI, if set, serves the browser pages: GET /, /inspect, /admin and
+	// UI, if set, serves the browser pages: GET /, /inspect, /admin, /security and
 	// the assets under /ui/. It sets its own Content-Security-Policy.
 	UI http.Handler
 
@@ -110,6 +117,9 @@ type server struct {
 	tokenClientLimit *auth.Limiter
 
 	insecureCookies bool
+	cookies         cookieNames
+	setupHint       string
+	usersExist      atomic.Bool // a user was seen: /setup-status has nothing to say
 	publicURL       string
 	oidcBase        string // oidcBaseURL(Config.PublicURL): see oidcIssuer
 	mux             *http.ServeMux
@@ -147,7 +157,12 @@ func (s *server) routes() []route {
 		{"POST /oauth2/revoke", "", s.oidcRoute(s.revoke)},
 		{"POST /oauth2/introspect", "", s.oidcRoute(s.introspect)},
 		{"GET /oauth2/client-info", "", s.oidcRoute(s.clientInfo)},
+		{"GET /setup-status", "", s.setupStatus},
 		{"GET /me", auth.RoleReader, s.me},
+		{"POST /me/password", auth.RoleReader, s.changePassword},
+		{"GET /me/sessions", auth.RoleReader, s.listSessions},
+		{"DELETE /me/sessions", auth.RoleReader, s.endOtherSessions},
+		{"DELETE /me/sessions/{id}", auth.RoleReader, s.endOwnSession},
 		{"GET /me/mfa", auth.RoleReader, s.mfaStatus},
 		{"POST /me/mfa/totp", auth.RoleReader, s.beginTOTP},
 		{"POST /me/mfa/totp/confirm", auth.RoleReader, s.confirmTOTP},
@@ -173,7 +188,7 @@ func (s *server) routes() []route {
 }
 
 // uiPatterns are the paths of the browser UI (Config.UI).
-var uiPatterns = []string{"GET /{$}", "GET /inspect", "GET /admin", "GET /ui/"}
+var uiPatterns = []string{"GET /{$}", "GET /inspect", "GET /admin", "GET /security", "GET /ui/"}
 
 // Routes returns the registered patterns ("METHOD /path"), in the form
 // net/http.ServeMux takes them. GET routes also answer HEAD; a pattern
@@ -202,6 +217,8 @@ func New(cfg Config) http.Handler {
 		metrics:    cfg.Metrics,
 
 		insecureCookies: cfg.InsecureCookies,
+		cookies:         namesFor(cfg.InsecureCookies),
+		setupHint:       cfg.SetupHint,
 		publicURL:       DiscoveryBaseURL(cfg.PublicURL, cfg.Service.Tokens.Issuer()),
 		oidcBase:        oidcBaseURL(cfg.PublicURL),
 		mux:             http.NewServeMux(),

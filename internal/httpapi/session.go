@@ -10,13 +10,37 @@ import (
 )
 
 // Cookie names of the browser mode. The access and refresh tokens are
-// HttpOnly: page scripts never see them. csrf_token is readable on
+// HttpOnly: page scripts never see them. The CSRF cookie is readable on
 // purpose: the page copies it into the X-CSRF-Token header.
+//
+// The prefixes make browsers refuse such cookies unless they are Secure
+// and, for __Host-, have Path=/ and no Domain: a page on a sibling or
+// parent domain cannot toss in a cookie of its own (an attacker's session)
+// under these names. The refresh cookie's Path=/refresh allows only
+// __Secure-.
 const (
-	CookieAccess  = "access_token"
-	CookieRefresh = "refresh_token"
-	CookieCSRF    = "csrf_token"
+	CookieAccess  = "__Host-access_token"
+	CookieRefresh = "__Secure-refresh_token"
+	CookieCSRF    = "__Host-csrf_token"
 )
+
+// Cookie names with Config.InsecureCookies: a cookie without Secure
+// cannot carry a prefix.
+const (
+	InsecureCookieAccess  = "access_token"
+	InsecureCookieRefresh = "refresh_token"
+	InsecureCookieCSRF    = "csrf_token"
+)
+
+// cookieNames are the names a server sets and reads.
+type cookieNames struct{ access, refresh, csrf string }
+
+func namesFor(insecure bool) cookieNames {
+	if insecure {
+		return cookieNames{InsecureCookieAccess, InsecureCookieRefresh, InsecureCookieCSRF}
+	}
+	return cookieNames{CookieAccess, CookieRefresh, CookieCSRF}
+}
 
 // refreshPath is the only path the refresh cookie is sent to.
 const refreshPath = "/refresh"
@@ -53,9 +77,9 @@ func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, g *auth.Gran
 			csrf = newCSRFToken()
 		}
 		resp.TokenType, resp.CSRFToken = "cookie", csrf
-		s.setCookie(w, CookieAccess, g.AccessToken, "/", resp.ExpiresIn, true)
-		s.setCookie(w, CookieRefresh, g.RefreshToken, refreshPath, resp.RefreshExpiresIn, true)
-		s.setCookie(w, CookieCSRF, csrf, "/", resp.RefreshExpiresIn, false)
+		s.setCookie(w, s.cookies.access, g.AccessToken, "/", resp.ExpiresIn, true)
+		s.setCookie(w, s.cookies.refresh, g.RefreshToken, refreshPath, resp.RefreshExpiresIn, true)
+		s.setCookie(w, s.cookies.csrf, csrf, "/", resp.RefreshExpiresIn, false)
 	} else {
 		resp.AccessToken, resp.RefreshToken = g.AccessToken, g.RefreshToken
 	}
@@ -76,9 +100,9 @@ func (s *server) setCookie(w http.ResponseWriter, name, value, path string, maxA
 }
 
 func (s *server) clearCookies(w http.ResponseWriter) {
-	s.setCookie(w, CookieAccess, "", "/", -1, true)
-	s.setCookie(w, CookieRefresh, "", refreshPath, -1, true)
-	s.setCookie(w, CookieCSRF, "", "/", -1, false)
+	s.setCookie(w, s.cookies.access, "", "/", -1, true)
+	s.setCookie(w, s.cookies.refresh, "", refreshPath, -1, true)
+	s.setCookie(w, s.cookies.csrf, "", "/", -1, false)
 }
 
 func newCSRFToken() string { return auth.NewRandomToken() }
@@ -103,10 +127,10 @@ func changesState(method string) bool {
 }
 
 // csrfOK is the double-submit check: the X-CSRF-Token header equals the
-// csrf_token cookie. Another site can make the browser send the cookie
-// but can neither read it nor set the header.
-func csrfOK(r *http.Request) bool {
-	c := cookieValue(r, CookieCSRF)
+// CSRF cookie. Another site can make the browser send the cookie but can
+// neither read it nor set the header.
+func (s *server) csrfOK(r *http.Request) bool {
+	c := cookieValue(r, s.cookies.csrf)
 	h := r.Header.Values("X-Csrf-Token")
 	if c == "" || len(h) != 1 || len(c) != len(h[0]) {
 		return false
@@ -136,12 +160,12 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 		}
 		token = f.Get("refresh_token")
 	case ct == "" && r.ContentLength <= 0:
-		token, cookie = cookieValue(r, CookieRefresh), true
+		token, cookie = cookieValue(r, s.cookies.refresh), true
 		if token == "" {
 			writeProblem(w, http.StatusUnauthorized, codeRefreshInvalid, "send the refresh token in a JSON body, a refresh_token grant form, or the refresh cookie")
 			return
 		}
-		if !csrfOK(r) {
+		if !s.csrfOK(r) {
 			writeProblem(w, http.StatusForbidden, codeCSRF, "a refresh by cookie must send the csrf_token cookie's value in an X-CSRF-Token header")
 			return
 		}
@@ -165,7 +189,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	csrf := ""
 	if cookie {
-		csrf = cookieValue(r, CookieCSRF)
+		csrf = cookieValue(r, s.cookies.csrf)
 	}
 	s.writeGrant(w, r, g, cookie, csrf)
 }
@@ -182,7 +206,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 // The refresh cookie never reaches /logout (Path=/refresh): the browser
 // pages refresh first, then log out by cookie.
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
-	c := findCredentials(r)
+	c := s.findCredentials(r)
 	var p *auth.Principal
 	var err error
 	if c.ok {
@@ -201,7 +225,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if c.cookie && !csrfOK(r) {
+	if c.cookie && !s.csrfOK(r) {
 		writeProblem(w, http.StatusForbidden, codeCSRF, csrfDetail)
 		return
 	}

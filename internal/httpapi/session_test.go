@@ -263,10 +263,19 @@ func TestCookieLogin(t *testing.T) {
 		if g.TokenType != "cookie" || g.AccessToken != "" || g.RefreshToken != "" || g.CSRFToken == "" || g.ExpiresIn != 900 {
 			t.Fatalf("cookie login body: %s", r.body)
 		}
+		// Secure cookies carry the prefixes that make browsers refuse
+		// look-alikes set without Secure, with another Path or a Domain.
+		names := namesFor(insecure)
+		if want := (cookieNames{"__Host-access_token", "__Secure-refresh_token", "__Host-csrf_token"}); !insecure && names != want {
+			t.Errorf("secure cookie names %+v, want %+v", names, want)
+		}
+		if want := (cookieNames{"access_token", "refresh_token", "csrf_token"}); insecure && names != want {
+			t.Errorf("insecure cookie names %+v, want %+v", names, want)
+		}
 		c := cookies(r)
-		at, rt, csrf := c[CookieAccess], c[CookieRefresh], c[CookieCSRF]
-		if at == nil || rt == nil || csrf == nil {
-			t.Fatalf("cookies: %v", r.Header["Set-Cookie"])
+		at, rt, csrf := c[names.access], c[names.refresh], c[names.csrf]
+		if at == nil || rt == nil || csrf == nil || len(c) != 3 {
+			t.Fatalf("insecure=%v: cookies: %v", insecure, r.Header["Set-Cookie"])
 		}
 		for _, ck := range []*http.Cookie{at, rt, csrf} {
 			if ck.Secure == insecure || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge <= 0 || ck.Domain != "" {

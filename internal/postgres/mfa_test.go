@@ -54,7 +54,7 @@ func TestMFAAcrossInstances(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := s.LoginSession(ctx, ip, u, false)
+		g, err := s.LoginSession(ctx, auth.LoginFrom{ClientIP: ip}, u, false)
 		var mfa *auth.MFARequiredError
 		if errors.As(err, &mfa) {
 			return nil, mfa

@@ -224,13 +224,16 @@ func (d *DB) wrap(op string, err error) error {
 // rotateSQL is RotateRefreshToken in one statement ($1 the session id,
 // $2 usedAt, $3 the old hash, $4 the new hash, $5 its expiry), one round
 // trip instead of a transaction's five. All its parts see one snapshot
-// and commit together. The session's row is share-locked, so a revocation
-// commits either before (the locked row read is the revoked one) or
-// after the rotation; a concurrent rotation of the same token waits for
-// the token's row and then finds used_at set, so exactly one wins.
-const rotateSQL = `WITH s AS (SELECT revoked_at IS NULL AS live FROM sessions WHERE id = $1 FOR SHARE),
+// and commit together. The session's row is locked for the update of its
+// last_refreshed_at (a share lock would deadlock two rotations of one
+// session that both want to upgrade it), so a revocation commits either
+// before (the locked row read is the revoked one) or after the rotation;
+// a concurrent rotation of the same token waits for the session's row
+// and then finds used_at set, so exactly one wins.
+const rotateSQL = `WITH s AS (SELECT revoked_at IS NULL AS live FROM sessions WHERE id = $1 FOR NO KEY UPDATE),
 	used AS (UPDATE refresh_tokens SET used_at = $2 WHERE hash = $3 AND used_at IS NULL AND (SELECT live FROM s) RETURNING 1),
-	ins AS (INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $4::bytea, $1, $5::timestamptz FROM used)
+	ins AS (INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $4::bytea, $1, $5::timestamptz FROM used),
+	touch AS (UPDATE sessions SET last_refreshed_at = $2 WHERE id = $1 AND EXISTS (SELECT 1 FROM used))
 	SELECT (SELECT live FROM s), EXISTS (SELECT 1 FROM used)`
 
 // dialect is PostgreSQL's for d. Times are TIMESTAMPTZ (microseconds).

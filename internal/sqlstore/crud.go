@@ -41,7 +41,7 @@ const (
 	qDeletePost = `DELETE FROM posts WHERE id = ?`
 
 	qUserVersion   = `SELECT version FROM users WHERE id = ? FOR SHARE`
-	qInsertSession = `INSERT INTO sessions (id, user_id, created_at, expires_at, client_id, scope, auth_time, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertSession = `INSERT INTO sessions (id, user_id, created_at, expires_at, client_id, scope, auth_time, client_ip, user_agent, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertRefresh = `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)`
 	// The session's user comes with the token: a refresh needs the role
 	// and name it signs, and one round trip fewer.
@@ -49,7 +49,10 @@ const (
 		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id WHERE r.hash = ?`
 	qSessionLive  = `SELECT revoked_at IS NULL FROM sessions WHERE id = ? FOR SHARE`
 	qUseRefresh   = `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`
-	qEndSessions  = `UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR user_id = ? OR client_id = ?) RETURNING id`
+	qTouchSession = `UPDATE sessions SET last_refreshed_at = ? WHERE id = ?`
+	qEndSessions  = `UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR user_id = ? OR client_id = ?) AND id <> ? RETURNING id`
+	qUserSessions = `SELECT id, created_at, expires_at, client_id, scope, auth_time, client_ip, user_agent, last_refreshed_at FROM sessions
+		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id`
 	qAddRevoked   = `INSERT INTO revocations (id, until, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET until = GREATEST(revocations.until, excluded.until), created_at = excluded.created_at`
 	qRevocations  = `SELECT id, until, created_at FROM revocations WHERE created_at >= ? AND until > ?`
 	qPurgeRevoked = `DELETE FROM revocations WHERE until <= ?`
@@ -131,7 +134,7 @@ const (
 var queries = []string{
 	qPing, qCreateUser, qUserByName, qUserByID, qListUsers, qCountUsers, qUsersPage, qWasAdmin, qUserToDelete, qDeleteUser, qOtherAdmin,
 	qCreatePost, qPost, qListPosts, qDeletePost,
-	qUserVersion, qInsertSession, qInsertRefresh, qRefreshToken, qSessionLive, qUseRefresh, qEndSessions, qAddRevoked,
+	qUserVersion, qInsertSession, qInsertRefresh, qRefreshToken, qSessionLive, qUseRefresh, qTouchSession, qEndSessions, qUserSessions, qAddRevoked,
 	qRevocations, qPurgeRevoked, qPurgeSession, qPurgeRefresh, qPurgeKeys, qPurgeLife, qPurgeCodes,
 	qCreateClient, qClient, qListClients, qClientSecret, qLockClient, qShareClient, qDeleteClient,
 	qCreateCode, qAuthCode, qUseCode, qCodeExists,
@@ -502,7 +505,7 @@ func (s *Store) insertSession(ctx context.Context, q Querier, sess *auth.Session
 		authTime = s.t(sess.AuthTime)
 	}
 	if _, err := s.exec(ctx, q, qInsertSession, sess.ID, sess.UserID, s.t(sess.CreatedAt), s.t(sess.ExpiresAt),
-		client, strings.Join(sess.Scope, " "), authTime, strings.Join(sess.AMR, " ")); err != nil {
+		client, strings.Join(sess.Scope, " "), authTime, sess.ClientIP, sess.UserAgent, strings.Join(sess.AMR, " ")); err != nil {
 		return err
 	}
 	if first == nil {
@@ -575,8 +578,28 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt t
 		if n != 1 {
 			return used()
 		}
-		_, err = s.exec(ctx, q, qInsertRefresh, next.Hash, next.SessionID, s.t(next.ExpiresAt))
+		if _, err := s.exec(ctx, q, qInsertRefresh, next.Hash, next.SessionID, s.t(next.ExpiresAt)); err != nil {
+			return err
+		}
+		_, err = s.exec(ctx, q, qTouchSession, s.t(usedAt), next.SessionID)
 		return err
+	})
+}
+
+// UserSessions returns the user's sessions that are neither revoked nor
+// expired at now, newest first.
+func (s *Store) UserSessions(ctx context.Context, userID int64, now time.Time) ([]*auth.Session, error) {
+	ctx, done := s.bound(ctx)
+	defer done()
+	rows, err := s.query(ctx, s.db, qUserSessions, userID, s.t(now))
+	return collect(s, "user sessions", rows, err, func(r Rows) (*auth.Session, error) {
+		sess := auth.Session{UserID: userID}
+		var client sql.NullString
+		var scope string
+		err := r.Scan(&sess.ID, s.tc(&sess.CreatedAt), s.tc(&sess.ExpiresAt), &client, &scope, s.tc(&sess.AuthTime),
+			&sess.ClientIP, &sess.UserAgent, s.tc(&sess.LastRefreshedAt))
+		sess.ClientID, sess.Scope = client.String, splitList(scope, " ")
+		return &sess, err
 	})
 }
 
@@ -588,7 +611,7 @@ func (s *Store) Revoke(ctx context.Context, r auth.Revoke) error {
 func (s *Store) revoke(ctx context.Context, q Querier, r auth.Revoke) error {
 	var ids []string
 	if r.SessionID != "" || r.UserID != 0 || r.ClientID != "" {
-		rows, err := s.query(ctx, q, qEndSessions, s.t(r.At), r.SessionID, r.UserID, r.ClientID)
+		rows, err := s.query(ctx, q, qEndSessions, s.t(r.At), r.SessionID, r.UserID, r.ClientID, r.KeepSessionID)
 		if ids, err = collect(s, "revoke", rows, err, func(r Rows) (string, error) {
 			var id string
 			return id, r.Scan(&id)

@@ -129,22 +129,7 @@ func (tb *tab) finish() {
 	t := tb.t
 	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
 	defer cancel()
-	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
-		t.Logf("screenshot: %v", err)
-	} else {
-		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + ".png"
-		dir := t.ArtifactDir()
-		if d := os.Getenv("JWTGATE_SCREENSHOTS"); d != "" {
-			dir = d
-			os.MkdirAll(dir, 0o755)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Errorf("saving screenshot: %v", err)
-		} else {
-			t.Logf("screenshot: %s", p)
-		}
-	}
+	tb.screenshot(ctx, "")
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	for _, m := range tb.log {
@@ -154,6 +139,42 @@ func (tb *tab) finish() {
 		case m.Type == chromedp.ConsoleException:
 			t.Errorf("uncaught exception in the page: %s (%s:%d)", m.Text, m.URL, m.Line)
 		}
+	}
+}
+
+// shot saves a screenshot of the page's current state, named after the
+// test and state.
+func (tb *tab) shot(state string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	tb.screenshot(ctx, state)
+}
+
+// screenshot saves the page as <test>[_<state>].png in $JWTGATE_SCREENSHOTS,
+// else in the test's artifact directory, and logs the path.
+func (tb *tab) screenshot(ctx context.Context, state string) {
+	t := tb.t
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot: %v", err)
+		return
+	}
+	name := t.Name()
+	if state != "" {
+		name += "_" + state
+	}
+	name = strings.NewReplacer("/", "_", " ", "_").Replace(name) + ".png"
+	dir := t.ArtifactDir()
+	if d := os.Getenv("JWTGATE_SCREENSHOTS"); d != "" {
+		dir = d
+		os.MkdirAll(dir, 0o755)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Errorf("saving screenshot: %v", err)
+	} else {
+		t.Logf("screenshot: %s", p)
 	}
 }
 

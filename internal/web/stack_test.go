@@ -55,7 +55,12 @@ type stackOptions struct {
 	ttl        time.Duration // access token lifetime (default 15 min)
 	loginBurst int           // login attempts per IP (0: unlimited)
 	oidc       bool          // an OpenID provider: EdDSA key, public URL = the server's URL
+	noUsers    bool          // seed no users
+	secure     bool          // Secure, __Host- prefixed cookies (no --insecure-cookies)
 }
+
+// setupHint is the first-admin command the stack's server shows.
+const setupHint = "jwtgate user add admin --role admin --data '/srv/jwtgate data'"
 
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
@@ -92,11 +97,14 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		svc.IPLimit = auth.NewLimiter(time.Hour, o.loginBurst)
 	}
 	for _, u := range seedUsers {
+		if o.noUsers {
+			break
+		}
 		if _, err := svc.CreateUser(ctx, u.name, pw(u.name), u.role); err != nil {
 			t.Fatal(err)
 		}
 	}
-	api := httpapi.New(httpapi.Config{Service: svc, Log: log, InsecureCookies: true, UI: web.Handler(), PublicURL: publicURL})
+	api := httpapi.New(httpapi.Config{Service: svc, Log: log, InsecureCookies: !o.secure, UI: web.Handler(), PublicURL: publicURL, SetupHint: setupHint})
 	s.svc = svc
 	s.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/refresh" {
@@ -106,7 +114,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		// query string or a body could carry what was pasted in a page.
 		p := r.URL.Path
 		plain := (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.RawQuery == "" && !r.URL.ForceQuery &&
-			r.ContentLength == 0 && (p == "/" || p == "/admin" || p == "/inspect" || strings.HasPrefix(p, "/ui/") || p == "/favicon.ico")
+			r.ContentLength == 0 && (p == "/" || p == "/admin" || p == "/inspect" || p == "/security" || strings.HasPrefix(p, "/ui/") || p == "/favicon.ico")
 		if !plain {
 			s.apiCalls.Add(1)
 			s.mu.Lock()

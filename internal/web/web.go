@@ -19,9 +19,10 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 
 // pages maps the URL path of each page to its file under static/.
 var pages = map[string]string{
-	"/":        "index.html",
-	"/admin":   "admin.html",
-	"/inspect": "inspect.html",
+	"/":         "index.html",
+	"/admin":    "admin.html",
+	"/inspect":  "inspect.html",
+	"/security": "security.html",
 }
 
 // contentTypes are the asset types Handler serves; other files are not
@@ -48,7 +49,7 @@ func FS() fs.FS {
 }
 
 // Handler returns the handler of the browser UI, for httpapi.Config.UI:
-// GET / (and exactly /), /admin, /inspect and /ui/<asset>. Anything else
+// GET / (and exactly /), /admin, /inspect, /security and /ui/<asset>. Anything else
 // is 404. It sets Content-Type and replaces any Content-Security-Policy
 // already set with CSP.
 func Handler() http.Handler {

@@ -163,7 +163,7 @@ func TestNoInlineCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pages != 3 || scripts < 5 {
+	if pages != 4 || scripts < 5 {
 		t.Errorf("found %d pages and %d scripts", pages, scripts)
 	}
 }
@@ -202,7 +202,7 @@ func checkLabels(t *testing.T, name, src string) {
 	}
 }
 
-// The posts and users pages carry the same login form and session panel,
+// The posts, users and security pages carry the same login form and session panel,
 // which session.js drives by their ids; a change to one copy alone would
 // break the other page.
 func TestSharedBlocksSameOnEveryPage(t *testing.T) {
@@ -211,7 +211,7 @@ func TestSharedBlocksSameOnEveryPage(t *testing.T) {
 		"session panel": regexp.MustCompile(`(?s)<aside id="session-panel".*?</aside>`),
 	} {
 		var first string
-		for _, page := range []string{"index.html", "admin.html"} {
+		for _, page := range []string{"index.html", "admin.html", "security.html"} {
 			b, err := fs.ReadFile(web.FS(), page)
 			if err != nil {
 				t.Fatal(err)

@@ -318,3 +318,95 @@ func testSigningKeyOnlyIfNone(t *testing.T, s auth.Store) {
 		t.Errorf("%d of %d first-key inserts succeeded, %d keys stored (%v); want exactly one", ok, n, len(keys), err)
 	}
 }
+
+func sessionIDs(t *testing.T, s auth.Store, userID int64, now time.Time) []string {
+	t.Helper()
+	list, err := s.UserSessions(ctx, userID, now)
+	if err != nil {
+		t.Fatalf("UserSessions: %v", err)
+	}
+	ids := []string{}
+	for _, sess := range list {
+		ids = append(ids, sess.ID)
+	}
+	return ids
+}
+
+func testUserSessions(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "sue", auth.RoleReader)
+	other := mkUser(t, s, "otto", auth.RoleReader)
+	add := func(owner *auth.User, id string, created, expires time.Time, ip, ua string) {
+		t.Helper()
+		sess := &auth.Session{ID: id, UserID: owner.ID, UserVersion: owner.Version, CreatedAt: created, ExpiresAt: expires, ClientIP: ip, UserAgent: ua}
+		if err := s.CreateSession(ctx, sess, &auth.RefreshToken{Hash: hashOf("tok-" + id), SessionID: id, ExpiresAt: expires}); err != nil {
+			t.Fatalf("CreateSession(%s): %v", id, err)
+		}
+	}
+	month := base.Add(30 * 24 * time.Hour)
+	add(u, "m-1", base, month, "203.0.113.7", "Mozilla/5.0 (X11; Linux) Firefox/140.0 ünïcode")
+	add(u, "m-2", base.Add(time.Minute), month, "2001:db8::1", "")
+	add(u, "m-old", base, base.Add(time.Hour), "", "")
+	add(other, "m-other", base.Add(2*time.Minute), month, "", "")
+	now := base.Add(2 * time.Hour)
+	if got, want := sessionIDs(t, s, u.ID, now), []string{"m-2", "m-1"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("sessions = %v, want %v (live ones, newest first, of this user only)", got, want)
+	}
+	list, _ := s.UserSessions(ctx, u.ID, now)
+	m1 := list[1]
+	if m1.UserID != u.ID || !m1.CreatedAt.Equal(base) || !m1.ExpiresAt.Equal(month) || m1.ClientIP != "203.0.113.7" ||
+		m1.UserAgent != "Mozilla/5.0 (X11; Linux) Firefox/140.0 ünïcode" || !m1.LastRefreshedAt.IsZero() || m1.ClientID != "" || !m1.RevokedAt.IsZero() {
+		t.Errorf("session = %+v", m1)
+	}
+
+	// A rotation records when the session was last refreshed.
+	refreshed := base.Add(3 * time.Hour)
+	next := &auth.RefreshToken{Hash: hashOf("tok-m-1b"), SessionID: "m-1", ExpiresAt: month}
+	if err := s.RotateRefreshToken(ctx, hashOf("tok-m-1"), refreshed, next); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = s.UserSessions(ctx, u.ID, now)
+	if len(list) != 2 || !list[1].LastRefreshedAt.Equal(refreshed) || !list[0].LastRefreshedAt.IsZero() {
+		t.Errorf("after a refresh of m-1: %+v, %+v; want m-1 last refreshed at %v", list[0], list[1], refreshed)
+	}
+	// A failed rotation (the token was used) changes nothing.
+	if err := s.RotateRefreshToken(ctx, hashOf("tok-m-1"), refreshed.Add(time.Hour), &auth.RefreshToken{Hash: hashOf("tok-m-1c"), SessionID: "m-1", ExpiresAt: month}); !errors.Is(err, auth.ErrConflict) {
+		t.Fatalf("second rotation: %v, want ErrConflict", err)
+	}
+	if list, _ = s.UserSessions(ctx, u.ID, now); !list[1].LastRefreshedAt.Equal(refreshed) {
+		t.Errorf("a refused rotation moved last refreshed to %v", list[1].LastRefreshedAt)
+	}
+
+	// Everywhere else: the kept session lives, the others end and are
+	// recorded; another user's sessions are untouched.
+	at := base.Add(4 * time.Hour)
+	if err := s.Revoke(ctx, auth.Revoke{UserID: u.ID, KeepSessionID: "m-1", At: at, Until: at.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sessionIDs(t, s, u.ID, now); fmt.Sprint(got) != "[m-1]" {
+		t.Errorf("after ending the others: %v, want [m-1]", got)
+	}
+	revoked := revokedIDs(t, s, at, at)
+	if _, ok := revoked["m-2"]; !ok {
+		t.Errorf("m-2 not recorded as revoked: %v", revoked)
+	}
+	if _, ok := revoked["m-1"]; ok {
+		t.Errorf("the kept session was recorded as revoked: %v", revoked)
+	}
+	if got := sessionIDs(t, s, other.ID, now); fmt.Sprint(got) != "[m-other]" {
+		t.Errorf("other user's sessions = %v", got)
+	}
+	// A password change that keeps the caller's session.
+	h := hash
+	if _, err := s.UpdateUser(ctx, u.Name, auth.UserUpdate{PasswordHash: &h, EndSessions: &auth.Revoke{KeepSessionID: "m-1", At: at, Until: at.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sessionIDs(t, s, u.ID, now); fmt.Sprint(got) != "[m-1]" {
+		t.Errorf("after a password change keeping m-1: %v", got)
+	}
+	if err := s.Revoke(ctx, auth.Revoke{SessionID: "m-1", At: at, Until: at.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sessionIDs(t, s, u.ID, now); len(got) != 0 {
+		t.Errorf("after ending m-1: %v, want none", got)
+	}
+}

@@ -96,6 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"ConcurrentRotate", testConcurrentRotate},
 		{"RevokeSessionAndTokens", testRevoke},
 		{"RevokeUserSessions", testRevokeUser},
+		{"UserSessions", testUserSessions},
 		{"UpdateUserEndsSessions", testUpdateEndsSessions},
 		{"DeleteUserEndsSessions", testDeleteEndsSessions},
 		{"PurgeExpired", testPurge},

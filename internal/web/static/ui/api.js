@@ -2,7 +2,7 @@
 //
 // The pages use cookie mode: the access and refresh tokens are HttpOnly
 // cookies this script never sees. Every state-changing request copies
-// the readable csrf_token cookie into the X-CSRF-Token header. A request
+// the readable CSRF cookie into the X-CSRF-Token header. A request
 // that fails because the access token expired (or its cookie is gone) is
 // retried once after a silent refresh.
 
@@ -18,13 +18,20 @@ export class ApiError extends Error {
   }
 }
 
-// csrfToken returns the csrf_token cookie's value, or "".
+// csrfCookies are the names of the CSRF cookie: with the __Host- prefix
+// a server with Secure cookies sets, and without it, as a server run with
+// --insecure-cookies sets it.
+const csrfCookies = ['__Host-csrf_token', 'csrf_token'];
+
+// csrfToken returns the CSRF cookie's value, or "".
 export function csrfToken() {
+  const jar = new Map();
   for (const part of document.cookie.split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === 'csrf_token') {
-      return decodeURIComponent(part.slice(i + 1).trim());
-    }
+    if (i > 0) jar.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  for (const name of csrfCookies) {
+    if (jar.get(name)) return decodeURIComponent(jar.get(name));
   }
   return '';
 }

@@ -102,6 +102,7 @@ export function startSession({ onIn, onOut }) {
   function showApp() {
     $('loading').hidden = true;
     $('login-section').hidden = true;
+    if ($('first-run')) $('first-run').hidden = true;
     $('app-section').hidden = false;
     clearInterval(ticker);
     ticker = setInterval(tick, 1000);
@@ -109,7 +110,27 @@ export function startSession({ onIn, onOut }) {
     onIn(me);
   }
 
+  // showFirstRun asks once whether the server has no user yet and, if so,
+  // shows the command that creates the first admin (pages without the
+  // #first-run box skip it).
+  let firstRunAsked = false;
+  async function showFirstRun() {
+    const box = $('first-run');
+    if (!box || firstRunAsked) return;
+    firstRunAsked = true;
+    try {
+      const st = await api('GET', '/setup-status');
+      if (st && st.first_run) {
+        $('first-run-command').textContent = st.hint || 'jwtgate user add admin --role admin';
+        box.hidden = false;
+      }
+    } catch {
+      // Only a hint: the login form works without it.
+    }
+  }
+
   function showLogin(msg) {
+    showFirstRun();
     const wasIn = me !== null;
     me = null;
     clearTimeout(timer);
