@@ -218,8 +218,13 @@ func (s *server) resetUserMFA(w http.ResponseWriter, r *http.Request) {
 }
 
 // enrollOnly reports whether path is one an enrolment-only token
-// (MFAEnroll) may use: its own account and second factors.
+// (MFAEnroll) may use: its own account's security (second factors,
+// password, sessions), nothing else.
 func enrollOnly(path string) bool {
-	return path == "/me" || path == "/me/mfa" || strings.HasPrefix(path, "/me/mfa/") || path == "/me/passkeys" ||
-		strings.HasPrefix(path, "/me/passkeys/")
+	for _, p := range []string{"/me/mfa", "/me/passkeys", "/me/sessions"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return path == "/me" || path == "/me/password"
 }
