@@ -170,6 +170,14 @@ func (c *serveConfig) mfaKey(log *slog.Logger) (*auth.MFAKey, error) {
 		}
 		path, create = filepath.Join(c.Data, "mfa.key"), true
 	}
+	// As private as the signing keys: refused if others may read it.
+	group, err := sqlite.CheckPrivate(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range group {
+		log.Warn(g + groupHint)
+	}
 	material, err := auth.LoadMFAKeyFile(path, create)
 	if err != nil {
 		return nil, fmt.Errorf("--mfa-key-file: %w", err)
