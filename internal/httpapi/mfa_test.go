@@ -191,3 +191,50 @@ func TestMFAWithoutKey(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	wantProblem(t, e.sendJSON("POST", "/me/mfa/totp", e.login("rita"), ""), 503, codeMFAUnavailable)
 }
+
+// The OpenID sign-in of a user with a second factor: the browser's
+// second step makes the session, whose amr and acr reach the ID token,
+// the client's access token and their refreshes. A browser that may only
+// enrol a factor gets no code.
+func TestCodeFlowWithSecondFactor(t *testing.T) {
+	o := newOIDCEnv(t)
+	key, _ := auth.NewMFAKey(bytes.Repeat([]byte{1}, 32))
+	o.svc.MFAKey = key
+	secret, _ := o.enrolTOTP(o.login("rita"))
+	m := o.mfaToken("rita", `,"cookie":true`)
+	lr := o.sendJSON("POST", "/login/mfa", "", `{"mfa_token":"`+m.MFAToken+`","totp":"`+auth.TOTPCode(secret, o.clock.Now())+`"}`)
+	wantStatus(t, lr, 200)
+	browser := cookieReq("GET", "", cookies(lr), "").header
+	verifier, challenge := newVerifier(t)
+	code := o.code(o.app, challenge, browser)
+	tr := o.tokens200(o.tokenReq(exchangeForm(o.app, code, verifier), basic(o.app.ID, o.appSecret)))
+	id := o.idClaims(tr.IDToken, o.app.ID)
+	if !slices.Equal(id.AMR, []string{"pwd", "otp"}) || id.ACR != auth.ACRMFA {
+		t.Fatalf("ID token amr %q acr %q", id.AMR, id.ACR)
+	}
+	p, err := o.tokens.VerifyClient(tr.AccessToken)
+	if err != nil || !slices.Equal(p.Claims.AMR, []string{"pwd", "otp"}) {
+		t.Fatalf("client access token: %+v, %v", p, err)
+	}
+	rf := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}}
+	tr2 := o.tokens200(o.tokenReq(rf, basic(o.app.ID, o.appSecret)))
+	if id2 := o.idClaims(tr2.IDToken, o.app.ID); !slices.Equal(id2.AMR, []string{"pwd", "otp"}) || id2.ACR != auth.ACRMFA {
+		t.Fatalf("refreshed ID token amr %q acr %q", id2.AMR, id2.ACR)
+	}
+
+	// A password-only login says so.
+	_, plain := o.loginGrant("eddie", `,"cookie":true`)
+	code = o.code(o.app, challenge, cookieReq("GET", "", cookies(plain), "").header)
+	tr = o.tokens200(o.tokenReq(exchangeForm(o.app, code, verifier), basic(o.app.ID, o.appSecret)))
+	if id := o.idClaims(tr.IDToken, o.app.ID); !slices.Equal(id.AMR, []string{"pwd"}) || id.ACR != "" {
+		t.Fatalf("password-only ID token amr %q acr %q", id.AMR, id.ACR)
+	}
+
+	// An admin whose role requires a factor they lack gets no code.
+	o.svc.RequireMFA = []auth.Role{auth.RoleAdmin}
+	_, enrol := o.loginGrant("alice", `,"cookie":true`)
+	r := o.authorize(authorizeQuery(o.app, challenge), cookieReq("GET", "", cookies(enrol), "").header)
+	if r.StatusCode != http.StatusForbidden || r.Header.Get("Location") != "" || !bytes.Contains(r.body, []byte("second factor")) {
+		t.Fatalf("authorize with an enrolment-only session: %v", r)
+	}
+}
