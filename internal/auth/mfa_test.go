@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -414,5 +415,88 @@ func TestMFAResetEndsSessions(t *testing.T) {
 	}
 	if _, err := r.svc.ResetMFA(ctx, nil, "nobody"); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("reset of no user: %v, want ErrNotFound", err)
+	}
+}
+
+// Every second-factor change and login step is an audit event, and none
+// holds a code or a secret.
+func TestMFAAuditEvents(t *testing.T) {
+	r := newAuditRig(t, nil)
+	svc := r.svc
+	svc.MFAKey, _ = auth.NewMFAKey(bytes.Repeat([]byte{9}, 32))
+	if _, err := svc.CreateUser(ctx, "ada", adaPW, auth.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	login := func() (*auth.Grant, *auth.MFARequiredError) {
+		t.Helper()
+		u, err := svc.Login(ctx, clientIP, "ada", adaPW)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := svc.LoginSession(ctx, auth.LoginFrom{ClientIP: clientIP}, u, false)
+		var mfa *auth.MFARequiredError
+		if errors.As(err, &mfa) {
+			return nil, mfa
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g, nil
+	}
+	g, _ := login()
+	p, err := svc.Tokens.Verify(g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := svc.BeginTOTP(ctx, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := auth.ParseTOTPSecret(e.Secret)
+	codes, err := svc.ConfirmTOTP(ctx, p, auth.TOTPCode(secret, r.clock.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(auth.TOTPPeriod)
+	_, mfa := login()
+	code := auth.TOTPCode(secret, r.clock.Now())
+	svc.LoginMFA(ctx, clientIP, mfa.Token, auth.MFAProof{TOTP: wrongCode(code)})
+	if _, err := svc.LoginMFA(ctx, clientIP, mfa.Token, auth.MFAProof{RecoveryCode: codes[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RegenerateRecoveryCodes(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RemoveTOTP(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResetMFA(auth.WithAuditInfo(ctx, auth.AuditInfo{Actor: "cli@host"}), nil, "ada"); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []auth.AuditKind
+	for _, ev := range r.since(t) {
+		kinds = append(kinds, ev.Kind)
+		for _, s := range append([]string{e.Secret, code, wrongCode(code), mfa.Token}, codes...) {
+			if strings.Contains(fmt.Sprintf("%+v", ev), s) {
+				t.Errorf("event %+v holds a secret", ev)
+			}
+		}
+		if ev.Kind == auth.AuditMFAReset && ev.Actor != "cli@host" {
+			t.Errorf("reset by %q, want cli@host", ev.Actor)
+		}
+		if ev.Kind == auth.AuditMFAFailure && ev.Reason != "factor=totp tries=1" {
+			t.Errorf("failure reason %q", ev.Reason)
+		}
+	}
+	want := []auth.AuditKind{auth.AuditUserCreate, auth.AuditLoginSuccess, auth.AuditMFATOTPEnrol, auth.AuditMFARecoveryNew,
+		auth.AuditLoginSuccess, auth.AuditMFARequired, auth.AuditMFAFailure, auth.AuditMFARecoveryUse, auth.AuditMFASuccess,
+		auth.AuditMFARecoveryNew, auth.AuditMFATOTPRemove, auth.AuditMFAReset}
+	if !slices.Equal(kinds, want) {
+		t.Errorf("events %v,\nwant %v", kinds, want)
+	}
+	for _, s := range append([]string{e.Secret, code}, codes...) {
+		if strings.Contains(r.logs.String(), s) {
+			t.Errorf("the log holds %q", s)
+		}
 	}
 }
