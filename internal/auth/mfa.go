@@ -106,10 +106,6 @@ type WebAuthnVerifier interface {
 	// AMRSoftwareKey). A wrong assertion is an error wrapping
 	// ErrUnauthorized.
 	FinishLogin(ctx context.Context, u *User, state, assertion []byte) (amr string, err error)
-	// Reset removes every credential of the user (an admin's reset).
-	// Stores that keep credentials in the MFAStore's ResetMFA
-	// transaction may do nothing here.
-	Reset(ctx context.Context, u *User) error
 }
 
 // TOTPSecret is a user's TOTP enrolment. Secret is encrypted at rest
@@ -178,9 +174,10 @@ type MFAStore interface {
 	// otherwise, so that exactly one answer completes it.
 	UseMFAChallenge(ctx context.Context, hash []byte, at time.Time, maxAttempts int) error
 
-	// ResetMFA removes every second factor and pending challenge of the
-	// user and applies end (every session of theirs ends), in one
-	// transaction.
+	// ResetMFA removes every second factor (passkeys included: the
+	// command line resets without a WebAuthnVerifier) and pending
+	// challenge of the user and applies end (every session of theirs
+	// ends), in one transaction.
 	ResetMFA(ctx context.Context, userID int64, end *Revoke) error
 	// SetSessionAMR records amr as how session sessionID was
 	// authenticated (a factor confirmed in a session proves it).

@@ -48,28 +48,31 @@ func (s *Service) MFAStatus(ctx context.Context, u *User) (MFAStatus, error) {
 
 // loginChallenge is the Data of a ChallengeLogin challenge.
 type loginChallenge struct {
-	Cookie   bool            `json:"cookie,omitempty"`
-	WebAuthn json.RawMessage `json:"webauthn,omitempty"` // BeginLogin's state
+	Cookie    bool            `json:"cookie,omitempty"`
+	UserAgent string          `json:"ua,omitempty"`       // the first step's, for the session
+	WebAuthn  json.RawMessage `json:"webauthn,omitempty"` // BeginLogin's state
 }
 
 // LoginSession goes on from a password Login accepted for u: a user
 // without a second factor gets a session (amr ["pwd"]); one with a
 // factor gets a *MFARequiredError (ErrMFARequired) whose token LoginMFA
-// takes with the factor. cookie is carried to the Grant either way.
-func (s *Service) LoginSession(ctx context.Context, clientIP string, u *User, cookie bool) (*Grant, error) {
+// takes with the factor, from the same client (from.ClientIP). cookie is
+// carried to the Grant either way.
+func (s *Service) LoginSession(ctx context.Context, from LoginFrom, u *User, cookie bool) (*Grant, error) {
+	clientIP := from.ClientIP
 	st, err := s.MFAStatus(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	if !st.HasFactor() {
-		g, err := s.startSession(ctx, u, LoginFrom{ClientIP: clientIP}, []string{AMRPassword})
+		g, err := s.startSession(ctx, u, from, []string{AMRPassword})
 		if g != nil {
 			g.Cookie = cookie
 		}
 		return g, err
 	}
 	ms, _ := s.mfaStore()
-	data := loginChallenge{Cookie: cookie}
+	data := loginChallenge{Cookie: cookie, UserAgent: truncateUTF8(from.UserAgent, MaxUserAgentLen)}
 	var options []byte
 	if st.WebAuthn {
 		var state []byte
@@ -176,7 +179,7 @@ func (s *Service) LoginMFA(ctx context.Context, clientIP, token string, proof MF
 		}
 		return nil, err
 	}
-	g, err := s.startSession(ctx, u, LoginFrom{ClientIP: clientIP}, amr)
+	g, err := s.startSession(ctx, u, LoginFrom{ClientIP: clientIP, UserAgent: data.UserAgent}, amr)
 	if err != nil {
 		return nil, err
 	}

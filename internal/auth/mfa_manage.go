@@ -179,11 +179,6 @@ func (s *Service) ResetMFA(ctx context.Context, actor *Principal, name string) (
 	if err != nil {
 		return nil, err
 	}
-	if s.WebAuthn != nil {
-		if err := s.WebAuthn.Reset(ctx, u); err != nil {
-			return nil, err
-		}
-	}
 	end, err := s.endSessions(ctx, s.now())
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // MFAKey encrypts TOTP secrets at rest: AES-256-GCM under a key derived
@@ -74,10 +75,10 @@ func (k *MFAKey) open(userID int64, enc []byte) ([]byte, error) {
 }
 
 // LoadMFAKeyFile reads key material from path. With create, a missing
-// file is made with 32 random bytes, readable by the owner only (0600);
-// the write is to a new file (O_EXCL), so two processes starting at once
-// cannot both create it with different keys: the second reads the
-// first's.
+// file is made with 32 random bytes, readable by the owner only (0600):
+// written to a temporary file and linked into place, so two processes
+// starting at once never see a partial file nor keep different keys (the
+// second link fails and that process reads the first's).
 func LoadMFAKeyFile(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -91,22 +92,25 @@ func LoadMFAKeyFile(path string, create bool) ([]byte, error) {
 	}
 	key := make([]byte, MinMFAKeyLen)
 	rand.Read(key)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".mfa-key-*") // mode 0600
+	if err != nil {
+		return nil, fmt.Errorf("MFA key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(tmp.Name(), path)
+	}
 	if errors.Is(err, os.ErrExist) {
 		return LoadMFAKeyFile(path, false)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("MFA key file: %w", err)
-	}
-	_, err = f.Write(key)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
 		return nil, fmt.Errorf("MFA key file: %w", err)
 	}
 	return key, nil

@@ -418,6 +418,9 @@ func (s *Service) IssueAuthCode(ctx context.Context, p *Principal, r AuthRequest
 	if p == nil || p.UserID <= 0 {
 		return "", invalid("no user is logged in")
 	}
+	if p.Claims.MFAEnroll {
+		return "", ErrMFAEnrollment
+	}
 	c, err := cs.Client(ctx, r.ClientID)
 	if err != nil {
 		return "", err

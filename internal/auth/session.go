@@ -230,7 +230,7 @@ func (s *Service) startSession(ctx context.Context, u *User, from LoginFrom, amr
 	}
 	for attempt := 1; ; attempt++ {
 		sess := &Session{ID: randomID(16), UserID: u.ID, UserVersion: u.Version, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL()),
-			AMR: amr, ClientIP: from.ClientIP, UserAgent: ua}
+			ClientIP: from.ClientIP, UserAgent: ua, AMR: amr}
 		token, hash := newRefreshToken()
 		rt := &RefreshToken{Hash: hash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
 		g, err := s.grant(u, sess, token, rt.ExpiresAt)

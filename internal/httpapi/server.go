@@ -145,6 +145,7 @@ func (s *server) routes() []route {
 		{"GET /readyz", "", s.readyz},
 		{"GET /openapi.yaml", "", s.openapi},
 		{"POST /login", "", s.login},
+		{"POST /login/mfa", "", s.loginMFA},
 		{"POST /refresh", "", s.refresh},
 		{"POST /logout", "", s.logout},      // an access token, or a refresh token in the body: checked by logout
 		{"/auth/verify", "", s.forwardAuth}, // any method: proxies may pass the original one
@@ -175,6 +176,11 @@ func (s *server) routes() []route {
 		{"GET /me/sessions", auth.RoleReader, s.listSessions},
 		{"DELETE /me/sessions", auth.RoleReader, s.endOtherSessions},
 		{"DELETE /me/sessions/{id}", auth.RoleReader, s.endOwnSession},
+		{"GET /me/mfa", auth.RoleReader, s.mfaStatus},
+		{"POST /me/mfa/totp", auth.RoleReader, s.beginTOTP},
+		{"POST /me/mfa/totp/confirm", auth.RoleReader, s.confirmTOTP},
+		{"DELETE /me/mfa/totp", auth.RoleReader, s.removeTOTP},
+		{"POST /me/mfa/recovery", auth.RoleReader, s.regenerateRecovery},
 		{"GET /posts", auth.RoleReader, s.listPosts},
 		{"POST /posts", auth.RoleEditor, s.createPost},
 		{"GET /posts/{id}", auth.RoleReader, s.getPost},
@@ -187,6 +193,7 @@ func (s *server) routes() []route {
 		{"DELETE /users/{name}/sessions", auth.RoleAdmin, s.endUserSessions},
 		{"GET /users/{name}/sessions", auth.RoleAdmin, s.listUserSessions},
 		{"DELETE /users/{name}/sessions/{id}", auth.RoleAdmin, s.endUserSession},
+		{"POST /users/{name}/mfa-reset", auth.RoleAdmin, s.resetUserMFA},
 		{"GET /clients", auth.RoleAdmin, s.listClients},
 		{"POST /clients", auth.RoleAdmin, s.createClient},
 		{"DELETE /clients/{id}", auth.RoleAdmin, s.deleteClient},

@@ -41,7 +41,7 @@ const (
 	qDeletePost = `DELETE FROM posts WHERE id = ?`
 
 	qUserVersion   = `SELECT version FROM users WHERE id = ? FOR SHARE`
-	qInsertSession = `INSERT INTO sessions (id, user_id, created_at, expires_at, client_id, scope, auth_time, amr, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertSession = `INSERT INTO sessions (id, user_id, created_at, expires_at, client_id, scope, auth_time, client_ip, user_agent, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertRefresh = `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)`
 	// The session's user comes with the token: a refresh needs the role
 	// and name it signs, and one round trip fewer.
@@ -506,7 +506,7 @@ func (s *Store) insertSession(ctx context.Context, q Querier, sess *auth.Session
 		authTime = s.t(sess.AuthTime)
 	}
 	if _, err := s.exec(ctx, q, qInsertSession, sess.ID, sess.UserID, s.t(sess.CreatedAt), s.t(sess.ExpiresAt),
-		client, strings.Join(sess.Scope, " "), authTime, strings.Join(sess.AMR, " "), sess.ClientIP, sess.UserAgent); err != nil {
+		client, strings.Join(sess.Scope, " "), authTime, sess.ClientIP, sess.UserAgent, strings.Join(sess.AMR, " ")); err != nil {
 		return err
 	}
 	if first == nil {

@@ -181,7 +181,7 @@ func (s *Store) UseMFAChallenge(ctx context.Context, hash []byte, at time.Time, 
 }
 
 // mfaResets are the statements ResetMFA runs, each with the user's id:
-// a factor kept in another table adds its own.
+// a factor kept in another table (passkeys) adds its own here.
 var mfaResets = []string{qDeleteTOTP, qDeleteRecovery, qDeleteChallenges}
 
 // ResetMFA removes the user's factors and challenges and ends their

@@ -6,6 +6,7 @@
 
 import { ApiError, api, call, refresh, onRefresh, onSessionEnd, describe, isSessionEnd } from './api.js';
 import { showNav } from './nav.js';
+import { passwordLogin } from './mfa-login.js';
 import { offerPasskeyLogin } from './passkey-login.js';
 
 const $ = (id) => document.getElementById(id);
@@ -167,11 +168,11 @@ export function startSession({ onIn, onOut }) {
     err.textContent = '';
     try {
       const sent = Date.now();
-      const grant = await api('POST', '/login', { username, password, cookie: true });
+      const grant = await passwordLogin(username, password);
       $('login-password').value = '';
       await signedIn(grant, sent);
     } catch (e) {
-      err.textContent = describe(e);
+      err.textContent = e.code === 'cancelled' ? '' : describe(e);
       $('login-password').select();
     } finally {
       btn.disabled = false;
@@ -189,7 +190,13 @@ export function startSession({ onIn, onOut }) {
     refreshes = 0;
     showRefreshes();
     status('');
-    await loadMe(false);
+    const who = await loadMe(false);
+    // The user's role requires a second factor they have not set up:
+    // the session can do nothing else until they do, on the Security page.
+    if (who.mfa_enroll && location.pathname !== '/security') {
+      location.assign('/security');
+      return;
+    }
     setTiming(sent + grant.expires_in * 1000, grant.expires_in * 1000);
   }
 
