@@ -120,6 +120,17 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 	tb.waitJS(`document.querySelector('#passkey-list tr td[data-label="Last used"]')?.textContent !== 'never'`, 10*time.Second)
 
+	// After the password the passkey is the second step: amr pwd and the key's.
+	tb.do(chromedp.Click(chromedp.CSS("#logout")))
+	tb.login("eddie", pw("eddie"))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#mfa-passkey")))
+	tb.do(chromedp.Click(chromedp.CSS("#mfa-passkey")))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#session-panel")))
+	if amr := accessAMR(t, tb.cookie(s, "access_token")); len(amr) != 2 || amr[0] != "pwd" || (amr[1] != "hwk" && amr[1] != "swk") {
+		t.Errorf("amr after password and passkey: %q, want [pwd hwk] or [pwd swk]", amr)
+	}
+	tb.waitJS(`document.querySelectorAll('#passkey-list tr').length === 1`, 10*time.Second)
+
 	// Remove it: the authenticator still holds the credential, but the
 	// server refuses it.
 	tb.do(chromedp.Click(chromedp.CSS("#passkey-list .remove-passkey")))

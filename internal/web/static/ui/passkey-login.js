@@ -5,6 +5,7 @@
 
 import { api, ApiError, describe } from './api.js';
 import * as webauthn from './webauthn.js';
+import { factorUIs } from './mfa-login.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -54,3 +55,23 @@ function addButton(signedIn) {
     }
   });
 }
+
+// A passkey as the second step after the password: the mfa_required
+// problem carries the options of navigator.credentials.get for the
+// user's passkeys.
+factorUIs.push((mfa, { finish, box }) => {
+  if (!(mfa.factors || []).includes('webauthn') || !mfa.webauthn || !webauthn.supported()) return;
+  const btn = Object.assign(document.createElement('button'), { type: 'button', id: 'mfa-passkey', className: 'secondary', textContent: 'Use a passkey' });
+  btn.addEventListener('click', async () => {
+    $('mfa-error').textContent = '';
+    btn.disabled = true;
+    try {
+      await finish({ webauthn: await webauthn.get(mfa.webauthn) });
+    } catch (e) {
+      $('mfa-error').textContent = webauthn.problem(e) || describe(e);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  box.append(btn);
+});
