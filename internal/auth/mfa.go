@@ -130,7 +130,7 @@ type MFAChallenge struct {
 	ClientIP  string // the client it was issued to; "" binds to none
 	Kind      string
 	Data      []byte // the kind's state (JSON)
-	Attempts  int    // wrong answers so far
+	Attempts  int    // tries so far (FailMFAChallenge)
 	ExpiresAt time.Time
 	UsedAt    time.Time
 }
@@ -167,11 +167,13 @@ type MFAStore interface {
 	CreateMFAChallenge(ctx context.Context, c *MFAChallenge) error
 	// MFAChallenge returns the challenge with this hash, or ErrNotFound.
 	MFAChallenge(ctx context.Context, hash []byte) (*MFAChallenge, error)
-	// FailMFAChallenge counts a wrong answer and returns the count.
+	// FailMFAChallenge counts a try at answering and returns the count
+	// (Attempts). LoginMFA counts before it checks an answer, so that
+	// concurrent answers cannot together overrun its limit.
 	FailMFAChallenge(ctx context.Context, hash []byte) (int, error)
 	// UseMFAChallenge marks the challenge used at at, if it is unused
-	// and has fewer than maxAttempts wrong answers: ErrConflict
-	// otherwise, so that exactly one answer completes it.
+	// and has fewer than maxAttempts tries: ErrConflict otherwise, so
+	// that exactly one answer completes it.
 	UseMFAChallenge(ctx context.Context, hash []byte, at time.Time, maxAttempts int) error
 
 	// ResetMFA removes every second factor (passkeys included: the

@@ -155,15 +155,23 @@ func (s *Service) LoginMFA(ctx context.Context, clientIP, token string, proof MF
 	if err := spend(ctx, s.UserNetLimit, netKey); err != nil {
 		return nil, err
 	}
+	// The try is counted before its answer is checked, so that
+	// concurrent answers, at any instance, cannot check more than
+	// MaxMFAAttempts between them.
+	tries, err := ms.FailMFAChallenge(ctx, hash)
+	if err != nil {
+		s.refund(ctx, s.UserNetLimit, netKey)
+		return nil, err
+	}
+	if tries > MaxMFAAttempts {
+		s.refund(ctx, s.UserNetLimit, netKey)
+		return nil, ErrMFAToken
+	}
 	amr, factor, err := s.checkProof(ctx, ms, u, data, proof)
 	if err != nil {
 		if !errors.Is(err, ErrUnauthorized) {
 			s.refund(ctx, s.UserNetLimit, netKey)
 			return nil, err
-		}
-		tries, ferr := ms.FailMFAChallenge(ctx, hash)
-		if ferr != nil {
-			return nil, ferr
 		}
 		s.audit(ctx, AuditEvent{Kind: AuditMFAFailure, User: u.Name, UserID: u.ID, ClientIP: clientIP,
 			Reason: fmt.Sprintf("factor=%s tries=%d", factor, tries)})
@@ -173,7 +181,9 @@ func (s *Service) LoginMFA(ctx context.Context, clientIP, token string, proof MF
 		return nil, err
 	}
 	s.refund(ctx, s.UserNetLimit, netKey)
-	if err := ms.UseMFAChallenge(ctx, hash, now, MaxMFAAttempts); err != nil {
+	// The right answer's own try is counted: allow one more than the
+	// limit of wrong ones.
+	if err := ms.UseMFAChallenge(ctx, hash, now, MaxMFAAttempts+1); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, ErrMFAToken
 		}

@@ -7,10 +7,13 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/postgres"
 	"github.com/jwtgate/jwtgate/internal/postgres/pgtest"
 	"github.com/jwtgate/jwtgate/internal/testutil"
 	"github.com/jwtgate/jwtgate/jwt"
@@ -100,4 +103,82 @@ func TestMFAAcrossInstances(t *testing.T) {
 	if _, err := a.LoginMFA(ctx, ip, mfa2.Token, auth.MFAProof{TOTP: auth.TOTPCode(secret, next)}); !errors.Is(err, auth.ErrMFACode) {
 		t.Fatalf("B's code replayed at A: %v, want ErrMFACode", err)
 	}
+}
+
+// Concurrent guesses on one mfa_token, at two instances, cannot together
+// check more codes than auth.MaxMFAAttempts: each try is counted in the
+// database before its code is checked.
+func TestMFAConcurrentGuessesBounded(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.URL(t)
+	key, _ := auth.NewMFAKey(bytes.Repeat([]byte{4}, 32))
+	clock := testutil.NewClock(time.Now().Truncate(auth.TOTPPeriod))
+	a, b := mfaInstance(t, dbURL, key, clock), mfaInstance(t, dbURL, key, clock)
+	const ip = "192.0.2.78"
+	if _, err := a.CreateUser(ctx, "gus", "gus's password", auth.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	u, err := a.Login(ctx, ip, "gus", "gus's password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := a.LoginSession(ctx, auth.LoginFrom{ClientIP: ip}, u, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := a.Tokens.Verify(g.AccessToken)
+	e, err := a.BeginTOTP(ctx, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := auth.ParseTOTPSecret(e.Secret)
+	if _, err := a.ConfirmTOTP(ctx, p, auth.TOTPCode(secret, clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.LoginSession(ctx, auth.LoginFrom{ClientIP: ip}, u, false)
+	var mfa *auth.MFARequiredError
+	if !errors.As(err, &mfa) {
+		t.Fatalf("LoginSession: %v", err)
+	}
+	wrong := strings.Repeat("0", 6)
+	if wrong == auth.TOTPCode(secret, clock.Now()) {
+		wrong = "111111"
+	}
+	var checked, reads atomic.Int32
+	for _, s := range []*auth.Service{a, b} {
+		s.Store = countingStore{DB: s.Store.(*postgres.DB), reads: &reads}
+	}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			_, err := s.LoginMFA(ctx, ip, mfa.Token, auth.MFAProof{TOTP: wrong})
+			if errors.Is(err, auth.ErrMFACode) {
+				checked.Add(1)
+			} else if !errors.Is(err, auth.ErrMFAToken) {
+				t.Errorf("LoginMFA: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := checked.Load(); n > auth.MaxMFAAttempts-1 {
+		t.Errorf("%d concurrent wrong codes were answered as wrong, want at most %d before the token ends", n, auth.MaxMFAAttempts-1)
+	}
+	if n := reads.Load(); n > auth.MaxMFAAttempts {
+		t.Errorf("%d concurrent tries reached the secret, want at most %d", n, auth.MaxMFAAttempts)
+	}
+}
+
+// countingStore counts the reads of TOTP secrets: one per code checked.
+type countingStore struct {
+	*postgres.DB
+	reads *atomic.Int32
+}
+
+func (c countingStore) TOTP(ctx context.Context, userID int64) (*auth.TOTPSecret, error) {
+	c.reads.Add(1)
+	return c.DB.TOTP(ctx, userID)
 }

@@ -2,7 +2,12 @@ package web_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +109,81 @@ func TestBrowserTOTP(t *testing.T) {
 	tb.submitMFA(codes[0], true)
 	tb.waitJS(`document.getElementById('mfa-error').textContent.includes('already used')`, 10*time.Second)
 	tb.do(chromedp.Click(chromedp.CSS("#mfa-cancel")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+}
+
+// TestBrowserSignInWithSecondFactor: an application's sign-in asks a
+// user with an authenticator app for its code after the password, and
+// the ID token says so.
+func TestBrowserSignInWithSecondFactor(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{oidc: true})
+	key, _ := auth.NewMFAKey(bytes.Repeat([]byte{6}, 32))
+	s.svc.MFAKey = key
+	ctx := context.Background()
+	// Enrol rita as the API would.
+	u, err := s.svc.Login(ctx, "127.0.0.1", "rita", pw("rita"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.svc.StartSession(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.svc.Tokens.Verify(g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := s.svc.BeginTOTP(ctx, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := auth.ParseTOTPSecret(en.Secret)
+	if _, err := s.svc.ConfirmTOTP(ctx, p, auth.TOTPCode(secret, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><title>wiki</title><p id="wiki">back at the wiki</p>`))
+	}))
+	t.Cleanup(rp.Close)
+	c, clientSecret, err := s.svc.RegisterClient(ctx, auth.ClientSpec{Name: "Team Wiki", RedirectURIs: []string{rp.URL + "/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := strings.Repeat("v", 43)
+	q := url.Values{"client_id": {c.ID}, "redirect_uri": {rp.URL + "/cb"}, "response_type": {"code"}, "scope": {"openid"},
+		"state": {"st-7"}, "nonce": {"n-7"}, "code_challenge": {auth.PKCEChallenge(verifier)}, "code_challenge_method": {"S256"}}
+	tb := newTab(t)
+	tb.do(chromedp.Navigate(s.URL + "/oauth2/authorize?" + q.Encode()))
+	tb.waitJS(`document.getElementById('login-client').textContent === 'Team Wiki asks you to sign in.'`, 10*time.Second)
+	tb.login("rita", pw("rita"))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#mfa-form")))
+	tb.submitMFA(auth.TOTPCode(secret, time.Now().Add(auth.TOTPPeriod)), false)
+	back, err := url.Parse(waitURL(tb, rp.URL+"/cb?"))
+	if err != nil || back.Query().Get("code") == "" || back.Query().Get("state") != "st-7" {
+		t.Fatalf("back at %v (%v)", back, err)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")}, "redirect_uri": {rp.URL + "/cb"}, "code_verifier": {verifier}}
+	req, _ := http.NewRequest("POST", s.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(clientSecret))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tr struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tr); err != nil || res.StatusCode != 200 {
+		t.Fatalf("token exchange: %s %v", res.Status, err)
+	}
+	id, err := s.svc.Tokens.VerifyIDTokenHint(tr.IDToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(id.AMR, []string{"pwd", "otp"}) || id.ACR != auth.ACRMFA {
+		t.Fatalf("ID token amr %q acr %q", id.AMR, id.ACR)
+	}
 }
