@@ -30,10 +30,21 @@
 // empty Authorization header or another scheme (Basic, ...) counts as no
 // token, so the cookie is tried next.
 //
+// Second factors: RequireMFA admits tokens whose login used one (acr
+// "urn:jwtgate:mfa"), RequireAMR tokens whose amr has given RFC 8176
+// methods ("otp" for an authenticator app, "hwk" or "swk" for a passkey):
+//
+//	mux.Handle("POST /payouts", g.RequireRole("admin", g.RequireMFA(payout)))
+//
+// Every handler refuses a token that jwtgate issued only to enrol a
+// second factor (its mfa_enroll claim: the user's role requires a factor
+// they have not set up) with 403 mfa_enrollment_required.
+//
 // Refusals are RFC 9457 problems with the same codes jwtgate uses:
 // 401 token_missing, token_invalid or token_expired (with an RFC 6750
-// WWW-Authenticate challenge), 403 forbidden or csrf_failed, and 503
-// unavailable when no key could be loaded.
+// WWW-Authenticate challenge), 403 forbidden, csrf_failed, mfa_required or
+// mfa_enrollment_required, and 503 unavailable when no key could be
+// loaded.
 //
 // The guard is stateless: it does not see revocations. A token revoked by
 // a logout stays valid here until its exp (15 minutes by default). Where a

@@ -193,6 +193,49 @@ func (g *Guard) RequireRole(role string, next http.Handler) http.Handler {
 	return g.handler(role, next)
 }
 
+// RequireMFA admits requests whose token's login used a second factor
+// (acr "urn:jwtgate:mfa"); others get 403 with code mfa_required. Inside
+// Require or RequireRole it checks their token; alone it verifies one
+// itself, admitting any role: g.RequireRole("admin", g.RequireMFA(h)).
+func (g *Guard) RequireMFA(next http.Handler) http.Handler {
+	return g.requireLogin(func(c *Claims) bool { return c.ACR == ACRMFA }, next)
+}
+
+// RequireAMR admits requests whose token's amr has every one of methods
+// (RFC 8176 values: "otp" for a TOTP code, "hwk" or "swk" for a passkey
+// or security key), as RequireMFA does. It panics without methods.
+func (g *Guard) RequireAMR(next http.Handler, methods ...string) http.Handler {
+	if len(methods) == 0 {
+		panic("guard: RequireAMR needs at least one method")
+	}
+	methods = append([]string(nil), methods...)
+	return g.requireLogin(func(c *Claims) bool { return c.HasAMR(methods...) }, next)
+}
+
+const detailEnroll = "your role requires a second factor: set one up on jwtgate's Security page and log in again"
+
+const detailMFA = "this operation needs a login with a second factor; log in again with it"
+
+func (g *Guard) requireLogin(ok func(*Claims) bool, next http.Handler) http.Handler {
+	check := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := ClaimsFrom(r.Context())
+		if !ok(c) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="jwtgate", error="insufficient_user_authentication", error_description="a second factor is required"`)
+			writeProblem(w, http.StatusForbidden, "mfa_required", detailMFA)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	verified := g.handler("", check)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := ClaimsFrom(r.Context()); ok {
+			check(w, r)
+			return
+		}
+		verified.ServeHTTP(w, r)
+	})
+}
+
 func (g *Guard) handler(role string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, csrfName, present, ok := g.credentials(r)
@@ -219,6 +262,12 @@ func (g *Guard) handler(role string, next http.Handler) http.Handler {
 		}
 		if csrfName != "" && changesState(r.Method) && !csrfOK(r, csrfName) {
 			writeProblem(w, http.StatusForbidden, "csrf_failed", detailCSRF)
+			return
+		}
+		if c.MFAEnroll {
+			// A user whose role requires a second factor, logged in
+			// only to enrol one: jwtgate refuses it everywhere else too.
+			writeProblem(w, http.StatusForbidden, "mfa_enrollment_required", detailEnroll)
 			return
 		}
 		if role != "" && rank(c.Role) < rank(role) {
@@ -358,6 +407,9 @@ var titles = map[string]string{
 	"forbidden":     "Forbidden",
 	"csrf_failed":   "CSRF check failed",
 	"unavailable":   "Service unavailable",
+
+	"mfa_enrollment_required": "Second factor enrolment required",
+	"mfa_required":            "Second factor required",
 }
 
 // problem is an RFC 9457 problem document, as jwtgate writes it.

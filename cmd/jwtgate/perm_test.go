@@ -86,7 +86,7 @@ func TestDataFilesArePrivate(t *testing.T) {
 			t.Errorf("%s has mode %04o, want 0600", e.Name(), m)
 		}
 	}
-	for _, name := range []string{"jwtgate.db", "jwtgate.db-wal", "jwtgate.db-shm", "hs256.jwk"} {
+	for _, name := range []string{"jwtgate.db", "jwtgate.db-wal", "jwtgate.db-shm", "hs256.jwk", "mfa.key"} {
 		if !seen[name] {
 			t.Errorf("no %s in the data folder (has %v)", name, seen)
 		}
@@ -120,6 +120,8 @@ func TestExposedSecretFiles(t *testing.T) {
 			refuse: "jwtgate.db is readable by other users (mode 0644); fix with: chmod 600 "},
 		{name: "generated key readable by all", file: "hs256.jwk", mode: 0o644,
 			refuse: "hs256.jwk is readable by other users (mode 0644); fix with: chmod 600 "},
+		{name: "generated MFA key readable by all", file: "mfa.key", mode: 0o644,
+			refuse: "mfa.key is readable by other users (mode 0644); fix with: chmod 600 "},
 		{name: "database group-readable", file: "jwtgate.db", mode: 0o640,
 			warn: "jwtgate.db is readable by its group (mode 0640)"},
 		{name: "key file readable by all", file: key, mode: 0o644, args: []string{"--key-file", key},
@@ -153,7 +155,7 @@ func TestExposedSecretFiles(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.refuse) || strings.Contains(err.Error(), "\n") {
 					t.Fatalf("serve: %v; want one line containing %q", err, tc.refuse)
 				}
-				if tc.args == nil { // the data folder: the commands refuse too
+				if tc.args == nil && tc.file != "mfa.key" { // the data folder: the commands refuse too
 					mustFail(t, jwtgate(t, nil, "", "user", "list", "--data", data), 1, tc.refuse)
 					mustFail(t, jwtgate(t, nil, "", "key", "list", "--data", data), 1, tc.refuse)
 				}

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/jwtgate/jwtgate/internal/buildinfo"
 	"github.com/jwtgate/jwtgate/internal/httpapi"
 	"github.com/jwtgate/jwtgate/internal/lograte"
+	"github.com/jwtgate/jwtgate/internal/passkey"
 	"github.com/jwtgate/jwtgate/internal/postgres"
 	"github.com/jwtgate/jwtgate/internal/web"
 	"github.com/jwtgate/jwtgate/jwt"
@@ -64,6 +66,8 @@ type serveConfig struct {
 	ShutdownTimeout time.Duration
 	AuditRetention  time.Duration
 	MetricsAddr     string
+	RequireMFA      []auth.Role
+	MFAKeyFile      string
 
 	now func() time.Time // the clock of tokens and sessions; nil: time.Now (tests set it)
 }
@@ -116,12 +120,25 @@ variable shown; a flag wins over its variable.`, env)
 	f.str(&c.MetricsAddr, "metrics-addr", "JWTGATE_METRICS_ADDR", "", "listen address of GET /metrics (Prometheus), e.g. 127.0.0.1:9090; never served on --addr (default: off)")
 	f.dur(&c.ShutdownTimeout, "shutdown-timeout", "JWTGATE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long SIGTERM waits for in-flight requests before closing their connections")
 	f.dur(&c.AuditRetention, "audit-retention", "JWTGATE_AUDIT_RETENTION", auth.DefaultAuditRetention, "how long audit events are kept (0 keeps them forever)")
+	var requireMFA string
+	f.str(&requireMFA, "require-mfa", "JWTGATE_REQUIRE_MFA", "", "comma-separated roles whose users need a second factor: until they have one, a login only lets them enrol one")
+	f.str(&c.MFAKeyFile, "mfa-key-file", "JWTGATE_MFA_KEY_FILE", "", "key that encrypts TOTP secrets, kept out of the database (default with SQLite: mfa.key in the data folder, made on first start; PostgreSQL needs it for TOTP)")
 	pos, err := f.parseArgs(args)
 	if err != nil {
 		return nil, err
 	}
 	if len(pos) > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	for _, r := range strings.Split(requireMFA, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		role, err := auth.ParseRole(r)
+		if err != nil {
+			return nil, fmt.Errorf("--require-mfa: %w", err)
+		}
+		c.RequireMFA = append(c.RequireMFA, role)
 	}
 	if c.AccessTTL <= 0 || c.Leeway < 0 {
 		return nil, errors.New("--access-ttl must be positive and --leeway not negative")
@@ -252,6 +269,10 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		PKCEOptional: c.PKCEOptional,
 		Log:          log,
 		Audit:        &auth.StoreAudit{Store: db, Log: log},
+		RequireMFA:   c.RequireMFA,
+	}
+	if svc.MFAKey, err = c.mfaKey(log); err != nil {
+		return err
 	}
 	shareLoginLimits(svc, c, db)
 	// Record how long this server's tokens live, so that `jwtgate user`,
@@ -274,8 +295,18 @@ func serve(ctx context.Context, c *serveConfig, env func(string) string, log *sl
 		defer stopMetrics()
 		obs = m
 	}
+	var passkeys httpapi.Passkeys
+	switch rp, err := passkey.New(svc, c.PublicURL, "jwtgate"); {
+	case errors.Is(err, passkey.ErrDisabled):
+		log.Info(err.Error())
+	case err != nil:
+		return err
+	default:
+		svc.WebAuthn, passkeys = rp, rp
+	}
 	handler := httpapi.New(httpapi.Config{Service: svc, Log: log, TrustProxyHeaders: c.TrustProxy,
-		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs, SetupHint: st.setupHint()})
+		InsecureCookies: c.InsecureCookies, PublicURL: c.PublicURL, UI: web.Handler(), Metrics: obs, SetupHint: st.setupHint(),
+		Passkeys: passkeys})
 	bg, stopBG := context.WithCancel(context.Background())
 	bgDone := make(chan struct{})
 	revSync, listenDone := listenRevocations(bg, db, log)

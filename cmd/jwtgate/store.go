@@ -205,3 +205,32 @@ func listenRevocations(ctx context.Context, db store, log *slog.Logger) (sync <-
 	}()
 	return ask, stopped
 }
+
+// mfaKey loads the key that encrypts TOTP secrets: --mfa-key-file, else
+// with SQLite mfa.key in the data folder, made on first start (0600). It
+// is a file and not a database row so that a copy of the database alone
+// reveals no TOTP secret. With PostgreSQL and no file there is no key:
+// TOTP enrolment then fails with a message naming the flag.
+func (c *serveConfig) mfaKey(log *slog.Logger) (*auth.MFAKey, error) {
+	path, create := c.MFAKeyFile, false
+	if path == "" {
+		if c.storage().postgres() {
+			log.Info("TOTP is off: no --mfa-key-file (a key shared by every instance, kept outside the database)")
+			return nil, nil
+		}
+		path, create = filepath.Join(c.Data, "mfa.key"), true
+	}
+	// As private as the signing keys: refused if others may read it.
+	group, err := sqlite.CheckPrivate(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range group {
+		log.Warn(g + groupHint)
+	}
+	material, err := auth.LoadMFAKeyFile(path, create)
+	if err != nil {
+		return nil, fmt.Errorf("--mfa-key-file: %w", err)
+	}
+	return auth.NewMFAKey(material)
+}

@@ -29,12 +29,13 @@ Commands:
   disable NAME / enable NAME              refuse / allow logins
   role NAME ROLE                          change the role
   delete NAME                             delete the user and their posts
+  mfa-reset NAME                          remove every second factor (TOTP, recovery codes, passkeys)
 
 Without --role, add makes a reader.
 
 Every command takes --data DIR (default ` + defaultData + `, or $JWTGATE_DATA),
 or --db URL for a PostgreSQL database (default $JWTGATE_DB).
-passwd, disable, role and delete also end the user's sessions: running
+passwd, disable, role, delete and mfa-reset also end the user's sessions: running
 servers refuse their tokens within their --revocation-poll (` + defaultRevocationPoll.String() + `), until
 the tokens would have expired on every server of the database: the longest
 --access-ttl plus --leeway that the servers recorded there, and never less
@@ -43,7 +44,7 @@ Passwords are never taken as arguments: they would show in ps and shell history.
 `
 
 // userCommands are the subcommands cmdUser runs.
-var userCommands = []subcommand{{"add", 1}, {"list", 0}, {"passwd", 1}, {"disable", 1}, {"enable", 1}, {"role", 2}, {"delete", 1}}
+var userCommands = []subcommand{{"add", 1}, {"list", 0}, {"passwd", 1}, {"disable", 1}, {"enable", 1}, {"role", 2}, {"delete", 1}, {"mfa-reset", 1}}
 
 func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
 	if len(args) == 0 {
@@ -155,6 +156,12 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 			return fail(stderr, sub, err)
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", pos[0])
+	case "mfa-reset":
+		u, err := svc.ResetMFA(ctx, nil, pos[0])
+		if err != nil {
+			return fail(stderr, sub, err)
+		}
+		fmt.Fprintf(stdout, "second factors of %s removed; their sessions ended\n", u.Name)
 	}
 	return 0
 }

@@ -1,8 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/internal/sqlite"
 )
 
 func TestUserAdd(t *testing.T) {
@@ -56,6 +65,84 @@ func TestSetupHint(t *testing.T) {
 	} {
 		if got := tc.s.setupHint(); got != tc.want {
 			t.Errorf("%+v: %s, want %s", tc.s, got, tc.want)
+		}
+	}
+}
+
+// user mfa-reset removes a user's second factors and no one else's.
+func TestUserMFAReset(t *testing.T) {
+	data := t.TempDir()
+	mustOK(t, jwtgate(t, nil, "password-1\n", "user", "add", "ann", "--data", data))
+	mustOK(t, jwtgate(t, nil, "password-2\n", "user", "add", "bob", "--data", data))
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(data, "jwtgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ann", "bob"} {
+		u, err := db.UserByName(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutTOTP(ctx, &auth.TOTPSecret{UserID: u.ID, SecretEnc: []byte("sealed"), CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetRecoveryCodes(ctx, u.ID, [][]byte{[]byte("h")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if got := mustOK(t, jwtgate(t, nil, "", "user", "mfa-reset", "ANN", "--data", data)); got != "second factors of ann removed; their sessions ended" {
+		t.Errorf("mfa-reset: %q", got)
+	}
+	mustFail(t, jwtgate(t, nil, "", "user", "mfa-reset", "nobody", "--data", data), 1, "not found")
+	db, err = sqlite.Open(ctx, filepath.Join(data, "jwtgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ann, _ := db.UserByName(ctx, "ann")
+	bob, _ := db.UserByName(ctx, "bob")
+	if _, err := db.TOTP(ctx, ann.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("ann's TOTP after mfa-reset: %v", err)
+	}
+	if _, err := db.TOTP(ctx, bob.ID); err != nil {
+		t.Errorf("bob's TOTP after ann's reset: %v", err)
+	}
+	es, err := db.AuditEvents(ctx, auth.AuditFilter{User: "ann", Limit: 10})
+	if err != nil || len(es) == 0 || es[0].Kind != auth.AuditMFAReset || !strings.HasPrefix(es[0].Actor, "cli@") {
+		t.Errorf("audit after mfa-reset: %+v, %v", es, err)
+	}
+}
+
+func TestRequireMFAFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want []auth.Role
+		err  string
+	}{
+		{nil, "", nil, ""},
+		{[]string{"--require-mfa", "admin"}, "", []auth.Role{auth.RoleAdmin}, ""},
+		{[]string{"--require-mfa", "admin, editor"}, "", []auth.Role{auth.RoleAdmin, auth.RoleEditor}, ""},
+		{nil, "editor", []auth.Role{auth.RoleEditor}, ""},
+		{[]string{"--require-mfa", "root"}, "", nil, "--require-mfa: invalid input: role must be admin, editor or reader"},
+	} {
+		env := func(k string) string {
+			if k == "JWTGATE_REQUIRE_MFA" {
+				return tc.env
+			}
+			return ""
+		}
+		c, err := parseServeFlags(tc.args, env, io.Discard)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%q: %v, want %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(c.RequireMFA, tc.want) {
+			t.Errorf("%q $%q: %v, %v; want %v", tc.args, tc.env, c, err, tc.want)
 		}
 	}
 }

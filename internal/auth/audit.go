@@ -38,6 +38,17 @@ const (
 	AuditClientRegister AuditKind = "client.register"      // Actor, ClientID, Reason ("name=N public=B")
 	AuditClientDelete   AuditKind = "client.delete"        // Actor, ClientID
 	AuditClientSecret   AuditKind = "client.secret_rotate" // Actor, ClientID
+	// A right password of a user with a second factor: the login waits
+	// for it (login.success is recorded before, for the password).
+	AuditMFARequired AuditKind = "mfa.required" // User, UserID, ClientIP, Reason ("factors=totp,recovery")
+	// The second step of a login succeeded or failed.
+	AuditMFASuccess     AuditKind = "mfa.success"        // User, UserID, ClientIP, SessionID, Reason ("factor=F")
+	AuditMFAFailure     AuditKind = "mfa.failure"        // User, UserID, ClientIP, Reason ("factor=F tries=N")
+	AuditMFARecoveryUse AuditKind = "mfa.recovery_use"   // User, UserID, ClientIP
+	AuditMFATOTPEnrol   AuditKind = "mfa.totp_enroll"    // Actor, User, UserID
+	AuditMFATOTPRemove  AuditKind = "mfa.totp_remove"    // Actor, User, UserID
+	AuditMFARecoveryNew AuditKind = "mfa.recovery_renew" // Actor, User, UserID
+	AuditMFAReset       AuditKind = "mfa.reset"          // Actor, User, UserID: every factor removed, sessions ended
 )
 
 // Reasons of a failed login (AuditEvent.Reason of AuditLoginFailure).

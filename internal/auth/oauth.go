@@ -81,6 +81,7 @@ type AuthCode struct {
 	SessionID string
 	ExpiresAt time.Time
 	UsedAt    time.Time // zero until redeemed
+	AMR       []string  // the browser session's (AuthRequest.AMR)
 }
 
 // ClientStore keeps OAuth clients and authorization codes.
@@ -132,6 +133,9 @@ type AuthRequest struct {
 	// AuthTime is when the user last entered their password (the
 	// browser session's start); zero means now.
 	AuthTime time.Time
+	// AMR is how the browser session's user authenticated (its token's
+	// amr), carried to the client's tokens.
+	AMR []string
 }
 
 // Scopes understood by the provider. Others are ignored: the granted
@@ -414,6 +418,9 @@ func (s *Service) IssueAuthCode(ctx context.Context, p *Principal, r AuthRequest
 	if p == nil || p.UserID <= 0 {
 		return "", invalid("no user is logged in")
 	}
+	if p.Claims.MFAEnroll {
+		return "", ErrMFAEnrollment
+	}
 	c, err := cs.Client(ctx, r.ClientID)
 	if err != nil {
 		return "", err
@@ -447,7 +454,7 @@ func (s *Service) IssueAuthCode(ctx context.Context, p *Principal, r AuthRequest
 	ac := &AuthCode{
 		Hash: hashRefreshToken(code), ClientID: c.ID, UserID: p.UserID, RedirectURI: r.RedirectURI, Scope: scope,
 		Nonce: r.Nonce, CodeChallenge: r.CodeChallenge, AuthTime: authTime, SessionID: codeSessionID(code),
-		ExpiresAt: now.Add(AuthCodeTTL),
+		ExpiresAt: now.Add(AuthCodeTTL), AMR: r.AMR,
 	}
 	if err := cs.CreateAuthCode(ctx, ac); err != nil {
 		return "", err
@@ -547,7 +554,7 @@ func (s *Service) ExchangeAuthCode(ctx context.Context, c *Client, code, redirec
 		return nil, err
 	}
 	sess := &Session{ID: ac.SessionID, UserID: u.ID, UserVersion: u.Version, CreatedAt: now,
-		ClientID: c.ID, Scope: ac.Scope, AuthTime: ac.AuthTime}
+		ClientID: c.ID, Scope: ac.Scope, AuthTime: ac.AuthTime, AMR: ac.AMR}
 	var rt *RefreshToken
 	var refresh string
 	if hasString(ac.Scope, ScopeOfflineAccess) {
@@ -578,12 +585,12 @@ func (s *Service) ExchangeAuthCode(ctx context.Context, c *Client, code, redirec
 
 // clientGrant signs the access and ID tokens of a client session.
 func (s *Service) clientGrant(u *User, sess *Session, nonce, refresh string, rt *RefreshToken) (*Grant, error) {
-	at, claims, err := s.Tokens.IssueClient(u, sess.ID, sess.ClientID, sess.Scope)
+	at, claims, err := s.Tokens.IssueClientAMR(u, sess.ID, sess.ClientID, sess.Scope, sess.AMR)
 	if err != nil {
 		return nil, err
 	}
 	id, _, err := s.Tokens.IssueIDToken(IDTokenRequest{User: u, ClientID: sess.ClientID, SessionID: sess.ID, Scope: sess.Scope,
-		Nonce: nonce, AuthTime: sess.AuthTime})
+		Nonce: nonce, AuthTime: sess.AuthTime, AMR: sess.AMR})
 	if err != nil {
 		return nil, err
 	}

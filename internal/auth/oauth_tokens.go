@@ -26,6 +26,9 @@ type IDClaims struct {
 	// then it is an access token, not an ID token.
 	ClientID string `json:"client_id,omitempty"`
 	Role     string `json:"role,omitempty"`
+	// AMR and ACR say how the user authenticated (see AMRPassword).
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 }
 
 // IDTokenRequest says what an ID token is issued for.
@@ -36,6 +39,7 @@ type IDTokenRequest struct {
 	Scope     []string
 	Nonce     string
 	AuthTime  time.Time
+	AMR       []string // the login's authentication methods
 }
 
 // hintLeeway lets an expired ID token serve as id_token_hint (RP-initiated
@@ -60,6 +64,12 @@ func (t *Tokens) oidcKey() (*jwt.Key, error) {
 // (Verify). A symmetric signing key is ErrNoOIDCKey: resource servers
 // verify client tokens with the published keys.
 func (t *Tokens) IssueClient(u *User, sid, clientID string, scope []string) (string, AccessClaims, error) {
+	return t.IssueClientAMR(u, sid, clientID, scope, nil)
+}
+
+// IssueClientAMR is IssueClient with the amr claim (and acr when it has
+// a second factor) of the session's login.
+func (t *Tokens) IssueClientAMR(u *User, sid, clientID string, scope, amr []string) (string, AccessClaims, error) {
 	key, err := t.oidcKey()
 	if err != nil {
 		return "", AccessClaims{}, err
@@ -78,6 +88,8 @@ func (t *Tokens) IssueClient(u *User, sid, clientID string, scope []string) (str
 		ClientID:        clientID,
 		AuthorizedParty: clientID,
 		Scope:           strings.Join(scope, " "),
+		AMR:             amr,
+		ACR:             ACRFor(amr),
 	}
 	token, err := jwt.Sign(key, &claims)
 	return token, claims, err
@@ -103,6 +115,8 @@ func (t *Tokens) IssueIDToken(r IDTokenRequest) (string, IDClaims, error) {
 		Nonce:           r.Nonce,
 		SessionID:       r.SessionID,
 		AuthorizedParty: r.ClientID,
+		AMR:             r.AMR,
+		ACR:             ACRFor(r.AMR),
 	}
 	if !r.AuthTime.IsZero() {
 		c.AuthTime = r.AuthTime.Unix()

@@ -39,6 +39,15 @@ type Service struct {
 	// Audit receives the security events (see AuditKind); nil: none are
 	// recorded.
 	Audit AuditSink
+	// MFAKey is the key material TOTP secrets are encrypted with (see
+	// NewMFAKey); nil: TOTP cannot be enrolled (ErrMFAKeyMissing), and
+	// enrolled users cannot log in with it.
+	MFAKey *MFAKey
+	// WebAuthn is the passkey factor; nil: unavailable.
+	WebAuthn WebAuthnVerifier
+	// RequireMFA are the roles whose users need a second factor: without
+	// one their logins only give tokens to enrol one (MFAEnroll).
+	RequireMFA []Role
 
 	auditFailures  atomic.Uint64
 	auditFloodOnce sync.Once

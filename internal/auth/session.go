@@ -37,6 +37,9 @@ type Session struct {
 	ClientID string
 	Scope    []string  // granted to ClientID
 	AuthTime time.Time // when the user entered their password; zero for own logins
+	// AMR is how the user authenticated (the amr claim): AMRPassword,
+	// with a second factor's value after it.
+	AMR []string
 	// Where the login came from (LoginFrom), and the time of the latest
 	// refresh (zero before the first), for the user's sessions list.
 	ClientIP        string
@@ -122,6 +125,10 @@ type Grant struct {
 	ClientID string
 	Scope    []string
 	IDToken  string
+	// Cookie carries a login's wish for cookies through its second step
+	// (LoginMFA): the answer to POST /login/mfa is the one /login would
+	// have given.
+	Cookie bool
 }
 
 // Session lifetimes used when the Service leaves them zero.
@@ -192,6 +199,8 @@ func (s *Service) now() time.Time {
 // effect), else the login fails with ErrUnauthorized. A change that
 // commits after the session is stored revokes it, with every access token
 // in it: tokens are signed before their session or rotation is stored.
+//
+// StartSession skips second factors: logins go through LoginSession.
 func (s *Service) StartSession(ctx context.Context, u *User) (*Grant, error) {
 	return s.StartSessionFrom(ctx, u, LoginFrom{})
 }
@@ -209,6 +218,11 @@ const MaxUserAgentLen = 256
 
 // StartSessionFrom is StartSession recording where the login came from.
 func (s *Service) StartSessionFrom(ctx context.Context, u *User, from LoginFrom) (*Grant, error) {
+	return s.startSession(ctx, u, from, []string{AMRPassword})
+}
+
+// startSession is StartSessionFrom for a login authenticated by amr.
+func (s *Service) startSession(ctx context.Context, u *User, from LoginFrom, amr []string) (*Grant, error) {
 	ua := truncateUTF8(from.UserAgent, MaxUserAgentLen)
 	now := s.now()
 	if err := s.coverIssue(ctx, now); err != nil {
@@ -216,7 +230,7 @@ func (s *Service) StartSessionFrom(ctx context.Context, u *User, from LoginFrom)
 	}
 	for attempt := 1; ; attempt++ {
 		sess := &Session{ID: randomID(16), UserID: u.ID, UserVersion: u.Version, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL()),
-			ClientIP: from.ClientIP, UserAgent: ua}
+			ClientIP: from.ClientIP, UserAgent: ua, AMR: amr}
 		token, hash := newRefreshToken()
 		rt := &RefreshToken{Hash: hash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
 		g, err := s.grant(u, sess, token, rt.ExpiresAt)
@@ -276,9 +290,12 @@ func (s *Service) stillValid(ctx context.Context, u *User, attempt int) (*User, 
 }
 
 // grant signs an access token in sess; its auth_time is the session's
-// start, the login.
+// start, the login, and its amr the session's. A user whose role requires
+// a second factor the session was not authenticated with gets a token
+// that may only enrol one (MFAEnroll).
 func (s *Service) grant(u *User, sess *Session, refresh string, refreshExp time.Time) (*Grant, error) {
-	at, claims, err := s.Tokens.IssueAuth(u, sess.ID, sess.CreatedAt)
+	enroll := s.requiresMFA(u.Role) && !SecondFactor(sess.AMR)
+	at, claims, err := s.Tokens.IssueSession(u, sess.ID, sess.CreatedAt, sess.AMR, enroll)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,13 @@ type AccessClaims struct {
 	ClientID        string `json:"client_id,omitempty"`
 	AuthorizedParty string `json:"azp,omitempty"`
 	Scope           string `json:"scope,omitempty"`
+	// AMR and ACR say how the user authenticated (RFC 8176 values, see
+	// AMRPassword; ACRMFA with a second factor).
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
+	// MFAEnroll marks a token that may only enrol a second factor: its
+	// user's role requires one they do not have yet.
+	MFAEnroll bool `json:"mfa_enroll,omitempty"`
 }
 
 // DecodeClaim implements jwt.ClaimDecoder.
@@ -58,6 +65,12 @@ func (c *AccessClaims) DecodeClaim(name string, v jwt.Value) error {
 		c.AuthorizedParty, err = v.String()
 	case "scope":
 		c.Scope, err = v.String()
+	case "amr":
+		err = v.Decode(&c.AMR)
+	case "acr":
+		c.ACR, err = v.String()
+	case "mfa_enroll":
+		c.MFAEnroll, err = v.Bool()
 	}
 	return err
 }
@@ -88,6 +101,27 @@ func (c *AccessClaims) AppendJSON(dst []byte) []byte {
 	dst = appendMember(dst, &comma, "client_id", c.ClientID)
 	dst = appendMember(dst, &comma, "azp", c.AuthorizedParty)
 	dst = appendMember(dst, &comma, "scope", c.Scope)
+	if len(c.AMR) > 0 {
+		if comma {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"amr":[`...)
+		for i, a := range c.AMR {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jwt.AppendJSONString(dst, a)
+		}
+		dst = append(dst, ']')
+		comma = true
+	}
+	dst = appendMember(dst, &comma, "acr", c.ACR)
+	if c.MFAEnroll {
+		if comma {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"mfa_enroll":true`...)
+	}
 	return append(dst, '}')
 }
 
@@ -253,6 +287,13 @@ func (t *Tokens) Issue(u *User, sid string) (token string, claims AccessClaims, 
 // it from the browser's token to answer max_age and to put auth_time in
 // ID tokens.
 func (t *Tokens) IssueAuth(u *User, sid string, authTime time.Time) (token string, claims AccessClaims, err error) {
+	return t.IssueSession(u, sid, authTime, nil, false)
+}
+
+// IssueSession is IssueAuth with how the user authenticated: the amr
+// claim, and acr when amr has a second factor; enroll marks a token that
+// may only enrol a second factor (AccessClaims.MFAEnroll).
+func (t *Tokens) IssueSession(u *User, sid string, authTime time.Time, amr []string, enroll bool) (token string, claims AccessClaims, err error) {
 	now := t.now()
 	claims = AccessClaims{
 		Claims: jwt.Claims{
@@ -265,6 +306,9 @@ func (t *Tokens) IssueAuth(u *User, sid string, authTime time.Time) (token strin
 		Name:      u.Name,
 		Role:      u.Role,
 		SessionID: sid,
+		AMR:       amr,
+		ACR:       ACRFor(amr),
+		MFAEnroll: enroll,
 	}
 	if !authTime.IsZero() {
 		claims.AuthTime = authTime.Unix()

@@ -158,6 +158,10 @@ func (s *server) authenticate(min auth.Role, next http.HandlerFunc) http.Handler
 		if p == nil {
 			return
 		}
+		if p.Claims.MFAEnroll && !enrollOnly(r.URL.Path) {
+			writeProblem(w, http.StatusForbidden, codeMFAEnrollRequired, mfaEnrollDetail)
+			return
+		}
 		if !p.Role.AtLeast(min) {
 			w.Header()["Www-Authenticate"] = challengeForbidden
 			writeProblem(w, http.StatusForbidden, codeForbidden, roleDetail(min))

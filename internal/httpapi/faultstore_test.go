@@ -180,3 +180,51 @@ func (f *faultStore) AuthCode(ctx context.Context, hash []byte) (*auth.AuthCode,
 func (f *faultStore) RedeemAuthCode(ctx context.Context, hash []byte, usedAt time.Time, sess *auth.Session, first *auth.RefreshToken) error {
 	return f.do(func() error { return f.s.RedeemAuthCode(ctx, hash, usedAt, sess, first) })
 }
+
+var _ auth.MFAStore = (*faultStore)(nil)
+
+func (f *faultStore) TOTP(ctx context.Context, userID int64) (*auth.TOTPSecret, error) {
+	return call(f, func() (*auth.TOTPSecret, error) { return f.s.TOTP(ctx, userID) })
+}
+func (f *faultStore) PutTOTP(ctx context.Context, t *auth.TOTPSecret) error {
+	return f.do(func() error { return f.s.PutTOTP(ctx, t) })
+}
+func (f *faultStore) ConfirmTOTP(ctx context.Context, userID int64, secretEnc []byte, at time.Time, step int64) error {
+	return f.do(func() error { return f.s.ConfirmTOTP(ctx, userID, secretEnc, at, step) })
+}
+func (f *faultStore) UseTOTPStep(ctx context.Context, userID, step int64) error {
+	return f.do(func() error { return f.s.UseTOTPStep(ctx, userID, step) })
+}
+func (f *faultStore) DeleteTOTP(ctx context.Context, userID int64) error {
+	return f.do(func() error { return f.s.DeleteTOTP(ctx, userID) })
+}
+func (f *faultStore) SetRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
+	return f.do(func() error { return f.s.SetRecoveryCodes(ctx, userID, hashes) })
+}
+func (f *faultStore) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at time.Time) error {
+	return f.do(func() error { return f.s.UseRecoveryCode(ctx, userID, hash, at) })
+}
+func (f *faultStore) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
+	return call(f, func() (int, error) { return f.s.RecoveryCodesLeft(ctx, userID) })
+}
+func (f *faultStore) CreateMFAChallenge(ctx context.Context, c *auth.MFAChallenge) error {
+	return f.do(func() error { return f.s.CreateMFAChallenge(ctx, c) })
+}
+func (f *faultStore) MFAChallenge(ctx context.Context, hash []byte) (*auth.MFAChallenge, error) {
+	return call(f, func() (*auth.MFAChallenge, error) { return f.s.MFAChallenge(ctx, hash) })
+}
+func (f *faultStore) FailMFAChallenge(ctx context.Context, hash []byte) (int, error) {
+	if err := f.checkWrite(); err != nil {
+		return 0, err
+	}
+	return f.s.FailMFAChallenge(ctx, hash)
+}
+func (f *faultStore) UseMFAChallenge(ctx context.Context, hash []byte, at time.Time, maxAttempts int) error {
+	return f.do(func() error { return f.s.UseMFAChallenge(ctx, hash, at, maxAttempts) })
+}
+func (f *faultStore) ResetMFA(ctx context.Context, userID int64, end *auth.Revoke) error {
+	return f.do(func() error { return f.s.ResetMFA(ctx, userID, end) })
+}
+func (f *faultStore) SetSessionAMR(ctx context.Context, sessionID string, amr []string) error {
+	return f.do(func() error { return f.s.SetSessionAMR(ctx, sessionID, amr) })
+}

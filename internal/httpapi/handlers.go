@@ -100,8 +100,13 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	g, err := s.svc.StartSessionFrom(r.Context(), u, auth.LoginFrom{ClientIP: stateOf(r).ip, UserAgent: r.UserAgent()})
+	g, err := s.svc.LoginSession(s.auditCtx(r), auth.LoginFrom{ClientIP: stateOf(r).ip, UserAgent: r.UserAgent()}, u, cookie)
 	if err != nil {
+		var mfa *auth.MFARequiredError
+		if errors.As(err, &mfa) {
+			s.writeMFARequired(w, mfa)
+			return
+		}
 		s.fail(w, r, err)
 		return
 	}
@@ -171,7 +176,8 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 var meBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // appendMe encodes {"sub","name","role","exp","iat","iss","aud"}; iat, iss
-// and aud only when the token has them; aud is always an array.
+// and aud only when the token has them; aud is always an array; and
+// "mfa_enroll":true for a token that may only enrol a second factor.
 func appendMe(b []byte, c *auth.AccessClaims) []byte {
 	b = append(b, `{"sub":`...)
 	b = jwt.AppendJSONString(b, c.Subject)
@@ -198,6 +204,9 @@ func appendMe(b []byte, c *auth.AccessClaims) []byte {
 			b = jwt.AppendJSONString(b, a)
 		}
 		b = append(b, ']')
+	}
+	if c.MFAEnroll {
+		b = append(b, `,"mfa_enroll":true`...)
 	}
 	return append(b, '}')
 }

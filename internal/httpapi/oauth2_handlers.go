@@ -95,10 +95,18 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request, issuer string
 		s.redirectToLogin(w, r, issuer, q, fresh)
 		return
 	}
+	if p.Claims.MFAEnroll {
+		writeErrorPage(w, http.StatusForbidden, codeMFAEnrollRequired, errorPageData{
+			Title:       "Set up a second factor first",
+			Description: "Your role requires a second factor before you can sign in to applications.",
+			Hint:        "Open the Security page of this server, set up an authenticator app, then sign in again.",
+		})
+		return
+	}
 	code, err := s.svc.IssueAuthCode(r.Context(), p, auth.AuthRequest{
 		ClientID: req.Client.ID, RedirectURI: req.RedirectURI, Scope: req.Scope, Nonce: req.Nonce,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: codeChallengeMethod(req.CodeChallenge),
-		AuthTime: authTime,
+		AuthTime: authTime, AMR: p.Claims.AMR,
 	})
 	if err != nil {
 		s.authorizeFault(w, r, req, issuer, err)

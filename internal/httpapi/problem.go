@@ -27,6 +27,9 @@ import (
 //	unknown_field           400  the JSON object has a member the operation does not define (names are case-sensitive)
 //	unsupported_grant_type  400  POST /login form with a grant_type other than "password"
 //	invalid_credentials     401  wrong username or password, or the account is disabled
+//	mfa_required            401  the password is right; POST /login/mfa with the mfa_token and a second factor
+//	mfa_token_invalid       401  the mfa_token is unknown, expired, used, from another client or spent by 5 wrong codes: log in again
+//	mfa_code_invalid        401  the TOTP or recovery code (or passkey assertion) is wrong or was already used
 //	token_missing           401  no Authorization: Bearer credentials
 //	token_invalid           401  the access token is malformed, forged or not for this service
 //	token_expired           401  the access token has expired: refresh it or log in again
@@ -35,17 +38,20 @@ import (
 //	csrf_failed             403  a cookie-authenticated write without a matching X-CSRF-Token header
 //	cross_origin            403  a browser sent a state-changing request from another origin
 //	forbidden               403  the caller's role does not allow the operation
+//	mfa_enrollment_required 403  the caller's role requires a second factor: the token may only set one up (/me/mfa)
 //	not_found               404  no such resource (or route)
 //	no_public_keys          404  JWKS asked of a server that signs with a shared secret (HS256)
 //	oidc_disabled           404  an /oauth2 route of a server that is no OpenID provider (no --public-url, or an HS256 key)
 //	method_not_allowed      405  the route exists but not with this method (see Allow)
 //	conflict                409  the resource already exists
+//	mfa_required_by_role    409  removing the user's last second factor, which their role requires
 //	body_too_large          413  the request body exceeds the server's limit
 //	unsupported_media_type  415  the Content-Type is not one the operation accepts
 //	rate_limited            429  too many login attempts: wait Retry-After seconds
 //	internal                500  a server fault, logged with the request id
 //	busy                    503  too many password checks at once: wait Retry-After seconds
 //	unavailable             503  the database cannot be reached or written: wait Retry-After seconds
+//	mfa_unavailable         503  TOTP is not configured on this server (no --mfa-key-file)
 const (
 	codeInvalidRequest       = "invalid_request"
 	codeInvalidJSON          = "invalid_json"
@@ -71,6 +77,12 @@ const (
 	codeInternal             = "internal"
 	codeBusy                 = "busy"
 	codeUnavailable          = "unavailable"
+	codeMFARequired          = "mfa_required"
+	codeMFATokenInvalid      = "mfa_token_invalid"
+	codeMFACodeInvalid       = "mfa_code_invalid"
+	codeMFAEnrollRequired    = "mfa_enrollment_required"
+	codeMFARequiredByRole    = "mfa_required_by_role"
+	codeMFAUnavailable       = "mfa_unavailable"
 )
 
 // problemTitles holds the title of each problem type; a code missing here
@@ -100,6 +112,12 @@ var problemTitles = map[string]string{
 	codeInternal:             "Internal error",
 	codeBusy:                 "Server busy",
 	codeUnavailable:          "Service unavailable",
+	codeMFARequired:          "Second factor required",
+	codeMFATokenInvalid:      "MFA token invalid",
+	codeMFACodeInvalid:       "Second factor invalid",
+	codeMFAEnrollRequired:    "Second factor enrolment required",
+	codeMFARequiredByRole:    "Second factor required by role",
+	codeMFAUnavailable:       "Second factor unavailable",
 }
 
 const crossOriginDetail = "a browser sent this request from a page of another origin (Sec-Fetch-Site or Origin); " +

@@ -66,6 +66,10 @@ type Config struct {
 	// MaxBodyBytes limits request bodies (default 64 KiB); larger ones
 	// get 413 body_too_large.
 	MaxBodyBytes int64
+	// Passkeys, if set, serves passkey registration and passwordless
+	// sign-in (/me/passkeys/register/..., /login/passkey/...); without it
+	// those answer 404 passkeys_disabled.
+	Passkeys Passkeys
 	// Metrics, if set, is told of every request, login, refresh and
 	// failure (internal/metrics exports them to Prometheus).
 	Metrics Metrics
@@ -112,6 +116,7 @@ type server struct {
 	trustProxy bool
 	maxBody    int64
 	metrics    Metrics
+	passkeys   Passkeys
 
 	tokenIPLimit     *auth.Limiter
 	tokenClientLimit *auth.Limiter
@@ -140,6 +145,7 @@ func (s *server) routes() []route {
 		{"GET /readyz", "", s.readyz},
 		{"GET /openapi.yaml", "", s.openapi},
 		{"POST /login", "", s.login},
+		{"POST /login/mfa", "", s.loginMFA},
 		{"POST /refresh", "", s.refresh},
 		{"POST /logout", "", s.logout},      // an access token, or a refresh token in the body: checked by logout
 		{"/auth/verify", "", s.forwardAuth}, // any method: proxies may pass the original one
@@ -158,10 +164,23 @@ func (s *server) routes() []route {
 		{"GET /oauth2/client-info", "", s.oidcRoute(s.clientInfo)},
 		{"GET /setup-status", "", s.setupStatus},
 		{"GET /me", auth.RoleReader, s.me},
+		{"GET /login/passkey", "", s.passkeyLogin},
+		{"POST /login/passkey/begin", "", s.beginPasskeyLogin},
+		{"POST /login/passkey/finish", "", s.finishPasskeyLogin},
+		{"GET /me/passkeys", auth.RoleReader, s.listPasskeys},
+		{"POST /me/passkeys/register/begin", auth.RoleReader, s.beginPasskeyRegistration},
+		{"POST /me/passkeys/register/finish", auth.RoleReader, s.finishPasskeyRegistration},
+		{"PATCH /me/passkeys/{id}", auth.RoleReader, s.renamePasskey},
+		{"DELETE /me/passkeys/{id}", auth.RoleReader, s.deletePasskey},
 		{"POST /me/password", auth.RoleReader, s.changePassword},
 		{"GET /me/sessions", auth.RoleReader, s.listSessions},
 		{"DELETE /me/sessions", auth.RoleReader, s.endOtherSessions},
 		{"DELETE /me/sessions/{id}", auth.RoleReader, s.endOwnSession},
+		{"GET /me/mfa", auth.RoleReader, s.mfaStatus},
+		{"POST /me/mfa/totp", auth.RoleReader, s.beginTOTP},
+		{"POST /me/mfa/totp/confirm", auth.RoleReader, s.confirmTOTP},
+		{"DELETE /me/mfa/totp", auth.RoleReader, s.removeTOTP},
+		{"POST /me/mfa/recovery", auth.RoleReader, s.regenerateRecovery},
 		{"GET /posts", auth.RoleReader, s.listPosts},
 		{"POST /posts", auth.RoleEditor, s.createPost},
 		{"GET /posts/{id}", auth.RoleReader, s.getPost},
@@ -174,6 +193,7 @@ func (s *server) routes() []route {
 		{"DELETE /users/{name}/sessions", auth.RoleAdmin, s.endUserSessions},
 		{"GET /users/{name}/sessions", auth.RoleAdmin, s.listUserSessions},
 		{"DELETE /users/{name}/sessions/{id}", auth.RoleAdmin, s.endUserSession},
+		{"POST /users/{name}/mfa-reset", auth.RoleAdmin, s.resetUserMFA},
 		{"GET /clients", auth.RoleAdmin, s.listClients},
 		{"POST /clients", auth.RoleAdmin, s.createClient},
 		{"DELETE /clients/{id}", auth.RoleAdmin, s.deleteClient},
@@ -210,6 +230,7 @@ func New(cfg Config) http.Handler {
 		trustProxy: cfg.TrustProxyHeaders,
 		maxBody:    cfg.MaxBodyBytes,
 		metrics:    cfg.Metrics,
+		passkeys:   cfg.Passkeys,
 
 		insecureCookies: cfg.InsecureCookies,
 		cookies:         namesFor(cfg.InsecureCookies),

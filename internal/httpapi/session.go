@@ -330,6 +330,10 @@ func (s *server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
+	if p.Claims.MFAEnroll {
+		writeProblem(w, http.StatusForbidden, codeMFAEnrollRequired, mfaEnrollDetail)
+		return
+	}
 	if min != "" && !p.Role.AtLeast(min) {
 		w.Header()["Www-Authenticate"] = challengeForbidden
 		writeProblem(w, http.StatusForbidden, codeForbidden, roleDetail(min))

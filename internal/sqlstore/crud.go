@@ -41,11 +41,11 @@ const (
 	qDeletePost = `DELETE FROM posts WHERE id = ?`
 
 	qUserVersion   = `SELECT version FROM users WHERE id = ? FOR SHARE`
-	qInsertSession = `INSERT INTO sessions (id, user_id, created_at, expires_at, client_id, scope, auth_time, client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertSession = `INSERT INTO sessions (id, user_id, created_at, expires_at, client_id, scope, auth_time, client_ip, user_agent, amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertRefresh = `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)`
 	// The session's user comes with the token: a refresh needs the role
 	// and name it signs, and one round trip fewer.
-	qRefreshToken = `SELECT r.hash, r.session_id, r.expires_at, r.used_at, s.created_at, s.expires_at, s.revoked_at, s.client_id, s.scope, s.auth_time, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version, u.must_change_password
+	qRefreshToken = `SELECT r.hash, r.session_id, r.expires_at, r.used_at, s.created_at, s.expires_at, s.revoked_at, s.client_id, s.scope, s.auth_time, s.amr, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version, u.must_change_password
 		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id WHERE r.hash = ?`
 	qSessionLive  = `SELECT revoked_at IS NULL FROM sessions WHERE id = ? FOR SHARE`
 	qUseRefresh   = `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`
@@ -64,7 +64,7 @@ const (
 	qPurgeLimits  = `DELETE FROM login_limits WHERE full_at <= ?`
 
 	clientCols    = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, created_at, updated_at`
-	codeCols      = `hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at`
+	codeCols      = `hash, client_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at, amr`
 	qCreateClient = `INSERT INTO oauth_clients (` + clientCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qClient       = `SELECT ` + clientCols + ` FROM oauth_clients WHERE id = ?`
 	qListClients  = `SELECT ` + clientCols + ` FROM oauth_clients ORDER BY name COLLATE "C", id COLLATE "C"`
@@ -72,10 +72,34 @@ const (
 	qLockClient   = `SELECT id FROM oauth_clients WHERE id = ? FOR UPDATE`
 	qShareClient  = `SELECT id FROM oauth_clients WHERE id = ? FOR SHARE`
 	qDeleteClient = `DELETE FROM oauth_clients WHERE id = ?`
-	qCreateCode   = `INSERT INTO oauth_codes (` + codeCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`
+	qCreateCode   = `INSERT INTO oauth_codes (` + codeCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`
 	qAuthCode     = `SELECT ` + codeCols + ` FROM oauth_codes WHERE hash = ?`
 	qUseCode      = `UPDATE oauth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL`
 	qCodeExists   = `SELECT EXISTS (SELECT 1 FROM oauth_codes WHERE hash = ?)`
+
+	// Second factors (mfa.go). A pending TOTP enrolment is replaced by a
+	// new one; a confirmed one stays until it is deleted.
+	qTOTP    = `SELECT user_id, secret_enc, created_at, confirmed_at, last_step FROM mfa_totp WHERE user_id = ?`
+	qPutTOTP = `INSERT INTO mfa_totp (user_id, secret_enc, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc, created_at = excluded.created_at, last_step = 0
+		WHERE mfa_totp.confirmed_at IS NULL`
+	qConfirmTOTP = `UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ? AND secret_enc = ? AND confirmed_at IS NULL`
+	// A step is used at most once: of two concurrent uses of one code,
+	// the second finds last_step already at it.
+	qUseTOTPStep      = `UPDATE mfa_totp SET last_step = ? WHERE user_id = ? AND last_step < ? AND confirmed_at IS NOT NULL`
+	qDeleteTOTP       = `DELETE FROM mfa_totp WHERE user_id = ?`
+	qDeleteRecovery   = `DELETE FROM mfa_recovery WHERE user_id = ?`
+	qInsertRecovery   = `INSERT INTO mfa_recovery (user_id, hash) VALUES (?, ?)`
+	qUseRecovery      = `UPDATE mfa_recovery SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`
+	qRecoveryLeft     = `SELECT count(*) FROM mfa_recovery WHERE user_id = ? AND used_at IS NULL`
+	challengeCols     = `hash, user_id, client_ip, kind, data, attempts, expires_at, used_at`
+	qCreateChallenge  = `INSERT INTO mfa_challenges (hash, user_id, client_ip, kind, data, expires_at) VALUES (?, ?, ?, ?, ?, ?)`
+	qChallenge        = `SELECT ` + challengeCols + ` FROM mfa_challenges WHERE hash = ?`
+	qFailChallenge    = `UPDATE mfa_challenges SET attempts = attempts + 1 WHERE hash = ? RETURNING attempts`
+	qUseChallenge     = `UPDATE mfa_challenges SET used_at = ? WHERE hash = ? AND used_at IS NULL AND attempts < ?`
+	qDeleteChallenges = `DELETE FROM mfa_challenges WHERE user_id = ?`
+	qSessionAMR       = `UPDATE sessions SET amr = ? WHERE id = ?`
+	qPurgeChallenges  = `DELETE FROM mfa_challenges WHERE expires_at <= ?`
 
 	qSigningKeys = `SELECT kid, jwk, created_at, retire_at FROM signing_keys`
 	qCountKeys   = `SELECT count(*) FROM signing_keys`
@@ -115,6 +139,8 @@ var queries = []string{
 	qRevocations, qPurgeRevoked, qPurgeSession, qPurgeRefresh, qPurgeKeys, qPurgeLife, qPurgeCodes, qPurgeLimits,
 	qCreateClient, qClient, qListClients, qClientSecret, qLockClient, qShareClient, qDeleteClient,
 	qCreateCode, qAuthCode, qUseCode, qCodeExists,
+	qTOTP, qPutTOTP, qConfirmTOTP, qUseTOTPStep, qDeleteTOTP, qDeleteRecovery, qInsertRecovery, qUseRecovery, qRecoveryLeft,
+	qCreateChallenge, qChallenge, qFailChallenge, qUseChallenge, qDeleteChallenges, qSessionAMR, qPurgeChallenges,
 	qSigningKeys, qCountKeys, qRetireKeys, qInsertKey, qRecordLifetime, qLifetimes, qProbeInsert, qProbeDelete,
 	qAddAudit, qAuditEvents, qAuditEventsOf, qPurgeAudit,
 }
@@ -480,7 +506,7 @@ func (s *Store) insertSession(ctx context.Context, q Querier, sess *auth.Session
 		authTime = s.t(sess.AuthTime)
 	}
 	if _, err := s.exec(ctx, q, qInsertSession, sess.ID, sess.UserID, s.t(sess.CreatedAt), s.t(sess.ExpiresAt),
-		client, strings.Join(sess.Scope, " "), authTime, sess.ClientIP, sess.UserAgent); err != nil {
+		client, strings.Join(sess.Scope, " "), authTime, sess.ClientIP, sess.UserAgent, strings.Join(sess.AMR, " ")); err != nil {
 		return err
 	}
 	if first == nil {
@@ -498,14 +524,14 @@ func (s *Store) RefreshToken(ctx context.Context, hash []byte) (*auth.RefreshTok
 	var rt auth.RefreshToken
 	var sess auth.Session
 	var client sql.NullString
-	var scope string
+	var scope, amr string
 	u, err := s.scanUser(s.queryRow(ctx, s.db, qRefreshToken, hash), &rt.Hash, &rt.SessionID, s.tc(&rt.ExpiresAt), s.tc(&rt.UsedAt),
-		s.tc(&sess.CreatedAt), s.tc(&sess.ExpiresAt), s.tc(&sess.RevokedAt), &client, &scope, s.tc(&sess.AuthTime))
+		s.tc(&sess.CreatedAt), s.tc(&sess.ExpiresAt), s.tc(&sess.RevokedAt), &client, &scope, s.tc(&sess.AuthTime), &amr)
 	if err != nil {
 		return nil, nil, s.wrap("refresh token", err)
 	}
 	sess.ID, sess.UserID, sess.User = rt.SessionID, u.ID, u
-	sess.ClientID, sess.Scope = client.String, splitList(scope, " ")
+	sess.ClientID, sess.Scope, sess.AMR = client.String, splitList(scope, " "), splitList(amr, " ")
 	return &rt, &sess, nil
 }
 
@@ -647,6 +673,7 @@ func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
 			// A used code stays a day past its expiry, so that a late
 			// second redemption still revokes what the first started.
 			{qPurgeCodes, []any{s.t(now.Add(-24 * time.Hour))}},
+			{qPurgeChallenges, []any{t}},
 			{qPurgeLimits, []any{t}}, // full buckets: as if never used
 		} {
 			if _, err := s.exec(ctx, q, p.sql, p.args...); err != nil {

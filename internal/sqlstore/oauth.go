@@ -115,12 +115,12 @@ func (s *Store) DeleteClient(ctx context.Context, id string, end *auth.Revoke) e
 
 func (s *Store) scanCode(r Row) (*auth.AuthCode, error) {
 	var c auth.AuthCode
-	var scope string
+	var scope, amr string
 	if err := r.Scan(&c.Hash, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI, &scope, &c.Nonce, &c.CodeChallenge,
-		s.tc(&c.AuthTime), s.tc(&c.ExpiresAt), s.tc(&c.UsedAt)); err != nil {
+		s.tc(&c.AuthTime), s.tc(&c.ExpiresAt), s.tc(&c.UsedAt), &amr); err != nil {
 		return nil, err
 	}
-	c.Scope = splitList(scope, " ")
+	c.Scope, c.AMR = splitList(scope, " "), splitList(amr, " ")
 	return &c, nil
 }
 
@@ -130,7 +130,7 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *auth.AuthCode) error {
 	ctx, done := s.bound(ctx)
 	defer done()
 	_, err := s.exec(ctx, s.db, qCreateCode, c.Hash, c.ClientID, c.UserID, c.SessionID, c.RedirectURI, strings.Join(c.Scope, " "),
-		c.Nonce, c.CodeChallenge, s.t(c.AuthTime), s.t(c.ExpiresAt))
+		c.Nonce, c.CodeChallenge, s.t(c.AuthTime), s.t(c.ExpiresAt), strings.Join(c.AMR, " "))
 	if err = s.wrap("create auth code", err); errors.Is(err, auth.ErrInvalid) {
 		return s.errorf("create auth code", "%w: unknown client or user", auth.ErrInvalid)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -58,7 +59,7 @@ func (tb *tab) axe(state string) {
 // has no accessibility violation and nothing that axe-core cannot decide.
 func TestBrowserAccessibility(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackOptions{})
+	s := newStack(t, stackOptions{passkeys: true})
 	s.addPosts(t, "eddie", "Post", 3)
 	k, err := jwt.GenerateKey("EdDSA")
 	if err != nil {
@@ -104,6 +105,12 @@ func TestBrowserAccessibility(t *testing.T) {
 			tb.do(chromedp.WaitVisible(chromedp.CSS("#password-form")))
 			tb.waitJS(`document.querySelectorAll('#session-list tr').length > 0`, 10*time.Second)
 			tb.axe("the security page")
+			tb.virtualAuthenticator()
+			n := eval[int](tb, `document.querySelectorAll('#passkey-list tr').length`)
+			setField(tb, "passkey-name", "Laptop "+look.name)
+			tb.do(chromedp.Click(chromedp.CSS("#passkey-add")))
+			tb.waitJS(`document.querySelectorAll('#passkey-list tr').length === `+strconv.Itoa(n+1), 10*time.Second)
+			tb.axe("the security page with a passkey")
 
 			tb.do(chromedp.Click(chromedp.CSS("#logout")))
 			tb.do(chromedp.WaitVisible(chromedp.CSS("#login-form")))

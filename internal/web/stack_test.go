@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/internal/httpapi"
+	"github.com/jwtgate/jwtgate/internal/passkey"
 	"github.com/jwtgate/jwtgate/internal/sqlite"
 	"github.com/jwtgate/jwtgate/internal/web"
 	"github.com/jwtgate/jwtgate/jwt"
@@ -57,6 +59,7 @@ type stackOptions struct {
 	oidc       bool          // an OpenID provider: EdDSA key, public URL = the server's URL
 	noUsers    bool          // seed no users
 	secure     bool          // Secure, __Host- prefixed cookies (no --insecure-cookies)
+	passkeys   bool          // passkeys: public URL = the server's URL on localhost, an RP ID browsers take
 }
 
 // setupHint is the first-admin command the stack's server shows.
@@ -83,8 +86,11 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s := &stack{svc: nil}
 	s.srv = httptest.NewUnstartedServer(nil)
 	s.URL = "http://" + s.srv.Listener.Addr().String()
+	if o.passkeys {
+		s.URL = "http://localhost:" + strconv.Itoa(s.srv.Listener.Addr().(*net.TCPAddr).Port)
+	}
 	publicURL := ""
-	if o.oidc {
+	if o.oidc || o.passkeys {
 		publicURL = s.URL
 	}
 	tokens, err := auth.NewTokens(auth.TokenConfig{SigningKey: key, Issuer: "jwtgate", OIDCIssuer: httpapi.OIDCIssuer(publicURL), Audience: "jwtgate", TTL: o.ttl, Leeway: 0})
@@ -104,7 +110,16 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			t.Fatal(err)
 		}
 	}
-	api := httpapi.New(httpapi.Config{Service: svc, Log: log, InsecureCookies: !o.secure, UI: web.Handler(), PublicURL: publicURL, SetupHint: setupHint})
+	var passkeys httpapi.Passkeys
+	if o.passkeys {
+		rp, err := passkey.New(svc, publicURL, "jwtgate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.WebAuthn, passkeys = rp, rp
+	}
+	api := httpapi.New(httpapi.Config{Service: svc, Log: log, InsecureCookies: !o.secure, UI: web.Handler(), PublicURL: publicURL, SetupHint: setupHint,
+		Passkeys: passkeys})
 	s.svc = svc
 	s.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/refresh" {

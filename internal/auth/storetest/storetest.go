@@ -121,6 +121,15 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"OIDCDeleteClientEndsSessions", testOIDCDeleteClientEndsSessions},
 		{"AuditEvents", testAuditEvents},
 		{"AuditPurge", testAuditPurge},
+		{"WebAuthnHandle", testWebAuthnHandle},
+		{"Passkeys", testPasskeys},
+		{"PasskeySignCount", testPasskeySignCount},
+		{"Ceremonies", testCeremonies},
+		{"MFATOTP", testMFATOTP},
+		{"MFARecovery", testMFARecovery},
+		{"MFAChallenges", testMFAChallenges},
+		{"MFAReset", testMFAReset},
+		{"SessionAMR", testSessionAMR},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,6 +51,9 @@ function renderUser(u, i) {
   const end = tr.querySelector('.user-end');
   end.setAttribute('aria-label', `End all sessions of ${u.name}`);
   end.addEventListener('click', () => endSessions(u, end));
+  const mfa = tr.querySelector('.user-mfa-reset');
+  mfa.setAttribute('aria-label', `Reset the second factors of ${u.name}`);
+  mfa.addEventListener('click', () => resetMFA(u, mfa));
   const reset = tr.querySelector('.user-reset');
   const form = tr.querySelector('.user-reset-form');
   const pwField = tr.querySelector('.user-reset-password');
@@ -211,6 +214,29 @@ async function endSessions(u, btn) {
     status(`Every session of ${u.name} has ended.`);
   } catch (e) {
     fail(`Could not end the sessions of ${u.name}`, e);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// resetMFA removes a user's authenticator app, recovery codes and
+// passkeys (they lost them), which ends their sessions; two steps, as
+// deleting.
+async function resetMFA(u, btn) {
+  if (btn.dataset.confirm !== 'yes') {
+    btn.dataset.confirm = 'yes';
+    btn.textContent = `Really reset ${u.name}'s second factors?`;
+    return;
+  }
+  btn.disabled = true;
+  $('users-error').textContent = '';
+  try {
+    await api('POST', `/users/${encodeURIComponent(u.name)}/mfa-reset`);
+    status(`The second factors of ${u.name} are removed and their sessions have ended.`);
+    btn.dataset.confirm = '';
+    btn.textContent = 'Reset second factors';
+  } catch (e) {
+    fail(`Could not reset the second factors of ${u.name}`, e);
   } finally {
     btn.disabled = false;
   }

@@ -7,14 +7,16 @@
 // retried once after a silent refresh.
 
 // ApiError is a failed call: status 0 means the server was unreachable;
-// code is the problem's stable code.
+// code is the problem's stable code, data the whole problem (an
+// mfa_required problem carries the mfa_token).
 export class ApiError extends Error {
-  constructor(status, code, message, retryAfter) {
+  constructor(status, code, message, retryAfter, data) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.data = data;
   }
 }
 
@@ -94,7 +96,7 @@ async function send(method, path, body) {
     const code = (data && typeof data.code === 'string') ? data.code : 'http_' + res.status;
     const msg = (data && (data.detail || data.title)) || res.statusText || ('HTTP ' + res.status);
     const ra = parseInt(res.headers.get('Retry-After') || '', 10);
-    throw new ApiError(res.status, code, msg, Number.isFinite(ra) ? ra : undefined);
+    throw new ApiError(res.status, code, msg, Number.isFinite(ra) ? ra : undefined, data);
   }
   return { data, date: res.headers.get('Date') };
 }
@@ -106,7 +108,7 @@ export async function call(method, path, body) {
   try {
     return await send(method, path, body);
   } catch (err) {
-    if (err.status === 401 && expiredCodes.has(err.code) && path !== '/login' && csrfToken()) {
+    if (err.status === 401 && expiredCodes.has(err.code) && !path.startsWith('/login') && csrfToken()) {
       await refresh(); // a refused refresh throws: the caller shows the login form
       return await send(method, path, body);
     }
@@ -137,6 +139,11 @@ export function describe(err) {
     case 'token_invalid':
     case 'token_revoked': return 'Your session has ended. Please log in again.';
     case 'conflict': return 'Already exists: ' + err.message;
+    case 'mfa_code_invalid': return 'The code is wrong or was already used. Enter the current code.';
+    case 'mfa_token_invalid': return 'The sign-in took too long or had too many wrong codes. Log in again.';
+    case 'mfa_enrollment_required': return 'Your role requires a second factor: set one up on the Security page.';
+    case 'mfa_required_by_role': return 'Your role requires a second factor: add another one before removing this one.';
+    case 'mfa_unavailable': return 'Authenticator apps are not set up on this server. Tell its administrator.';
     default: return err.message;
   }
 }

@@ -6,6 +6,8 @@
 
 import { ApiError, api, call, refresh, onRefresh, onSessionEnd, describe, isSessionEnd } from './api.js';
 import { showNav } from './nav.js';
+import { passwordLogin } from './mfa-login.js';
+import { offerPasskeyLogin } from './passkey-login.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -108,6 +110,8 @@ export function startSession({ onIn, onOut }) {
     ticker = setInterval(tick, 1000);
     showNav(me);
     onIn(me);
+    // Sections with their own modules (Security page) follow the session.
+    document.dispatchEvent(new CustomEvent('jwtgate:session-in', { detail: me }));
   }
 
   // showFirstRun asks once whether the server has no user yet and, if so,
@@ -131,6 +135,7 @@ export function startSession({ onIn, onOut }) {
 
   function showLogin(msg) {
     showFirstRun();
+    offerPasskeyLogin(signedIn);
     const wasIn = me !== null;
     me = null;
     clearTimeout(timer);
@@ -141,7 +146,10 @@ export function startSession({ onIn, onOut }) {
     showNav(null);
     $('login-error').textContent = msg || '';
     $('login-error').classList.toggle('info', !!msg && !/unreachable|error/i.test(msg));
-    if (wasIn) onOut();
+    if (wasIn) {
+      onOut();
+      document.dispatchEvent(new CustomEvent('jwtgate:session-out'));
+    }
     $('login-username').focus();
   }
 
@@ -160,25 +168,37 @@ export function startSession({ onIn, onOut }) {
     err.textContent = '';
     try {
       const sent = Date.now();
-      const grant = await api('POST', '/login', { username, password, cookie: true });
+      const grant = await passwordLogin(username, password);
       $('login-password').value = '';
-      // An admin set this password: the Security page has the user choose their own.
-      if (grant.must_change_password && location.pathname !== '/security') {
-        location.assign('/security');
-        return;
-      }
-      refreshes = 0;
-      showRefreshes();
-      status('');
-      await loadMe(false);
-      setTiming(sent + grant.expires_in * 1000, grant.expires_in * 1000);
+      await signedIn(grant, sent);
     } catch (e) {
-      err.textContent = describe(e);
+      err.textContent = e.code === 'cancelled' ? '' : describe(e);
       $('login-password').select();
     } finally {
       btn.disabled = false;
     }
   });
+
+  // signedIn shows the session a login (password or passkey) started;
+  // sent is when its request left, for the token's expiry.
+  async function signedIn(grant, sent) {
+    // An admin set this password: the Security page has the user choose their own.
+    if (grant.must_change_password && location.pathname !== '/security') {
+      location.assign('/security');
+      return;
+    }
+    refreshes = 0;
+    showRefreshes();
+    status('');
+    const who = await loadMe(false);
+    // The user's role requires a second factor they have not set up:
+    // the session can do nothing else until they do, on the Security page.
+    if (who.mfa_enroll && location.pathname !== '/security') {
+      location.assign('/security');
+      return;
+    }
+    setTiming(sent + grant.expires_in * 1000, grant.expires_in * 1000);
+  }
 
   async function logout(all) {
     const btn = $(all ? 'logout-all' : 'logout');

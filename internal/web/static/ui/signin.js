@@ -5,6 +5,7 @@
 // authorization request, which redirects to the application.
 
 import { api, call, describe, csrfToken } from './api.js';
+import { passwordLogin } from './mfa-login.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -72,13 +73,13 @@ export async function startSignIn(flow) {
     btn.disabled = true;
     err.textContent = '';
     try {
-      await api('POST', '/login', { username, password, cookie: true });
+      await passwordLogin(username, password);
       $('login-password').value = '';
       err.classList.add('info');
       err.textContent = 'Signed in; returning to the application…';
       go();
     } catch (e) {
-      err.textContent = describe(e);
+      err.textContent = e.code === 'cancelled' ? '' : describe(e);
       $('login-password').select();
       btn.disabled = false;
     }
