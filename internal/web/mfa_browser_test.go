@@ -187,3 +187,46 @@ func TestBrowserSignInWithSecondFactor(t *testing.T) {
 		t.Fatalf("ID token amr %q acr %q", id.AMR, id.ACR)
 	}
 }
+
+// TestBrowserAdminResetsSecondFactors: an admin removes a user's
+// authenticator app from the admin page (two clicks), which ends the
+// user's sessions; the user then logs in with the password alone.
+func TestBrowserAdminResetsSecondFactors(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{})
+	key, _ := auth.NewMFAKey(bytes.Repeat([]byte{7}, 32))
+	s.svc.MFAKey = key
+	ctx := context.Background()
+	u, err := s.svc.Login(ctx, "127.0.0.1", "eddie", pw("eddie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.svc.StartSession(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.svc.Tokens.Verify(g.AccessToken)
+	en, err := s.svc.BeginTOTP(ctx, p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := auth.ParseTOTPSecret(en.Secret)
+	if _, err := s.svc.ConfirmTOTP(ctx, p, auth.TOTPCode(secret, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+
+	tb := newTab(t)
+	tb.loginAs(s, "alice")
+	tb.do(chromedp.Navigate(s.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS(`tr[data-name="eddie"] .user-mfa-reset`)))
+	tb.do(chromedp.Click(chromedp.CSS(`tr[data-name="eddie"] .user-mfa-reset`)))
+	tb.waitJS(`document.querySelector('tr[data-name="eddie"] .user-mfa-reset').textContent.startsWith('Really')`, 10*time.Second)
+	tb.do(chromedp.Click(chromedp.CSS(`tr[data-name="eddie"] .user-mfa-reset`)))
+	tb.waitJS(`document.getElementById('users-status').textContent.includes('second factors of eddie are removed')`, 10*time.Second)
+	if _, err := s.svc.Tokens.Verify(g.AccessToken); err == nil {
+		t.Error("eddie's token still valid after the reset")
+	}
+	st, err := s.svc.MFAStatus(ctx, u)
+	if err != nil || st.HasFactor() {
+		t.Fatalf("eddie's factors after the reset: %+v, %v", st, err)
+	}
+}

@@ -52,7 +52,7 @@ function renderUser(u, i) {
   end.setAttribute('aria-label', `End all sessions of ${u.name}`);
   end.addEventListener('click', () => endSessions(u, end));
   const mfa = tr.querySelector('.user-mfa-reset');
-  mfa.setAttribute('aria-label', `Reset the second factors of ${u.name}`);
+  mfa.setAttribute('aria-label', `Reset second factors of ${u.name}`);
   mfa.addEventListener('click', () => resetMFA(u, mfa));
   const reset = tr.querySelector('.user-reset');
   const form = tr.querySelector('.user-reset-form');
@@ -225,7 +225,8 @@ async function endSessions(u, btn) {
 async function resetMFA(u, btn) {
   if (btn.dataset.confirm !== 'yes') {
     btn.dataset.confirm = 'yes';
-    btn.textContent = `Really reset ${u.name}'s second factors?`;
+    btn.textContent = `Really reset second factors of ${u.name}?`;
+    btn.setAttribute('aria-label', btn.textContent);
     return;
   }
   btn.disabled = true;
@@ -235,6 +236,7 @@ async function resetMFA(u, btn) {
     status(`The second factors of ${u.name} are removed and their sessions have ended.`);
     btn.dataset.confirm = '';
     btn.textContent = 'Reset second factors';
+    btn.setAttribute('aria-label', `Reset second factors of ${u.name}`);
   } catch (e) {
     fail(`Could not reset the second factors of ${u.name}`, e);
   } finally {
