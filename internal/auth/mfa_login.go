@@ -65,7 +65,7 @@ func (s *Service) LoginSession(ctx context.Context, from LoginFrom, u *User, coo
 		return nil, err
 	}
 	if !st.HasFactor() {
-		g, err := s.startSessionFrom(ctx, u, from, []string{AMRPassword})
+		g, err := s.startSession(ctx, u, from, []string{AMRPassword})
 		if g != nil {
 			g.Cookie = cookie
 		}
@@ -189,7 +189,7 @@ func (s *Service) LoginMFA(ctx context.Context, clientIP, token string, proof MF
 		}
 		return nil, err
 	}
-	g, err := s.startSessionFrom(ctx, u, LoginFrom{ClientIP: clientIP, UserAgent: data.UserAgent}, amr)
+	g, err := s.startSession(ctx, u, LoginFrom{ClientIP: clientIP, UserAgent: data.UserAgent}, amr)
 	if err != nil {
 		return nil, err
 	}

@@ -202,7 +202,7 @@ func (s *Service) now() time.Time {
 //
 // StartSession skips second factors: logins go through LoginSession.
 func (s *Service) StartSession(ctx context.Context, u *User) (*Grant, error) {
-	return s.startSession(ctx, u, []string{AMRPassword})
+	return s.startSession(ctx, u, LoginFrom{}, []string{AMRPassword})
 }
 
 // LoginFrom is where a login came from, kept with its session for the
@@ -218,16 +218,11 @@ const MaxUserAgentLen = 256
 
 // StartSessionFrom is StartSession recording where the login came from.
 func (s *Service) StartSessionFrom(ctx context.Context, u *User, from LoginFrom) (*Grant, error) {
-	return s.startSessionFrom(ctx, u, from, []string{AMRPassword})
+	return s.startSession(ctx, u, from, []string{AMRPassword})
 }
 
-// startSession is StartSession for a login authenticated by amr.
-func (s *Service) startSession(ctx context.Context, u *User, amr []string) (*Grant, error) {
-	return s.startSessionFrom(ctx, u, LoginFrom{}, amr)
-}
-
-// startSessionFrom is StartSessionFrom for a login authenticated by amr.
-func (s *Service) startSessionFrom(ctx context.Context, u *User, from LoginFrom, amr []string) (*Grant, error) {
+// startSession is StartSessionFrom for a login authenticated by amr.
+func (s *Service) startSession(ctx context.Context, u *User, from LoginFrom, amr []string) (*Grant, error) {
 	ua := truncateUTF8(from.UserAgent, MaxUserAgentLen)
 	now := s.now()
 	if err := s.coverIssue(ctx, now); err != nil {
