@@ -14,7 +14,7 @@ base_rev=${1:?usage: ./stores.sh BASE_REV}
 R=${R:-9}
 D=${D:-3s}
 C=${C:-16}
-OPS=refresh,post-posts,get-posts
+OPS=${OPS:-refresh,post-posts,get-posts}
 work=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }

@@ -133,8 +133,63 @@ func TestOIDCOAuth2Proxy(t *testing.T) {
 		t.Skip("runs oauth2-proxy and Chromium: skipped by -short")
 	}
 	bin := requireOAuth2Proxy(t)
+	t.Run("password", func(t *testing.T) { oauth2ProxyFlow(t, bin, false) })
+	// The user has an authenticator app: the login page asks for its code
+	// before the flow goes back to the app.
+	t.Run("password and TOTP", func(t *testing.T) { oauth2ProxyFlow(t, bin, true) })
+}
+
+// enrolTOTP sets up TOTP for the user through the server's API, as the
+// Security page does, and returns the secret.
+func enrolTOTP(t *testing.T, base, user, password string) []byte {
+	t.Helper()
+	token := login(t, base, user, password)
+	call := func(path, body string, out any) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", path, res.Status)
+		}
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var en struct {
+		URI string `json:"otpauth_uri"`
+	}
+	call("/me/mfa/totp", "", &en)
+	u, err := url.Parse(en.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := auth.ParseTOTPSecret(u.Query().Get("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done struct {
+		Codes []string `json:"recovery_codes"`
+	}
+	call("/me/mfa/totp/confirm", `{"code":"`+auth.TOTPCode(secret, time.Now())+`"}`, &done)
+	if len(done.Codes) == 0 {
+		t.Fatal("TOTP confirmed without recovery codes")
+	}
+	return secret
+}
+
+func oauth2ProxyFlow(t *testing.T, bin string, withTOTP bool) {
 	tab := chromium(t)
 	s := startOIDCServer(t)
+	var totpKey []byte
+	if withTOTP {
+		totpKey = enrolTOTP(t, s.base, oidcUser, oidcPassword)
+	}
 
 	// The app behind the proxy shows the identity headers it gets on its
 	// page, and counts how often that page is served.
@@ -211,6 +266,15 @@ func TestOIDCOAuth2Proxy(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#login-password"), oidcPassword),
 		chromedp.Click(chromedp.CSS("#login-submit")),
 	)
+	if withTOTP {
+		// The next step's code: the one of this step was spent on the
+		// enrolment, and a code is accepted once.
+		waitPage(t, tab, "the login page asking for the code", `!!document.querySelector('#mfa-code')`)
+		browse(t, tab,
+			chromedp.SendKeys(chromedp.CSS("#mfa-code"), auth.TOTPCode(totpKey, time.Now().Add(auth.TOTPPeriod))),
+			chromedp.Click(chromedp.CSS("#mfa-submit")),
+		)
+	}
 	waitPage(t, tab, "the app showing the user", `location.href === `+jsQuote(proxy+"/")+` && !!document.getElementById('preferred')`)
 	var user, email, preferred string
 	runText(t, tab, "#user", &user)
