@@ -79,14 +79,8 @@ func cmdClient(args []string, stdout, stderr io.Writer, env func(string) string)
 	if !ok {
 		return code
 	}
-	sc, known := lookupSub(clientCommands, sub)
-	if !known {
-		fmt.Fprintf(stderr, "jwtgate client: unknown command %q\n\n%s", sub, clientUsage)
-		return 2
-	}
-	if len(pos) != sc.args {
-		fmt.Fprintf(stderr, "%s: want %d argument(s), got %d\n", prefix, sc.args, len(pos))
-		return 2
+	if code := checkSub(stderr, "jwtgate client", clientCommands, sub, pos, clientUsage); code != 0 {
+		return code
 	}
 	if sub != "add" && (len(redirects) > 0 || len(postLogout) > 0 || *public) {
 		fmt.Fprintf(stderr, "%s: --redirect-uri, --post-logout-redirect-uri and --public are for add\n", prefix)

@@ -127,6 +127,22 @@ func lookupSub(subs []subcommand, name string) (subcommand, bool) {
 	return subcommand{}, false
 }
 
+// checkSub is the usage check of a command group's subcommand sub given
+// its positional arguments pos: 0 when both are right, else the exit
+// status after saying what is wrong on stderr.
+func checkSub(stderr io.Writer, group string, subs []subcommand, sub string, pos []string, usage string) int {
+	sc, known := lookupSub(subs, sub)
+	if !known {
+		fmt.Fprintf(stderr, "%s: unknown command %q\n\n%s", group, sub, usage)
+		return 2
+	}
+	if len(pos) != sc.args {
+		fmt.Fprintf(stderr, "%s %s: want %d argument(s), got %d\n", group, sub, sc.args, len(pos))
+		return 2
+	}
+	return 0
+}
+
 // group dispatches to the subcommand named by the first argument, and
 // answers no argument, an unknown one or help with usage.
 func group(prefix, usage string, subs []*cmd) func([]string, stdio) int {

@@ -65,14 +65,8 @@ func cmdUser(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(
 	if !ok {
 		return code
 	}
-	sc, known := lookupSub(userCommands, sub)
-	if !known {
-		fmt.Fprintf(stderr, "jwtgate user: unknown command %q\n\n%s", sub, userUsage)
-		return 2
-	}
-	if len(pos) != sc.args {
-		fmt.Fprintf(stderr, "jwtgate user %s: want %d argument(s), got %d\n", sub, sc.args, len(pos))
-		return 2
+	if code := checkSub(stderr, "jwtgate user", userCommands, sub, pos, userUsage); code != 0 {
+		return code
 	}
 	ctx := context.Background()
 	st.maxConns = 2

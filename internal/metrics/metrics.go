@@ -120,27 +120,12 @@ func New(cfg Config) *Metrics {
 		Help:    "Time from a request's headers to the end of its response, by route pattern and status class.",
 		Buckets: durationBuckets,
 	}, []string{"route", "status"})
-	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "jwtgate_logins_total",
-		Help: "Logins (POST /login) by outcome: success, bad_credentials, disabled (right password, disabled account), rate_limited, busy (no hashing slot), invalid (fields missing or too long), error.",
-	}, []string{"outcome"})
-	for i, o := range loginOutcomes {
-		m.logins[i] = logins.WithLabelValues(o)
-	}
-	refreshes := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "jwtgate_refreshes_total",
-		Help: "Refresh token rotations (POST /refresh) by outcome: success, reused (a used token again: its session is revoked), invalid (unknown, expired or revoked), error.",
-	}, []string{"outcome"})
-	for i, o := range refreshOutcomes {
-		m.refreshes[i] = refreshes.WithLabelValues(o)
-	}
-	storeErrors := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "jwtgate_store_errors_total",
-		Help: "Errors answered with 409, 500 or 503, by kind: unavailable (the database), conflict, canceled (the request's context), internal.",
-	}, []string{"kind"})
-	for i, k := range storeErrorKinds {
-		m.storeErrors[i] = storeErrors.WithLabelValues(k)
-	}
+	logins := outcomeCounters(m.logins[:], "jwtgate_logins_total", "outcome", loginOutcomes[:],
+		"Logins (POST /login) by outcome: success, bad_credentials, disabled (right password, disabled account), rate_limited, busy (no hashing slot), invalid (fields missing or too long), error.")
+	refreshes := outcomeCounters(m.refreshes[:], "jwtgate_refreshes_total", "outcome", refreshOutcomes[:],
+		"Refresh token rotations (POST /refresh) by outcome: success, reused (a used token again: its session is revoked), invalid (unknown, expired or revoked), error.")
+	storeErrors := outcomeCounters(m.storeErrors[:], "jwtgate_store_errors_total", "kind", storeErrorKinds[:],
+		"Errors answered with 409, 500 or 503, by kind: unavailable (the database), conflict, canceled (the request's context), internal.")
 	m.hashWait = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "jwtgate_password_hash_wait_seconds",
 		Help:    "Time each password hash or check waited for a hashing slot (those that gave up too).",
@@ -377,4 +362,15 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolEmptyAcquires, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
 	ch <- prometheus.MustNewConstMetric(poolCanceledAcquires, prometheus.CounterValue, float64(s.CanceledAcquireCount()))
 	ch <- prometheus.MustNewConstMetric(poolAcquireWait, prometheus.CounterValue, s.AcquireDuration().Seconds())
+}
+
+// outcomeCounters makes a counter family with one label whose values are
+// all known, and fills dst with its counters in values' order, so that
+// counting is an index, not a label lookup.
+func outcomeCounters(dst []prometheus.Counter, name, label string, values []string, help string) *prometheus.CounterVec {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
+	for i, v := range values {
+		dst[i] = vec.WithLabelValues(v)
+	}
+	return vec
 }
