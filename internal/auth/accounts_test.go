@@ -14,11 +14,12 @@ import (
 )
 
 // hookStore runs a one-shot hook right after a read, to put an account
-// change between a read and the write that relies on it.
+// change between a read and the write that relies on it, or right before
+// a rotation.
 type hookStore struct {
 	*sqlite.DB
-	mu                              sync.Mutex
-	afterUserByName, afterRefreshTk func()
+	mu                            sync.Mutex
+	afterUserByName, beforeRotate func()
 }
 
 func (h *hookStore) take(f *func()) func() {
@@ -37,12 +38,11 @@ func (h *hookStore) UserByName(ctx context.Context, name string) (*auth.User, er
 	return u, err
 }
 
-func (h *hookStore) RefreshToken(ctx context.Context, hash []byte) (*auth.RefreshToken, *auth.Session, error) {
-	rt, s, err := h.DB.RefreshToken(ctx, hash)
-	if f := h.take(&h.afterRefreshTk); f != nil {
+func (h *hookStore) RotateRefreshToken(ctx context.Context, old []byte, clientID string, now time.Time, next *auth.RefreshToken) (*auth.RefreshToken, *auth.Session, error) {
+	if f := h.take(&h.beforeRotate); f != nil {
 		f()
 	}
-	return rt, s, err
+	return h.DB.RotateRefreshToken(ctx, old, clientID, now, next)
 }
 
 const accountPassword = "correct horse battery"
@@ -122,8 +122,9 @@ func TestLoginOvertakenByAccountChange(t *testing.T) {
 	}
 }
 
-// A refresh reads its session, then the account changes (ending the
-// session), then the refresh rotates the token: it must fail.
+// The account changes (ending the session) as a refresh is about to
+// rotate its token: the refresh must fail. (A change that commits while
+// the rotation runs is the store's to order: storetest checks it.)
 func TestRefreshOvertakenByAccountChange(t *testing.T) {
 	for _, ch := range accountChanges {
 		t.Run(ch.name, func(t *testing.T) {
@@ -137,7 +138,7 @@ func TestRefreshOvertakenByAccountChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			var changeErr error
-			store.afterRefreshTk = func() { changeErr = ch.do(svc) }
+			store.beforeRotate = func() { changeErr = ch.do(svc) }
 			next, err := svc.Refresh(ctx, g.RefreshToken)
 			if changeErr != nil {
 				t.Fatal(changeErr)

@@ -620,12 +620,7 @@ func (s *Service) RefreshClient(ctx context.Context, c *Client, refreshToken str
 	if _, err := s.Tokens.oidcKey(); err != nil {
 		return nil, err
 	}
-	g, err := s.rotate(ctx, refreshToken, func(sess *Session) error {
-		if sess.ClientID != c.ID {
-			return ErrRefreshInvalid
-		}
-		return nil
-	}, func(u *User, sess *Session, next string, exp time.Time) (*Grant, error) {
+	g, err := s.rotate(ctx, refreshToken, c.ID, func(u *User, sess *Session, next string, exp time.Time) (*Grant, error) {
 		return s.clientGrant(u, sess, "", next, &RefreshToken{ExpiresAt: exp})
 	})
 	if errors.Is(err, ErrRefreshInvalid) {

@@ -93,11 +93,22 @@ type SessionStore interface {
 	// RefreshToken returns the refresh token with this hash and its
 	// session, with the session's User, or ErrNotFound.
 	RefreshToken(ctx context.Context, hash []byte) (*RefreshToken, *Session, error)
-	// RotateRefreshToken marks the token oldHash used at usedAt, stores
-	// next and records usedAt as the session's LastRefreshedAt, atomically. It fails with ErrConflict, storing nothing, when
-	// oldHash was already used: two clients raced with one token; and with
-	// ErrStale, storing nothing, when next's session is revoked or gone.
-	RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time.Time, next *RefreshToken) error
+	// RotateRefreshToken rotates the refresh token oldHash of a session
+	// of client clientID ("" for jwtgate's own sessions), atomically: if
+	// at now the token is unused and unexpired, and its session is
+	// clientID's, neither revoked nor expired, and of a user who is not
+	// disabled, it marks the token used at now, stores next in the
+	// token's session with its expiry capped at the session's (setting
+	// both in next) and records now as the session's LastRefreshedAt. It
+	// returns the token and session as they were, with the session's
+	// User, and a nil error once it rotated. Otherwise it stores nothing
+	// and fails with ErrNotFound for an unknown token; ErrConflict for a
+	// used one, also when a concurrent call used it first (of concurrent
+	// rotations of one token exactly one succeeds); and ErrStale when
+	// another condition fails (a token of another client's session is
+	// ErrStale, used or not). With ErrConflict and ErrStale the token and
+	// session are returned too.
+	RotateRefreshToken(ctx context.Context, oldHash []byte, clientID string, now time.Time, next *RefreshToken) (*RefreshToken, *Session, error)
 	// Revoke applies r atomically.
 	Revoke(ctx context.Context, r Revoke) error
 	// UserSessions returns the sessions of the user that are neither
@@ -309,19 +320,22 @@ func (s *Service) grant(u *User, sess *Session, refresh string, refreshExp time.
 // current role and state are read again, so a refresh never extends
 // access that was taken away.
 func (s *Service) Refresh(ctx context.Context, token string) (*Grant, error) {
-	return s.rotate(ctx, token, func(sess *Session) error {
-		if sess.ClientID != "" { // an OAuth client's: RefreshClient
-			return ErrRefreshInvalid
-		}
-		return nil
-	}, func(u *User, sess *Session, next string, exp time.Time) (*Grant, error) {
+	return s.rotate(ctx, token, "", func(u *User, sess *Session, next string, exp time.Time) (*Grant, error) {
 		return s.grant(u, sess, next, exp)
 	})
 }
 
-// rotate is Refresh for a session that accept takes (its error is
-// returned, nothing changed), issuing the grant with issue.
-func (s *Service) rotate(ctx context.Context, token string, accept func(*Session) error,
+// rotate is Refresh for a session of client clientID ("" for jwtgate's
+// own), issuing the grant with issue.
+//
+// The rotation is stored first and the access token signed after, so
+// that a refresh is one call to the store (one round trip on
+// PostgreSQL). What a later revocation checks of the token is its
+// session (sid) and its expiry, neither of which depends on when it is
+// signed; a revocation that commits first makes the rotation fail. If
+// signing fails (no key: the server does not start without one), the
+// client has spent its refresh token and must log in again.
+func (s *Service) rotate(ctx context.Context, token, clientID string,
 	issue func(u *User, sess *Session, next string, exp time.Time) (*Grant, error)) (*Grant, error) {
 	if len(token) != refreshTokenLen {
 		return nil, ErrRefreshInvalid
@@ -329,50 +343,22 @@ func (s *Service) rotate(ctx context.Context, token string, accept func(*Session
 	if _, err := base64.RawURLEncoding.DecodeString(token); err != nil {
 		return nil, ErrRefreshInvalid
 	}
-	hash := hashRefreshToken(token)
-	rt, sess, err := s.Store.RefreshToken(ctx, hash)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrRefreshInvalid
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := accept(sess); err != nil {
-		return nil, err
-	}
 	now := s.now()
-	if !rt.UsedAt.IsZero() {
-		return nil, s.reused(ctx, sess, now)
-	}
-	if !sess.RevokedAt.IsZero() || !now.Before(rt.ExpiresAt) || !now.Before(sess.ExpiresAt) {
-		return nil, ErrRefreshInvalid
-	}
-	u := sess.User
-	if u == nil || u.Disabled {
-		return nil, ErrRefreshInvalid
-	}
 	if err := s.coverIssue(ctx, now); err != nil {
 		return nil, err
 	}
 	next, nextHash := newRefreshToken()
-	nrt := &RefreshToken{Hash: nextHash, SessionID: sess.ID, ExpiresAt: minTime(now.Add(s.refreshTTL()), sess.ExpiresAt)}
-	// Signed before the rotation is stored, which fails if the session
-	// was revoked since it was read (a change of the user, a logout): a
-	// revocation that commits later covers this token.
-	g, err := issue(u, sess, next, nrt.ExpiresAt)
-	if err != nil {
+	nrt := &RefreshToken{Hash: nextHash, ExpiresAt: now.Add(s.refreshTTL())}
+	_, sess, err := s.Store.RotateRefreshToken(ctx, hashRefreshToken(token), clientID, now, nrt)
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrStale):
+		return nil, ErrRefreshInvalid
+	case errors.Is(err, ErrConflict):
+		return nil, s.reused(ctx, sess, now)
+	case err != nil:
 		return nil, err
 	}
-	if err := s.Store.RotateRefreshToken(ctx, hash, now, nrt); err != nil {
-		switch {
-		case errors.Is(err, ErrConflict):
-			return nil, s.reused(ctx, sess, now)
-		case errors.Is(err, ErrStale):
-			return nil, ErrRefreshInvalid
-		}
-		return nil, err
-	}
-	return g, nil
+	return issue(sess.User, sess, next, nrt.ExpiresAt)
 }
 
 // reused revokes the session of a refresh token presented twice.

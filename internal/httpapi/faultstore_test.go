@@ -101,8 +101,9 @@ func (f *faultStore) RefreshToken(ctx context.Context, hash []byte) (*auth.Refre
 	}
 	return f.s.RefreshToken(ctx, hash)
 }
-func (f *faultStore) RotateRefreshToken(ctx context.Context, old []byte, at time.Time, next *auth.RefreshToken) error {
-	return f.do(func() error { return f.s.RotateRefreshToken(ctx, old, at, next) })
+func (f *faultStore) RotateRefreshToken(ctx context.Context, old []byte, clientID string, now time.Time, next *auth.RefreshToken) (rt *auth.RefreshToken, sess *auth.Session, err error) {
+	err = f.do(func() (err error) { rt, sess, err = f.s.RotateRefreshToken(ctx, old, clientID, now, next); return err })
+	return rt, sess, err
 }
 func (f *faultStore) Revoke(ctx context.Context, r auth.Revoke) error {
 	return f.do(func() error { return f.s.Revoke(ctx, r) })

@@ -119,7 +119,7 @@ func TestFrozenServer(t *testing.T) {
 	before := d.pool.Stat().NewConnsCount()
 	// On the pooled connections: the hang reported.
 	unavailable("UserByName", func() error { _, err := d.UserByName(ctx, "frida"); return err })
-	unavailable("RotateRefreshToken", func() error { return d.RotateRefreshToken(ctx, first.Hash, now(), next) })
+	unavailable("RotateRefreshToken", func() error { _, _, err := d.RotateRefreshToken(ctx, first.Hash, "", now(), next); return err })
 	unavailable("Revoke", func() error { return d.Revoke(ctx, revoke) })
 	unavailable("RefreshToken", func() error { _, _, err := d.RefreshToken(ctx, first.Hash); return err })
 	// (The proxy sees more connections: pgx's cancel requests.)
@@ -167,7 +167,7 @@ func TestFrozenServer(t *testing.T) {
 	if !rt.UsedAt.IsZero() || !s.RevokedAt.IsZero() {
 		t.Fatalf("after the freeze the token is used at %v, the session revoked at %v: a refused write happened", rt.UsedAt, s.RevokedAt)
 	}
-	if err := d.RotateRefreshToken(ctx, first.Hash, now(), next); err != nil {
+	if _, _, err := d.RotateRefreshToken(ctx, first.Hash, "", now(), next); err != nil {
 		t.Fatalf("RotateRefreshToken after the freeze: %v", err)
 	}
 	if err := d.Revoke(ctx, revoke); err != nil {

@@ -222,20 +222,28 @@ func (d *DB) wrap(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w (%w)", op, auth.ErrUnavailable, err)
 }
 
-// rotateSQL is RotateRefreshToken in one statement ($1 the session id,
-// $2 usedAt, $3 the old hash, $4 the new hash, $5 its expiry), one round
-// trip instead of a transaction's five. All its parts see one snapshot
-// and commit together. The session's row is locked for the update of its
-// last_refreshed_at (a share lock would deadlock two rotations of one
-// session that both want to upgrade it), so a revocation commits either
-// before (the locked row read is the revoked one) or after the rotation;
-// a concurrent rotation of the same token waits for the session's row
-// and then finds used_at set, so exactly one wins.
-const rotateSQL = `WITH s AS (SELECT revoked_at IS NULL AS live FROM sessions WHERE id = $1 FOR NO KEY UPDATE),
-	used AS (UPDATE refresh_tokens SET used_at = $2 WHERE hash = $3 AND used_at IS NULL AND (SELECT live FROM s) RETURNING 1),
-	ins AS (INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $4::bytea, $1, $5::timestamptz FROM used),
-	touch AS (UPDATE sessions SET last_refreshed_at = $2 WHERE id = $1 AND EXISTS (SELECT 1 FROM used))
-	SELECT (SELECT live FROM s), EXISTS (SELECT 1 FROM used)`
+// rotateSQL is RotateRefreshToken in one statement, one round trip: $1
+// the old hash, $2 now, $3 the client id (NULL: jwtgate's own session),
+// $4 the new hash, $5 its expiry. It returns whether the session was
+// locked and whether the token was rotated, then the columns of
+// qRefreshToken as read. All its parts see one snapshot and commit
+// together. The session's row is locked only if the token may be
+// rotated, and the lock re-reads it: a revocation commits either before
+// (the locked row is the revoked one, nothing is rotated) or after the
+// rotation. The lock is FOR NO KEY UPDATE, since the row is updated
+// (last_refreshed_at): share locks would deadlock two rotations of one
+// session that both want to upgrade theirs. A concurrent rotation of the
+// same token waits for the session's row and then finds used_at set, so
+// exactly one wins.
+const rotateSQL = `WITH t AS (SELECT r.hash, r.session_id, r.expires_at AS token_expires, r.used_at, s.created_at AS session_created, s.expires_at, s.revoked_at,
+		s.client_id, s.scope, s.auth_time, s.amr, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version, u.must_change_password
+		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id WHERE r.hash = $1),
+	lk AS (SELECT id, expires_at FROM sessions WHERE revoked_at IS NULL AND id = (SELECT session_id FROM t WHERE used_at IS NULL AND token_expires > $2
+		AND revoked_at IS NULL AND expires_at > $2 AND NOT disabled AND client_id IS NOT DISTINCT FROM $3::text) FOR NO KEY UPDATE),
+	used AS (UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL AND EXISTS (SELECT 1 FROM lk) RETURNING session_id),
+	ins AS (INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $4::bytea, session_id, LEAST($5::timestamptz, (SELECT expires_at FROM lk)) FROM used),
+	touch AS (UPDATE sessions SET last_refreshed_at = $2 WHERE id = (SELECT session_id FROM used))
+	SELECT EXISTS (SELECT 1 FROM lk), EXISTS (SELECT 1 FROM used), t.* FROM t`
 
 // dialect is PostgreSQL's for d. Times are TIMESTAMPTZ (microseconds).
 // Every call gets d's deadline (bound). Under READ COMMITTED, the

@@ -47,7 +47,6 @@ const (
 	// and name it signs, and one round trip fewer.
 	qRefreshToken = `SELECT r.hash, r.session_id, r.expires_at, r.used_at, s.created_at, s.expires_at, s.revoked_at, s.client_id, s.scope, s.auth_time, s.amr, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version, u.must_change_password
 		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id WHERE r.hash = ?`
-	qSessionLive  = `SELECT revoked_at IS NULL FROM sessions WHERE id = ? FOR SHARE`
 	qUseRefresh   = `UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`
 	qTouchSession = `UPDATE sessions SET last_refreshed_at = ? WHERE id = ?`
 	qEndSessions  = `UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR user_id = ? OR client_id = ?) AND id <> ? RETURNING id`
@@ -135,7 +134,7 @@ const (
 var queries = []string{
 	qPing, qCreateUser, qUserByName, qUserByID, qListUsers, qCountUsers, qUsersPage, qWasAdmin, qUserToDelete, qDeleteUser, qOtherAdmin,
 	qCreatePost, qPost, qListPosts, qDeletePost,
-	qUserVersion, qInsertSession, qInsertRefresh, qRefreshToken, qSessionLive, qUseRefresh, qTouchSession, qEndSessions, qUserSessions, qAddRevoked,
+	qUserVersion, qInsertSession, qInsertRefresh, qRefreshToken, qUseRefresh, qTouchSession, qEndSessions, qUserSessions, qAddRevoked,
 	qRevocations, qPurgeRevoked, qPurgeSession, qPurgeRefresh, qPurgeKeys, qPurgeLife, qPurgeCodes, qPurgeLimits,
 	qCreateClient, qClient, qListClients, qClientSecret, qLockClient, qShareClient, qDeleteClient,
 	qCreateCode, qAuthCode, qUseCode, qCodeExists,
@@ -521,70 +520,119 @@ func (s *Store) insertSession(ctx context.Context, q Querier, sess *auth.Session
 func (s *Store) RefreshToken(ctx context.Context, hash []byte) (*auth.RefreshToken, *auth.Session, error) {
 	ctx, done := s.bound(ctx)
 	defer done()
+	rt, sess, err := s.scanRefresh(s.queryRow(ctx, s.db, qRefreshToken, hash))
+	if err != nil {
+		return nil, nil, s.wrap("refresh token", err)
+	}
+	return rt, sess, nil
+}
+
+// scanRefresh reads qRefreshToken's columns, after the destinations in
+// before.
+func (s *Store) scanRefresh(r Row, before ...any) (*auth.RefreshToken, *auth.Session, error) {
 	var rt auth.RefreshToken
 	var sess auth.Session
 	var client sql.NullString
 	var scope, amr string
-	u, err := s.scanUser(s.queryRow(ctx, s.db, qRefreshToken, hash), &rt.Hash, &rt.SessionID, s.tc(&rt.ExpiresAt), s.tc(&rt.UsedAt),
-		s.tc(&sess.CreatedAt), s.tc(&sess.ExpiresAt), s.tc(&sess.RevokedAt), &client, &scope, s.tc(&sess.AuthTime), &amr)
+	u, err := s.scanUser(r, append(before, &rt.Hash, &rt.SessionID, s.tc(&rt.ExpiresAt), s.tc(&rt.UsedAt),
+		s.tc(&sess.CreatedAt), s.tc(&sess.ExpiresAt), s.tc(&sess.RevokedAt), &client, &scope, s.tc(&sess.AuthTime), &amr)...)
 	if err != nil {
-		return nil, nil, s.wrap("refresh token", err)
+		return nil, nil, err
 	}
 	sess.ID, sess.UserID, sess.User = rt.SessionID, u.ID, u
 	sess.ClientID, sess.Scope, sess.AMR = client.String, splitList(scope, " "), splitList(amr, " ")
 	return &rt, &sess, nil
 }
 
-// RotateRefreshToken marks oldHash used and stores next; auth.ErrStale if
-// next's session was revoked or deleted, auth.ErrConflict if oldHash was
-// used already (or is unknown). Of two concurrent rotations of one token
-// exactly one marks it: the other waits for the row (or the write lock)
-// and then finds used_at set. The session's row is share-locked, so a
-// revocation commits either before the check or after the rotation.
+// RotateRefreshToken rotates the token oldHash if, at now, it may be (see
+// auth.SessionStore): it marks it used, stores next in its session and
+// touches the session. Of two concurrent rotations of one token exactly
+// one marks it: the other waits for the row (or the write lock) and then
+// finds used_at set.
 //
-// With the dialect's RotateSQL it is one statement, one round trip.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt time.Time, next *auth.RefreshToken) error {
+// With the dialect's RotateSQL it is one statement, one round trip;
+// otherwise a transaction that holds the write lock from its read on.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, clientID string, now time.Time, next *auth.RefreshToken) (*auth.RefreshToken, *auth.Session, error) {
 	const op = "rotate refresh token"
-	stale := func() error { return s.errorf(op, "%w: the session ended", auth.ErrStale) }
-	used := func() error { return s.errorf(op, "%w: already used", auth.ErrConflict) }
 	if s.d.RotateSQL != "" {
 		ctx, done := s.bound(ctx)
 		defer done()
-		var live sql.NullBool
-		var rotated bool
-		err := s.queryRow(ctx, s.db, s.d.RotateSQL, next.SessionID, s.t(usedAt), oldHash, next.Hash, s.t(next.ExpiresAt)).Scan(&live, &rotated)
-		switch {
-		case err != nil:
-			return s.wrap(op, err)
-		case !live.Bool:
-			return stale()
-		case !rotated:
-			return used()
+		var client any // NULL: jwtgate's own sessions
+		if clientID != "" {
+			client = clientID
 		}
-		return nil
-	}
-	return s.tx(ctx, op, func(ctx context.Context, q Querier) error {
-		var live bool
-		err := s.queryRow(ctx, q, qSessionLive, next.SessionID).Scan(&live)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && !live {
-			return stale()
-		}
+		var locked, rotated bool
+		rt, sess, err := s.scanRefresh(s.queryRow(ctx, s.db, s.d.RotateSQL, oldHash, s.t(now), client, next.Hash, s.t(next.ExpiresAt)), &locked, &rotated)
 		if err != nil {
+			return nil, nil, s.wrap(op, err)
+		}
+		if !rotated {
+			err = s.refuseRotation(rt, sess, clientID, now)
+			if err == nil && locked {
+				// The session was live and locked, the token unused
+				// when read: a concurrent rotation marked it first.
+				err = s.errorf(op, "%w: used concurrently", auth.ErrConflict)
+			} else if err == nil {
+				err = s.errorf(op, "%w: the session ended", auth.ErrStale)
+			}
+			return rt, sess, err
+		}
+		next.SessionID, next.ExpiresAt = sess.ID, minTime(next.ExpiresAt, sess.ExpiresAt)
+		return rt, sess, nil
+	}
+	var rt *auth.RefreshToken
+	var sess *auth.Session
+	err := s.tx(ctx, op, func(ctx context.Context, q Querier) error {
+		var err error
+		if rt, sess, err = s.scanRefresh(s.queryRow(ctx, q, qRefreshToken, oldHash)); err != nil {
 			return err
 		}
-		n, err := s.exec(ctx, q, qUseRefresh, s.t(usedAt), oldHash)
+		if err := s.refuseRotation(rt, sess, clientID, now); err != nil {
+			return err
+		}
+		next.SessionID, next.ExpiresAt = sess.ID, minTime(next.ExpiresAt, sess.ExpiresAt)
+		n, err := s.exec(ctx, q, qUseRefresh, s.t(now), oldHash)
 		if err != nil {
 			return err
 		}
 		if n != 1 {
-			return used()
+			return s.errorf(op, "%w: used concurrently", auth.ErrConflict)
 		}
 		if _, err := s.exec(ctx, q, qInsertRefresh, next.Hash, next.SessionID, s.t(next.ExpiresAt)); err != nil {
 			return err
 		}
-		_, err = s.exec(ctx, q, qTouchSession, s.t(usedAt), next.SessionID)
+		_, err = s.exec(ctx, q, qTouchSession, s.t(now), next.SessionID)
 		return err
 	})
+	return rt, sess, err
+}
+
+// refuseRotation says why rt may not be rotated at now for clientID, or
+// returns nil: another client's token is auth.ErrStale, used or not; a
+// used one auth.ErrConflict; an expired token or session, a revoked
+// session or a disabled user auth.ErrStale.
+func (s *Store) refuseRotation(rt *auth.RefreshToken, sess *auth.Session, clientID string, now time.Time) error {
+	const op = "rotate refresh token"
+	switch {
+	case sess.ClientID != clientID:
+		return s.errorf(op, "%w: another client's token", auth.ErrStale)
+	case !rt.UsedAt.IsZero():
+		return s.errorf(op, "%w: already used", auth.ErrConflict)
+	case !sess.RevokedAt.IsZero():
+		return s.errorf(op, "%w: the session ended", auth.ErrStale)
+	case !now.Before(rt.ExpiresAt) || !now.Before(sess.ExpiresAt):
+		return s.errorf(op, "%w: expired", auth.ErrStale)
+	case sess.User.Disabled:
+		return s.errorf(op, "%w: the user is disabled", auth.ErrStale)
+	}
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // UserSessions returns the user's sessions that are neither revoked nor

@@ -84,9 +84,11 @@ type Dialect struct {
 	// after its SQL; an error rolls the migration back.
 	CheckMigration func(context.Context, Querier) error
 	// RotateSQL, if not empty, rotates a refresh token in one statement
-	// (see RotateRefreshToken): given the session id, usedAt, the old
-	// hash, the new hash and its expiry, it returns whether the session
-	// is live and whether the old token was marked used.
+	// (see RotateRefreshToken): given the old hash, now, the client id
+	// (NULL for jwtgate's own sessions), the new hash and its expiry, it
+	// returns whether the token's session was locked for the rotation,
+	// whether the token was rotated, and the columns of qRefreshToken as
+	// read.
 	RotateSQL string
 	// NotifyRevoked, if not empty, is run by each transaction that
 	// records revocations, after them: PostgreSQL's pg_notify, which other

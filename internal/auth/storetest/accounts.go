@@ -151,7 +151,7 @@ func testRotateEndedSession(t *testing.T, s auth.Store) {
 		t.Fatal(err)
 	}
 	next := &auth.RefreshToken{Hash: hashOf("e2"), SessionID: "sess-e", ExpiresAt: base.Add(time.Hour)}
-	if err := s.RotateRefreshToken(ctx, hashOf("e1"), base, next); !errors.Is(err, auth.ErrStale) {
+	if err := rotate(s, hashOf("e1"), base, next); !errors.Is(err, auth.ErrStale) {
 		t.Errorf("rotation in a revoked session: %v, want ErrStale", err)
 	}
 	if old, _, err := s.RefreshToken(ctx, hashOf("e1")); err != nil || !old.UsedAt.IsZero() {

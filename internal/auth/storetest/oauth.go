@@ -153,6 +153,17 @@ func testAuthCodes(t *testing.T, s auth.Store) {
 	if gotSess.ID != sess.ID || gotSess.ClientID != c.ID || !slices.Equal(gotSess.Scope, ac.Scope) || !sameTime(gotSess.AuthTime, ac.AuthTime) {
 		t.Fatalf("client session = %+v", gotSess)
 	}
+	// Only its client rotates a client session's token.
+	for _, other := range []string{"", "another-client"} {
+		next := &auth.RefreshToken{Hash: hashOf("rt-2"), ExpiresAt: base.Add(time.Hour)}
+		if _, _, err := s.RotateRefreshToken(ctx, hashOf("rt-1"), other, base, next); !errors.Is(err, auth.ErrStale) {
+			t.Fatalf("rotation of client %s's token as %q: %v, want ErrStale", c.ID, other, err)
+		}
+	}
+	next := &auth.RefreshToken{Hash: hashOf("rt-2"), ExpiresAt: base.Add(time.Hour)}
+	if _, got, err := s.RotateRefreshToken(ctx, hashOf("rt-1"), c.ID, base, next); err != nil || got.ClientID != c.ID || next.SessionID != sess.ID {
+		t.Fatalf("rotation by its client: %+v, %v", got, err)
+	}
 	again := codeSession(u, ac)
 	again.ID = "other"
 	if err := cs.RedeemAuthCode(ctx, ac.Hash, base, again, nil); !errors.Is(err, auth.ErrConflict) {
@@ -165,6 +176,9 @@ func testAuthCodes(t *testing.T, s auth.Store) {
 	mkSession(t, s, u, "own", "own-token")
 	if _, own, err := s.RefreshToken(ctx, hashOf("own-token")); err != nil || own.ClientID != "" || len(own.Scope) != 0 || !own.AuthTime.IsZero() {
 		t.Fatalf("own session = %+v, %v", own, err)
+	}
+	if _, _, err := s.RotateRefreshToken(ctx, hashOf("own-token"), c.ID, base, &auth.RefreshToken{Hash: hashOf("own-2"), ExpiresAt: base.Add(time.Hour)}); !errors.Is(err, auth.ErrStale) {
+		t.Fatalf("a client's rotation of an own session's token: %v, want ErrStale", err)
 	}
 }
 

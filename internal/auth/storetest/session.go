@@ -69,13 +69,29 @@ func testSessions(t *testing.T, s auth.Store) {
 	}
 }
 
+// rotate is RotateRefreshToken of a token of one of jwtgate's own
+// sessions, its error only.
+func rotate(s auth.Store, old []byte, now time.Time, next *auth.RefreshToken) error {
+	_, _, err := s.RotateRefreshToken(ctx, old, "", now, next)
+	return err
+}
+
 func testRotateOnce(t *testing.T, s auth.Store) {
 	u := mkUser(t, s, "rita", auth.RoleReader)
 	mkSession(t, s, u, "sess-r", "r1")
 	used := base.Add(time.Minute)
-	next := &auth.RefreshToken{Hash: hashOf("r2"), SessionID: "sess-r", ExpiresAt: base.Add(8 * 24 * time.Hour)}
-	if err := s.RotateRefreshToken(ctx, hashOf("r1"), used, next); err != nil {
+	next := &auth.RefreshToken{Hash: hashOf("r2"), ExpiresAt: base.Add(8 * 24 * time.Hour)}
+	rt, sess, err := s.RotateRefreshToken(ctx, hashOf("r1"), "", used, next)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// What was rotated comes back as it was read, with the user.
+	if !bytes.Equal(rt.Hash, hashOf("r1")) || rt.SessionID != "sess-r" || !rt.UsedAt.IsZero() || !sameTime(rt.ExpiresAt, base.Add(7*24*time.Hour)) ||
+		sess.ID != "sess-r" || sess.User == nil || sess.User.ID != u.ID || sess.User.Name != "rita" || sess.User.Role != auth.RoleReader {
+		t.Fatalf("rotated token %+v, session %+v", rt, sess)
+	}
+	if next.SessionID != "sess-r" || !sameTime(next.ExpiresAt, base.Add(8*24*time.Hour)) {
+		t.Errorf("next = %+v, want it in sess-r, its expiry kept", next)
 	}
 	old, _, err := s.RefreshToken(ctx, hashOf("r1"))
 	if err != nil || !old.UsedAt.Equal(used) {
@@ -85,12 +101,65 @@ func testRotateOnce(t *testing.T, s auth.Store) {
 	if err != nil || !nrt.UsedAt.IsZero() || nrt.SessionID != "sess-r" {
 		t.Fatalf("new token = %+v, %v", nrt, err)
 	}
-	again := &auth.RefreshToken{Hash: hashOf("r3"), SessionID: "sess-r", ExpiresAt: base.Add(time.Hour)}
-	if err := s.RotateRefreshToken(ctx, hashOf("r1"), used, again); !errors.Is(err, auth.ErrConflict) {
-		t.Errorf("second rotation of one token: err = %v, want ErrConflict", err)
+	again := &auth.RefreshToken{Hash: hashOf("r3"), ExpiresAt: base.Add(time.Hour)}
+	_, sess, err = s.RotateRefreshToken(ctx, hashOf("r1"), "", used, again)
+	if !errors.Is(err, auth.ErrConflict) || sess == nil || sess.ID != "sess-r" || sess.User == nil {
+		t.Errorf("second rotation of one token: session %+v, err = %v; want sess-r and ErrConflict", sess, err)
 	}
 	if _, _, err := s.RefreshToken(ctx, hashOf("r3")); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("a refused rotation stored its new token: %v", err)
+	}
+	if _, _, err := s.RotateRefreshToken(ctx, hashOf("no-such-token"), "", used, again); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("unknown token: %v, want ErrNotFound", err)
+	}
+
+	// The new token's expiry is capped at the session's (30 days).
+	far := &auth.RefreshToken{Hash: hashOf("r4"), ExpiresAt: base.Add(90 * 24 * time.Hour)}
+	if err := rotate(s, hashOf("r2"), used, far); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.RefreshToken(ctx, hashOf("r4")); err != nil || !sameTime(got.ExpiresAt, base.Add(30*24*time.Hour)) || !sameTime(far.ExpiresAt, got.ExpiresAt) {
+		t.Errorf("token past its session's end: stored %+v (%v), next.ExpiresAt %v; want both at the session's end", got, err, far.ExpiresAt)
+	}
+}
+
+// testRotateRefused checks every condition of a rotation: each refusal
+// is ErrStale, returns the token and session, and changes nothing.
+func testRotateRefused(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "rudy", auth.RoleReader)
+	mkSession(t, s, u, "sess-x", "x1") // token until base+7d, session until base+30d
+	cases := []struct {
+		name     string
+		clientID string
+		now      time.Time
+	}{
+		{"a client's rotation of an own session's token", "some-client", base},
+		{"an expired token", "", base.Add(7 * 24 * time.Hour)},
+		{"an expired session", "", base.Add(31 * 24 * time.Hour)},
+	}
+	for _, c := range cases {
+		next := &auth.RefreshToken{Hash: hashOf("x2"), ExpiresAt: c.now.Add(time.Hour)}
+		rt, sess, err := s.RotateRefreshToken(ctx, hashOf("x1"), c.clientID, c.now, next)
+		if !errors.Is(err, auth.ErrStale) || rt == nil || sess == nil || sess.ID != "sess-x" {
+			t.Errorf("%s: %+v, %+v, %v; want the token, its session and ErrStale", c.name, rt, sess, err)
+		}
+	}
+	yes := true
+	if _, err := s.UpdateUser(ctx, "rudy", auth.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	next := &auth.RefreshToken{Hash: hashOf("x2"), ExpiresAt: base.Add(time.Hour)}
+	if _, _, err := s.RotateRefreshToken(ctx, hashOf("x1"), "", base, next); !errors.Is(err, auth.ErrStale) {
+		t.Errorf("a disabled user's token: %v, want ErrStale", err)
+	}
+	if old, _, err := s.RefreshToken(ctx, hashOf("x1")); err != nil || !old.UsedAt.IsZero() {
+		t.Errorf("a refused rotation marked the token used: %+v, %v", old, err)
+	}
+	if _, _, err := s.RefreshToken(ctx, hashOf("x2")); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("a refused rotation stored its new token: %v", err)
+	}
+	if list, _ := s.UserSessions(ctx, u.ID, base); len(list) != 1 || !list[0].LastRefreshedAt.IsZero() {
+		t.Errorf("a refused rotation touched the session: %+v", list)
 	}
 }
 
@@ -105,7 +174,7 @@ func testConcurrentRotate(t *testing.T, s auth.Store) {
 		go func() {
 			defer wg.Done()
 			next := &auth.RefreshToken{Hash: hashOf(fmt.Sprint("c", i+1)), SessionID: "sess-c", ExpiresAt: base.Add(time.Hour)}
-			errs[i] = s.RotateRefreshToken(ctx, hashOf("c0"), base, next)
+			errs[i] = rotate(s, hashOf("c0"), base, next)
 		}()
 	}
 	wg.Wait()
@@ -361,7 +430,7 @@ func testUserSessions(t *testing.T, s auth.Store) {
 	// A rotation records when the session was last refreshed.
 	refreshed := base.Add(3 * time.Hour)
 	next := &auth.RefreshToken{Hash: hashOf("tok-m-1b"), SessionID: "m-1", ExpiresAt: month}
-	if err := s.RotateRefreshToken(ctx, hashOf("tok-m-1"), refreshed, next); err != nil {
+	if err := rotate(s, hashOf("tok-m-1"), refreshed, next); err != nil {
 		t.Fatal(err)
 	}
 	list, _ = s.UserSessions(ctx, u.ID, now)
@@ -369,7 +438,7 @@ func testUserSessions(t *testing.T, s auth.Store) {
 		t.Errorf("after a refresh of m-1: %+v, %+v; want m-1 last refreshed at %v", list[0], list[1], refreshed)
 	}
 	// A failed rotation (the token was used) changes nothing.
-	if err := s.RotateRefreshToken(ctx, hashOf("tok-m-1"), refreshed.Add(time.Hour), &auth.RefreshToken{Hash: hashOf("tok-m-1c"), SessionID: "m-1", ExpiresAt: month}); !errors.Is(err, auth.ErrConflict) {
+	if err := rotate(s, hashOf("tok-m-1"), refreshed.Add(time.Hour), &auth.RefreshToken{Hash: hashOf("tok-m-1c"), SessionID: "m-1", ExpiresAt: month}); !errors.Is(err, auth.ErrConflict) {
 		t.Fatalf("second rotation: %v, want ErrConflict", err)
 	}
 	if list, _ = s.UserSessions(ctx, u.ID, now); !list[1].LastRefreshedAt.Equal(refreshed) {

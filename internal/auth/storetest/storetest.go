@@ -93,6 +93,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Closed", testClosed},
 		{"Sessions", testSessions},
 		{"RotateRefreshTokenOnce", testRotateOnce},
+		{"RotateRefreshTokenRefused", testRotateRefused},
 		{"ConcurrentRotate", testConcurrentRotate},
 		{"RevokeSessionAndTokens", testRevoke},
 		{"RevokeUserSessions", testRevokeUser},
