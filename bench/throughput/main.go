@@ -11,7 +11,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -37,35 +36,31 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	loginBody := fmt.Sprintf(`{"username":%q,"password":%q}`, *user, os.Getenv(*pwEnv))
 	var rr atomic.Uint64
 	base := func() string { return bases[rr.Add(1)%uint64(len(bases))] }
-	post := func(url, token, body string) (int, map[string]any) {
-		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+	// Each worker has its own connections, found by its state; a nil key
+	// (setup, the calls outside the measurement) gets a client of its own.
+	var clients sync.Map // worker state → *client
+	clientOf := func(key any) *client {
+		if key == nil {
+			return &client{}
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, nil
+		if c, ok := clients.Load(key); ok {
+			return c.(*client)
 		}
-		defer resp.Body.Close()
-		var m map[string]any
-		json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		c, _ := clients.LoadOrStore(key, &client{})
+		return c.(*client)
 	}
-	get := func(url, token string) int {
-		req, _ := http.NewRequest("GET", url, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
+	post := func(key any, url, token, body string) (int, map[string]any) {
+		code, b := clientOf(key).do("POST", url, token, body)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		return code, m
+	}
+	get := func(key any, url, token string) int {
+		code, _ := clientOf(key).do("GET", url, token, "")
+		return code
 	}
 	run := func(setup func() (any, error), op func(state any) bool) (float64, int64) {
 		rate, failed, err := measure(*conc, *dur, setup, op)
@@ -75,30 +70,30 @@ func main() {
 		}
 		return rate, failed
 	}
-	_, m := post(bases[0]+"/login", "", loginBody)
+	_, m := post(nil, bases[0]+"/login", "", loginBody)
 	token, _ := m["access_token"].(string)
 	if token == "" {
 		fmt.Fprintln(os.Stderr, "cannot log in:", m)
 		os.Exit(1)
 	}
-	post(bases[0]+"/posts", token, `{"title":"bench","body":"a post to list"}`)
+	post(nil, bases[0]+"/posts", token, `{"title":"bench","body":"a post to list"}`)
 
-	noSetup := func() (any, error) { return nil, nil }
+	noSetup := func() (any, error) { return new(int), nil } // a key for the worker's client
 	type session struct{ refresh string }
 	columns := map[string]struct {
 		title string
 		setup func() (any, error)
 		op    func(state any) bool
 	}{
-		"login": {"login/s", noSetup, func(any) bool {
-			code, _ := post(base()+"/login", "", loginBody)
+		"login": {"login/s", noSetup, func(st any) bool {
+			code, _ := post(st, base()+"/login", "", loginBody)
 			return code == 200
 		}},
 		// Each worker logs in (an argon2id hash) before the clock starts:
 		// the column measures refreshes only.
 		"refresh": {"refresh/s", func() (any, error) {
 			for try := 0; ; try++ {
-				code, m := post(base()+"/login", "", loginBody)
+				code, m := post(nil, base()+"/login", "", loginBody)
 				if s, _ := m["refresh_token"].(string); code == 200 && s != "" {
 					return &session{s}, nil
 				}
@@ -109,18 +104,21 @@ func main() {
 			}
 		}, func(st any) bool {
 			s := st.(*session)
-			code, m := post(base()+"/refresh", "", `{"refresh_token":"`+s.refresh+`"}`)
-			if code != 200 {
+			code, b := clientOf(s).do("POST", base()+"/refresh", "", `{"refresh_token":"`+s.refresh+`"}`)
+			var m struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if code != 200 || json.Unmarshal(b, &m) != nil || m.RefreshToken == "" {
 				return false
 			}
-			s.refresh = m["refresh_token"].(string)
+			s.refresh = m.RefreshToken
 			return true
 		}},
-		"get-posts": {"GET /posts/s", noSetup, func(any) bool {
-			return get(base()+"/posts?limit=20", token) == 200
+		"get-posts": {"GET /posts/s", noSetup, func(st any) bool {
+			return get(st, base()+"/posts?limit=20", token) == 200
 		}},
-		"post-posts": {"POST /posts/s", noSetup, func(any) bool {
-			code, _ := post(base()+"/posts", token, `{"title":"bench","body":"a post written by the benchmark"}`)
+		"post-posts": {"POST /posts/s", noSetup, func(st any) bool {
+			code, _ := clientOf(st).do("POST", base()+"/posts", token, `{"title":"bench","body":"a post written by the benchmark"}`)
 			return code == 201
 		}},
 	}
