@@ -262,7 +262,7 @@ func (s *server) listPosts(w http.ResponseWriter, r *http.Request) {
 	if len(posts) == limit {
 		out.NextCursor = strconv.FormatInt(posts[len(posts)-1].ID, 10)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeRawJSON(w, http.StatusOK, out.appendJSON(make([]byte, 0, 256*len(posts)+32)))
 }
 
 // postID parses the {id} path segment; on failure it has answered 400.

@@ -1,0 +1,47 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// The hand-written encoding of a post list is json.Marshal's, byte for
+// byte, for every string: escapes, HTML characters, invalid UTF-8, line
+// separators.
+func TestPostListJSONIsMarshals(t *testing.T) {
+	at := time.Date(2026, 12, 7, 1, 2, 3, 450_000_000, time.UTC)
+	lists := []postList{
+		{Posts: []postJSON{}},
+		{Posts: []postJSON{{ID: 1, Author: "ann", Title: "t", Body: "b", CreatedAt: at}}, NextCursor: "1"},
+		{Posts: []postJSON{
+			{ID: 9007199254740993, Author: `"quoted" \back\slash`, Title: "<script>&amp;</script>", Body: "tab\tnl\ncr\rbs\bff\fnul\x00\x1f\x7f", CreatedAt: at.Add(time.Nanosecond)},
+			{ID: -5, Author: "ünïcødé 日本語 🙂", Title: "bad \xff\xfe utf8 \xe2\x82", Body: "line\u2028sep\u2029par", CreatedAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		}},
+	}
+	for _, l := range lists {
+		want, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.appendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("appendJSON:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `"\`, "<>&", "\x00\x01\b\f\n\r\t", "\xff", "\u2028\u2029", "é日🙂", "\xed\xa0\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
