@@ -223,6 +223,8 @@ func toPostJSON(p *auth.Post) postJSON {
 	return postJSON{ID: p.ID, Author: p.Author, Title: p.Title, Body: p.Body, CreatedAt: p.CreatedAt.UTC()}
 }
 
+// postList is a page of posts as GET /posts answers it (appendPostList
+// writes it).
 type postList struct {
 	Posts      []postJSON `json:"posts"`
 	NextCursor string     `json:"next_cursor,omitempty"`
@@ -255,14 +257,11 @@ func (s *server) listPosts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := postList{Posts: make([]postJSON, len(posts))}
-	for i, p := range posts {
-		out.Posts[i] = toPostJSON(p)
-	}
+	var next string
 	if len(posts) == limit {
-		out.NextCursor = strconv.FormatInt(posts[len(posts)-1].ID, 10)
+		next = strconv.FormatInt(posts[len(posts)-1].ID, 10)
 	}
-	writeRawJSON(w, http.StatusOK, out.appendJSON(make([]byte, 0, 256*len(posts)+32)))
+	writePostList(w, posts, next)
 }
 
 // postID parses the {id} path segment; on failure it has answered 400.
