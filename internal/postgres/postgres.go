@@ -222,28 +222,33 @@ func (d *DB) wrap(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w (%w)", op, auth.ErrUnavailable, err)
 }
 
-// rotateSQL is RotateRefreshToken in one statement, one round trip: $1
-// the old hash, $2 now, $3 the client id (NULL: jwtgate's own session),
-// $4 the new hash, $5 its expiry. It returns whether the session was
-// locked and whether the token was rotated, then the columns of
-// qRefreshToken as read. All its parts see one snapshot and commit
-// together. The session's row is locked only if the token may be
-// rotated, and the lock re-reads it: a revocation commits either before
-// (the locked row is the revoked one, nothing is rotated) or after the
-// rotation. The lock is FOR NO KEY UPDATE, since the row is updated
-// (last_refreshed_at): share locks would deadlock two rotations of one
-// session that both want to upgrade theirs. A concurrent rotation of the
-// same token waits for the session's row and then finds used_at set, so
-// exactly one wins.
-const rotateSQL = `WITH t AS (SELECT r.hash, r.session_id, r.expires_at AS token_expires, r.used_at, s.created_at AS session_created, s.expires_at, s.revoked_at,
-		s.client_id, s.scope, s.auth_time, s.amr, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version, u.must_change_password
-		FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id WHERE r.hash = $1),
-	lk AS (SELECT id, expires_at FROM sessions WHERE revoked_at IS NULL AND id = (SELECT session_id FROM t WHERE used_at IS NULL AND token_expires > $2
-		AND revoked_at IS NULL AND expires_at > $2 AND NOT disabled AND client_id IS NOT DISTINCT FROM $3::text) FOR NO KEY UPDATE),
-	used AS (UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL AND EXISTS (SELECT 1 FROM lk) RETURNING session_id),
-	ins AS (INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $4::bytea, session_id, LEAST($5::timestamptz, (SELECT expires_at FROM lk)) FROM used),
-	touch AS (UPDATE sessions SET last_refreshed_at = $2 WHERE id = (SELECT session_id FROM used))
-	SELECT EXISTS (SELECT 1 FROM lk), EXISTS (SELECT 1 FROM used), t.* FROM t`
+// rotateSQL rotates a batch of refresh tokens in one statement, one
+// round trip (sqlstore.Dialect.RotateSQL says what it takes and returns).
+// All its parts see one snapshot and commit together. The sessions' rows
+// are locked, in id order so that concurrent batches cannot deadlock,
+// only for the tokens that may be rotated, and each lock re-reads its
+// row: a revocation commits either before (the locked row is the revoked
+// one, nothing is rotated in that session) or after the rotation. The
+// lock is FOR NO KEY UPDATE, since the row is updated (last_refreshed_at):
+// share locks would deadlock two rotations of one session that both want
+// to upgrade theirs. A concurrent rotation of the same token waits for the
+// session's row and then finds used_at set, so exactly one wins.
+const rotateSQL = `WITH req AS (SELECT * FROM unnest($1::bytea[], $2::text[], $3::timestamptz[], $4::bytea[], $5::timestamptz[])
+		WITH ORDINALITY AS q(old_hash, client_id, at, new_hash, new_expires, n)),
+	t AS (SELECT q.n, r.hash, r.session_id, r.expires_at AS token_expires, r.used_at, s.created_at AS session_created, s.expires_at, s.revoked_at,
+		s.client_id, s.scope, s.auth_time, s.amr, u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.updated_at, u.version, u.must_change_password,
+		r.used_at IS NULL AND r.expires_at > q.at AND s.revoked_at IS NULL AND s.expires_at > q.at AND NOT u.disabled
+			AND s.client_id IS NOT DISTINCT FROM NULLIF(q.client_id, '') AS ok
+		FROM req q JOIN refresh_tokens r ON r.hash = q.old_hash JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id),
+	lk AS (SELECT id, expires_at FROM sessions WHERE revoked_at IS NULL AND id IN (SELECT session_id FROM t WHERE ok) ORDER BY id FOR NO KEY UPDATE),
+	used AS (UPDATE refresh_tokens r SET used_at = q.at FROM t JOIN req q ON q.n = t.n
+		WHERE r.hash = t.hash AND t.ok AND r.used_at IS NULL AND t.session_id IN (SELECT id FROM lk) RETURNING t.n, r.session_id),
+	ins AS (INSERT INTO refresh_tokens (hash, session_id, expires_at)
+		SELECT q.new_hash, u.session_id, LEAST(q.new_expires, lk.expires_at) FROM used u JOIN req q ON q.n = u.n JOIN lk ON lk.id = u.session_id),
+	touch AS (UPDATE sessions s SET last_refreshed_at = q.at FROM used u JOIN req q ON q.n = u.n WHERE s.id = u.session_id)
+	SELECT t.n, t.session_id IN (SELECT id FROM lk), t.n IN (SELECT n FROM used), t.hash, t.session_id, t.token_expires, t.used_at,
+		t.session_created, t.expires_at, t.revoked_at, t.client_id, t.scope, t.auth_time, t.amr,
+		t.id, t.name, t.role, t.password_hash, t.disabled, t.created_at, t.updated_at, t.version, t.must_change_password FROM t`
 
 // dialect is PostgreSQL's for d. Times are TIMESTAMPTZ (microseconds).
 // Every call gets d's deadline (bound). Under READ COMMITTED, the
@@ -265,6 +270,10 @@ func (d *DB) dialect() sqlstore.Dialect {
 		AdminLock: `SELECT pg_advisory_xact_lock(hashtextextended('jwtgate admins ' || current_schema(), 0))`,
 		KeyLock:   `LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`,
 		RotateSQL: rotateSQL,
+		Retry: func(err error) bool {
+			var pe *pgconn.PgError
+			return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") // deadlock, serialization failure
+		},
 		// The payload names the schema: instances on other schemas of the
 		// database hear the channel too, and ignore it.
 		NotifyRevoked: `SELECT pg_notify('` + revocationChannel + `', current_schema())`,

@@ -550,35 +550,19 @@ func (s *Store) scanRefresh(r Row, before ...any) (*auth.RefreshToken, *auth.Ses
 // one marks it: the other waits for the row (or the write lock) and then
 // finds used_at set.
 //
-// With the dialect's RotateSQL it is one statement, one round trip;
-// otherwise a transaction that holds the write lock from its read on.
+// With the dialect's RotateSQL, the rotations of concurrent calls run in
+// batches, one statement and one round trip each (see rotations);
+// otherwise each is a transaction that holds the write lock from its
+// read on.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash []byte, clientID string, now time.Time, next *auth.RefreshToken) (*auth.RefreshToken, *auth.Session, error) {
 	const op = "rotate refresh token"
 	if s.d.RotateSQL != "" {
-		ctx, done := s.bound(ctx)
-		defer done()
-		var client any // NULL: jwtgate's own sessions
-		if clientID != "" {
-			client = clientID
-		}
-		var locked, rotated bool
-		rt, sess, err := s.scanRefresh(s.queryRow(ctx, s.db, s.d.RotateSQL, oldHash, s.t(now), client, next.Hash, s.t(next.ExpiresAt)), &locked, &rotated)
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			return nil, nil, s.wrap(op, err)
 		}
-		if !rotated {
-			err = s.refuseRotation(rt, sess, clientID, now)
-			if err == nil && locked {
-				// The session was live and locked, the token unused
-				// when read: a concurrent rotation marked it first.
-				err = s.errorf(op, "%w: used concurrently", auth.ErrConflict)
-			} else if err == nil {
-				err = s.errorf(op, "%w: the session ended", auth.ErrStale)
-			}
-			return rt, sess, err
-		}
-		next.SessionID, next.ExpiresAt = sess.ID, minTime(next.ExpiresAt, sess.ExpiresAt)
-		return rt, sess, nil
+		r := &rotation{oldHash: oldHash, clientID: clientID, now: now, next: next}
+		s.rotateBatched(ctx, r)
+		return r.rt, r.sess, r.err
 	}
 	var rt *auth.RefreshToken
 	var sess *auth.Session

@@ -83,13 +83,19 @@ type Dialect struct {
 	// CheckMigration, if not nil, runs in each migration's transaction
 	// after its SQL; an error rolls the migration back.
 	CheckMigration func(context.Context, Querier) error
-	// RotateSQL, if not empty, rotates a refresh token in one statement
-	// (see RotateRefreshToken): given the old hash, now, the client id
-	// (NULL for jwtgate's own sessions), the new hash and its expiry, it
-	// returns whether the token's session was locked for the rotation,
-	// whether the token was rotated, and the columns of qRefreshToken as
-	// read.
+	// RotateSQL, if not empty, rotates a batch of refresh tokens in one
+	// statement (see RotateRefreshToken). It is given five arrays, one
+	// element per rotation: the old hashes, the client ids ("" for
+	// jwtgate's own sessions), the times now, the new hashes and their
+	// expiries; the old hashes are distinct. For each old token found it
+	// returns a row: the rotation's 1-based position, whether the
+	// token's session was locked for it, whether the token was rotated,
+	// and the columns of qRefreshToken as read.
 	RotateSQL string
+	// Retry, if not nil, reports whether a failed statement was rolled
+	// back for a reason that running it again may not meet (a deadlock);
+	// RotateSQL's batches are run up to three times.
+	Retry func(error) bool
 	// NotifyRevoked, if not empty, is run by each transaction that
 	// records revocations, after them: PostgreSQL's pg_notify, which other
 	// instances hear when, and only if, the transaction commits.
@@ -99,9 +105,10 @@ type Dialect struct {
 // Store implements auth.Store (with auth.TokenLifetimeStore and
 // auth.WriteChecker) on db.
 type Store struct {
-	db  DB
-	d   Dialect
-	sql sync.Map // query as written → query for the database
+	db   DB
+	d    Dialect
+	sql  sync.Map // query as written → query for the database
+	rots rotations
 }
 
 // New returns a Store on db. If db can prepare statements

@@ -192,6 +192,69 @@ func testConcurrentRotate(t *testing.T, s auth.Store) {
 	}
 }
 
+// testConcurrentRotateMany rotates the tokens of many sessions at once,
+// with refusals among them: each call gets its own session back, and the
+// outcome its own token deserves (a store may run concurrent rotations
+// together).
+func testConcurrentRotateMany(t *testing.T, s auth.Store) {
+	u := mkUser(t, s, "manny", auth.RoleReader)
+	const n = 24
+	for i := range n {
+		mkSession(t, s, u, fmt.Sprint("many-", i), fmt.Sprint("many-tok-", i))
+	}
+	// Every third session is revoked: its rotation is ErrStale.
+	for i := 0; i < n; i += 3 {
+		if err := s.Revoke(ctx, auth.Revoke{SessionID: fmt.Sprint("many-", i), At: base, Until: base.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type result struct {
+		sess *auth.Session
+		next *auth.RefreshToken
+		err  error
+	}
+	results := make([]result, n+1)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n + 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			old := hashOf(fmt.Sprint("many-tok-", i)) // i == n: no such token
+			next := &auth.RefreshToken{Hash: hashOf(fmt.Sprint("many-next-", i)), ExpiresAt: base.Add(time.Hour)}
+			<-start
+			_, sess, err := s.RotateRefreshToken(ctx, old, "", base.Add(time.Minute), next)
+			results[i] = result{sess, next, err}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, r := range results {
+		id := fmt.Sprint("many-", i)
+		switch {
+		case i == n:
+			if !errors.Is(r.err, auth.ErrNotFound) {
+				t.Errorf("unknown token: %v, want ErrNotFound", r.err)
+			}
+		case i%3 == 0:
+			if !errors.Is(r.err, auth.ErrStale) || r.sess == nil || r.sess.ID != id {
+				t.Errorf("rotation %d (revoked session): %+v, %v; want its session and ErrStale", i, r.sess, r.err)
+			}
+			if _, _, err := s.RefreshToken(ctx, r.next.Hash); !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("rotation %d stored a token in a revoked session: %v", i, err)
+			}
+		default:
+			if r.err != nil || r.sess == nil || r.sess.ID != id || r.next.SessionID != id {
+				t.Errorf("rotation %d: session %+v, next %+v, %v; want %s", i, r.sess, r.next, r.err, id)
+				continue
+			}
+			if got, _, err := s.RefreshToken(ctx, r.next.Hash); err != nil || got.SessionID != id {
+				t.Errorf("rotation %d: new token %+v, %v; want it in %s", i, got, err, id)
+			}
+		}
+	}
+}
+
 func testRevoke(t *testing.T, s auth.Store) {
 	u := mkUser(t, s, "vera", auth.RoleReader)
 	mkSession(t, s, u, "sess-a", "a1")

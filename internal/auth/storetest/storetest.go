@@ -95,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"RotateRefreshTokenOnce", testRotateOnce},
 		{"RotateRefreshTokenRefused", testRotateRefused},
 		{"ConcurrentRotate", testConcurrentRotate},
+		{"ConcurrentRotateMany", testConcurrentRotateMany},
 		{"RevokeSessionAndTokens", testRevoke},
 		{"RevokeUserSessions", testRevokeUser},
 		{"UserSessions", testUserSessions},
