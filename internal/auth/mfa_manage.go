@@ -113,11 +113,16 @@ func (s *Service) newRecovery(ctx context.Context, ms MFAStore, p *Principal, u 
 }
 
 // RegenerateRecoveryCodes replaces p's recovery codes with RecoveryCodes
-// new ones, returned once. Only a user with a second factor has any use
-// for them (ErrConflict otherwise).
-func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal) ([]string, error) {
+// new ones, returned once. The user's current password is required
+// (checked as ChangeOwnPassword checks it, from clientIP): the old codes
+// stop working. Only a user with a second factor has any use for them
+// (ErrConflict otherwise).
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal, clientIP, currentPassword string) ([]string, error) {
 	u, ms, err := s.principalUser(ctx, p)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.confirmOwnPassword(ctx, p, clientIP, currentPassword); err != nil {
 		return nil, err
 	}
 	st, err := s.MFAStatus(ctx, u)
@@ -130,12 +135,16 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p *Principal) ([]
 	return s.newRecovery(ctx, ms, p, u)
 }
 
-// RemoveTOTP removes p's TOTP (confirmed or pending). When it is the last
-// second factor of a user whose role requires one, it is refused with
-// ErrMFARequiredByRole.
-func (s *Service) RemoveTOTP(ctx context.Context, p *Principal) error {
+// RemoveTOTP removes p's TOTP (confirmed or pending). The user's current
+// password is required (checked as ChangeOwnPassword checks it, from
+// clientIP). When it is the last second factor of a user whose role
+// requires one, it is refused with ErrMFARequiredByRole.
+func (s *Service) RemoveTOTP(ctx context.Context, p *Principal, clientIP, currentPassword string) error {
 	u, ms, err := s.principalUser(ctx, p)
 	if err != nil {
+		return err
+	}
+	if err := s.confirmOwnPassword(ctx, p, clientIP, currentPassword); err != nil {
 		return err
 	}
 	st, err := s.MFAStatus(ctx, u)

@@ -258,7 +258,7 @@ func TestMFARecoveryCodes(t *testing.T) {
 	if _, err := r.svc.LoginMFA(ctx, clientIP, mfa.Token, auth.MFAProof{RecoveryCode: "not a code"}); !errors.Is(err, auth.ErrMFACode) {
 		t.Fatalf("garbage recovery code: %v, want ErrMFACode", err)
 	}
-	fresh, err := r.svc.RegenerateRecoveryCodes(ctx, r.principal(t, g))
+	fresh, err := r.svc.RegenerateRecoveryCodes(ctx, r.principal(t, g), clientIP, "password rose")
 	if err != nil || len(fresh) != auth.RecoveryCodes {
 		t.Fatalf("RegenerateRecoveryCodes = %d codes, %v", len(fresh), err)
 	}
@@ -324,13 +324,13 @@ func TestMFARequiredByRole(t *testing.T) {
 	if p2.Claims.MFAEnroll || !slices.Equal(p2.Claims.AMR, []string{"pwd", "otp"}) {
 		t.Fatalf("refreshed after enrolling: enroll %v amr %q", p2.Claims.MFAEnroll, p2.Claims.AMR)
 	}
-	if err := r.svc.RemoveTOTP(ctx, p2); !errors.Is(err, auth.ErrMFARequiredByRole) {
+	if err := r.svc.RemoveTOTP(ctx, p2, clientIP, "password ada"); !errors.Is(err, auth.ErrMFARequiredByRole) {
 		t.Fatalf("removing an admin's only factor: %v, want ErrMFARequiredByRole", err)
 	}
 	// A reader may remove theirs.
 	gr, _ := r.login(t, "rea")
 	r.enrol(t, gr)
-	if err := r.svc.RemoveTOTP(ctx, r.principal(t, gr)); err != nil {
+	if err := r.svc.RemoveTOTP(ctx, r.principal(t, gr), clientIP, "password rea"); err != nil {
 		t.Fatalf("a reader removing TOTP: %v", err)
 	}
 	if g, mfa := r.login(t, "rea"); mfa != nil || g == nil {
@@ -352,14 +352,14 @@ func TestMFAEnrolmentNeedsALogin(t *testing.T) {
 		if _, err := r.svc.ConfirmTOTP(ctx, pr, "123456"); !errors.Is(err, auth.ErrForbidden) {
 			t.Errorf("ConfirmTOTP by %s: %v, want ErrForbidden", name, err)
 		}
-		if _, err := r.svc.RegenerateRecoveryCodes(ctx, pr); !errors.Is(err, auth.ErrForbidden) {
+		if _, err := r.svc.RegenerateRecoveryCodes(ctx, pr, clientIP, "password eve"); !errors.Is(err, auth.ErrForbidden) {
 			t.Errorf("RegenerateRecoveryCodes by %s: %v, want ErrForbidden", name, err)
 		}
 	}
 	if _, err := r.svc.ConfirmTOTP(ctx, p, "123456"); !errors.Is(err, auth.ErrConflict) {
 		t.Errorf("ConfirmTOTP without BeginTOTP: %v, want ErrConflict", err)
 	}
-	if _, err := r.svc.RegenerateRecoveryCodes(ctx, p); !errors.Is(err, auth.ErrConflict) {
+	if _, err := r.svc.RegenerateRecoveryCodes(ctx, p, clientIP, "password eve"); !errors.Is(err, auth.ErrConflict) {
 		t.Errorf("recovery codes without a factor: %v, want ErrConflict", err)
 	}
 	r.svc.MFAKey = nil
@@ -464,10 +464,10 @@ func TestMFAAuditEvents(t *testing.T) {
 	if _, err := svc.LoginMFA(ctx, clientIP, mfa.Token, auth.MFAProof{RecoveryCode: codes[0]}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.RegenerateRecoveryCodes(ctx, p); err != nil {
+	if _, err := svc.RegenerateRecoveryCodes(ctx, p, clientIP, adaPW); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.RemoveTOTP(ctx, p); err != nil {
+	if err := svc.RemoveTOTP(ctx, p, clientIP, adaPW); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.ResetMFA(auth.WithAuditInfo(ctx, auth.AuditInfo{Actor: "cli@host"}), nil, "ada"); err != nil {
@@ -490,7 +490,7 @@ func TestMFAAuditEvents(t *testing.T) {
 	}
 	want := []auth.AuditKind{auth.AuditUserCreate, auth.AuditLoginSuccess, auth.AuditMFATOTPEnrol, auth.AuditMFARecoveryNew,
 		auth.AuditLoginSuccess, auth.AuditMFARequired, auth.AuditMFAFailure, auth.AuditMFARecoveryUse, auth.AuditMFASuccess,
-		auth.AuditMFARecoveryNew, auth.AuditMFATOTPRemove, auth.AuditMFAReset}
+		auth.AuditLoginSuccess, auth.AuditMFARecoveryNew, auth.AuditLoginSuccess, auth.AuditMFATOTPRemove, auth.AuditMFAReset}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("events %v,\nwant %v", kinds, want)
 	}
@@ -498,5 +498,75 @@ func TestMFAAuditEvents(t *testing.T) {
 		if strings.Contains(r.logs.String(), s) {
 			t.Errorf("the log holds %q", s)
 		}
+	}
+}
+
+// Removing TOTP and replacing the recovery codes need the account's
+// password, checked as a login checks it: a missing or wrong one is
+// ErrForbidden and changes nothing, and wrong ones spend the login limit.
+func TestMFAChangesNeedThePassword(t *testing.T) {
+	r := newMFARig(t)
+	r.svc.UserNetLimit = &auth.Limiter{Every: time.Hour, Burst: 5, Now: r.clock.Now}
+	r.user(t, "pat", auth.RoleReader)
+	g, _ := r.login(t, "pat")
+	p := r.principal(t, g)
+	_, codes := r.enrol(t, g)
+	unchanged := func(when string) {
+		t.Helper()
+		u, err := r.db.UserByID(ctx, p.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := r.svc.MFAStatus(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.TOTP || st.RecoveryLeft != auth.RecoveryCodes {
+			t.Fatalf("%s: totp %v, %d recovery codes left; want the TOTP and all %d codes", when, st.TOTP, st.RecoveryLeft, auth.RecoveryCodes)
+		}
+	}
+	client := *p
+	client.Claims.ClientID = "some-client"
+	for _, pw := range []string{"", "password PAT", strings.Repeat("x", auth.MaxPasswordLen+1)} {
+		if err := r.svc.RemoveTOTP(ctx, p, clientIP, pw); !errors.Is(err, auth.ErrForbidden) {
+			t.Errorf("RemoveTOTP with password %.12q: %v, want ErrForbidden", pw, err)
+		}
+		if c, err := r.svc.RegenerateRecoveryCodes(ctx, p, clientIP, pw); !errors.Is(err, auth.ErrForbidden) || c != nil {
+			t.Errorf("RegenerateRecoveryCodes with password %.12q: %d codes, %v, want ErrForbidden", pw, len(c), err)
+		}
+		unchanged("after a refused password")
+	}
+	// An OAuth client's token is refused even with the right password.
+	if err := r.svc.RemoveTOTP(ctx, &client, clientIP, "password pat"); !errors.Is(err, auth.ErrForbidden) {
+		t.Errorf("RemoveTOTP by an OAuth client's token: %v, want ErrForbidden", err)
+	}
+	unchanged("after a client's token")
+	// Two wrong passwords were checked (a missing or over-long one is
+	// refused before): three more spend the limit of 5, and then even the
+	// right one is refused.
+	for range 3 {
+		if err := r.svc.RemoveTOTP(ctx, p, clientIP, "wrong"); !errors.Is(err, auth.ErrForbidden) {
+			t.Fatalf("a wrong password: %v, want ErrForbidden", err)
+		}
+	}
+	if err := r.svc.RemoveTOTP(ctx, p, clientIP, "password pat"); !errors.Is(err, auth.ErrRateLimited) {
+		t.Fatalf("the right password after the limit: %v, want ErrRateLimited", err)
+	}
+	unchanged("when rate limited")
+	r.clock.Advance(5 * time.Hour) // the limit refills
+
+	fresh, err := r.svc.RegenerateRecoveryCodes(ctx, p, clientIP, "password pat")
+	if err != nil || len(fresh) != auth.RecoveryCodes {
+		t.Fatalf("RegenerateRecoveryCodes with the password: %d codes, %v", len(fresh), err)
+	}
+	_, mfa := r.login(t, "pat")
+	if _, err := r.svc.LoginMFA(ctx, clientIP, mfa.Token, auth.MFAProof{RecoveryCode: codes[0]}); !errors.Is(err, auth.ErrMFACode) {
+		t.Fatalf("an old code after regenerating: %v, want ErrMFACode", err)
+	}
+	if err := r.svc.RemoveTOTP(ctx, p, clientIP, "password pat"); err != nil {
+		t.Fatalf("RemoveTOTP with the password: %v", err)
+	}
+	if g, mfa := r.login(t, "pat"); mfa != nil || g == nil {
+		t.Fatal("after removing TOTP the password alone does not log in")
 	}
 }

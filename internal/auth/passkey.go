@@ -231,12 +231,17 @@ func (s *Service) RenamePasskey(ctx context.Context, p *Principal, id []byte, na
 	return nil
 }
 
-// DeletePasskey deletes one of the principal's own passkeys. keep, if
-// not nil, is asked first whether the user may lose it (a role that
-// requires a second factor keeps the last one); its error refuses.
-func (s *Service) DeletePasskey(ctx context.Context, p *Principal, id []byte, keep func(ctx context.Context, userID int64, remaining int) error) error {
+// DeletePasskey deletes one of the principal's own passkeys. The user's
+// current password is required (checked as ChangeOwnPassword checks it,
+// from clientIP). keep, if not nil, is asked next whether the user may
+// lose it (a role that requires a second factor keeps the last one); its
+// error refuses.
+func (s *Service) DeletePasskey(ctx context.Context, p *Principal, clientIP, currentPassword string, id []byte, keep func(ctx context.Context, userID int64, remaining int) error) error {
 	ps, err := s.PasskeyStore()
 	if err != nil {
+		return err
+	}
+	if err := s.confirmOwnPassword(ctx, p, clientIP, currentPassword); err != nil {
 		return err
 	}
 	if keep != nil {

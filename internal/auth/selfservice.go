@@ -28,13 +28,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p *Principal, clientIP,
 	if err := ValidatePassword(next); err != nil {
 		return nil, err
 	}
-	u, err := s.Login(ctx, clientIP, p.Name, current)
-	if errors.Is(err, ErrUnauthorized) || err == nil && u.ID != p.UserID {
-		return nil, fmt.Errorf("%w: the current password is wrong", ErrForbidden)
-	}
-	if errors.Is(err, ErrInvalid) { // the current password is over-long
-		return nil, fmt.Errorf("%w: the current password is wrong", ErrForbidden)
-	}
+	u, err := s.checkOwnPassword(ctx, p, clientIP, current)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +47,38 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p *Principal, clientIP,
 	}
 	s.auditUser(ctx, AuditPasswordChange, p, u, u.Name, "own")
 	return u, nil
+}
+
+// checkOwnPassword checks current, the password p's user typed, as Login
+// checks it, with the same rate limits from clientIP and the same audit
+// of a failure. A wrong one is ErrForbidden: the caller's session is
+// valid and is not asked to log in again.
+func (s *Service) checkOwnPassword(ctx context.Context, p *Principal, clientIP, current string) (*User, error) {
+	u, err := s.Login(ctx, clientIP, p.Name, current)
+	if errors.Is(err, ErrUnauthorized) || err == nil && u.ID != p.UserID {
+		return nil, errWrongPassword
+	}
+	if errors.Is(err, ErrInvalid) { // the current password is over-long
+		return nil, errWrongPassword
+	}
+	return u, err
+}
+
+var errWrongPassword = fmt.Errorf("%w: the current password is wrong", ErrForbidden)
+
+// confirmOwnPassword is the proof an operation that weakens p's account
+// (removing a second factor, replacing its recovery codes) asks for: the
+// current password, checked as ChangeOwnPassword checks it. A missing one
+// is refused as a wrong one is, without spending a login attempt.
+func (s *Service) confirmOwnPassword(ctx context.Context, p *Principal, clientIP, current string) error {
+	if p == nil || p.Claims.ClientID != "" {
+		return errOwnLoginOnly
+	}
+	if current == "" {
+		return fmt.Errorf("%w: the current password is required: send it as current_password", ErrForbidden)
+	}
+	_, err := s.checkOwnPassword(ctx, p, clientIP, current)
+	return err
 }
 
 // OwnSessions returns the live sessions of p's user, newest first.

@@ -182,9 +182,21 @@ func (s *server) confirmTOTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string][]string{"recovery_codes": codes})
 }
 
+// currentPassword is the body of the requests that weaken the caller's
+// second factors: DELETE /me/mfa/totp, POST /me/mfa/recovery and
+// DELETE /me/passkeys/{id} need the account's password, as POST
+// /me/password does, so that a stolen session alone cannot strip them.
+type currentPassword struct {
+	CurrentPassword string `json:"current_password"`
+}
+
 func (s *server) removeTOTP(w http.ResponseWriter, r *http.Request) {
+	var req currentPassword
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
 	p, _ := PrincipalFrom(r.Context())
-	if err := s.svc.RemoveTOTP(s.auditCtx(r), p); err != nil {
+	if err := s.svc.RemoveTOTP(s.auditCtx(r), p, stateOf(r).ip, req.CurrentPassword); err != nil {
 		if !s.failMFA(w, err) {
 			s.fail(w, r, err)
 		}
@@ -194,8 +206,12 @@ func (s *server) removeTOTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) regenerateRecovery(w http.ResponseWriter, r *http.Request) {
+	var req currentPassword
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
 	p, _ := PrincipalFrom(r.Context())
-	codes, err := s.svc.RegenerateRecoveryCodes(s.auditCtx(r), p)
+	codes, err := s.svc.RegenerateRecoveryCodes(s.auditCtx(r), p, stateOf(r).ip, req.CurrentPassword)
 	if err != nil {
 		if !s.failMFA(w, err) {
 			s.fail(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
@@ -63,6 +64,12 @@ type mfaRequired struct {
 	Factors   []string        `json:"factors"`
 	ExpiresIn int64           `json:"expires_in"`
 	WebAuthn  json.RawMessage `json:"webauthn"`
+}
+
+// currentPW is the body that proves name's password to the operations
+// that weaken a second factor.
+func currentPW(name string) string {
+	return `{"current_password":` + jsonQuote(pw(name)) + `}`
 }
 
 // mfaToken logs name in and expects mfa_required.
@@ -154,7 +161,7 @@ func TestMFAManagementAPI(t *testing.T) {
 	if !st.RequiredByRole || st.TOTP || len(st.Factors) != 0 || !slices.Equal(st.AMR, []string{"pwd"}) {
 		t.Fatalf("status before enrolling: %+v", st)
 	}
-	wantProblem(t, e.sendJSON("POST", "/me/mfa/recovery", admin, ""), 409, codeConflict)
+	wantProblem(t, e.sendJSON("POST", "/me/mfa/recovery", admin, currentPW("alice")), 409, codeConflict)
 	wantProblem(t, e.sendJSON("POST", "/me/mfa/totp/confirm", admin, `{"code":"123456"}`), 409, codeConflict)
 
 	secret, _ := e.enrolTOTP(admin)
@@ -168,15 +175,15 @@ func TestMFAManagementAPI(t *testing.T) {
 	decodeStrict(t, r.body, &g)
 	admin = g.AccessToken
 	wantStatus(t, e.get("/users", admin), 200)
-	wantProblem(t, e.send(req{method: "DELETE", path: "/me/mfa/totp", token: admin}), 409, codeMFARequiredByRole)
-	r = e.sendJSON("POST", "/me/mfa/recovery", admin, "")
+	wantProblem(t, e.sendJSON("DELETE", "/me/mfa/totp", admin, currentPW("alice")), 409, codeMFARequiredByRole)
+	r = e.sendJSON("POST", "/me/mfa/recovery", admin, currentPW("alice"))
 	wantStatus(t, r, 200)
 
 	// A reader removes theirs; an admin resets another user's.
 	reader := e.login("rita")
 	e.enrolTOTP(reader)
-	wantStatus(t, e.send(req{method: "DELETE", path: "/me/mfa/totp", token: reader}), 204)
-	wantProblem(t, e.send(req{method: "DELETE", path: "/me/mfa/totp", token: reader}), 404, codeNotFound)
+	wantStatus(t, e.sendJSON("DELETE", "/me/mfa/totp", reader, currentPW("rita")), 204)
+	wantProblem(t, e.sendJSON("DELETE", "/me/mfa/totp", reader, currentPW("rita")), 404, codeNotFound)
 
 	editor := e.login("eddie")
 	e.enrolTOTP(editor)
@@ -237,4 +244,83 @@ func TestCodeFlowWithSecondFactor(t *testing.T) {
 	if r.StatusCode != http.StatusForbidden || r.Header.Get("Location") != "" || !bytes.Contains(r.body, []byte("second factor")) {
 		t.Fatalf("authorize with an enrolment-only session: %v", r)
 	}
+}
+
+// mfaState is GET /me/mfa of the holder of token.
+func (e *env) mfaState(token string) mfaStatusJSON {
+	e.t.Helper()
+	r := e.get("/me/mfa", token)
+	wantStatus(e.t, r, 200)
+	var st mfaStatusJSON
+	decodeStrict(e.t, r.body, &st)
+	return st
+}
+
+// DELETE /me/mfa/totp and POST /me/mfa/recovery need the current
+// password, as POST /me/password does: without it, or with a wrong one,
+// they change nothing, and a wrong one is audited as a failed login.
+func TestMFAChangesNeedThePassword(t *testing.T) {
+	e := auditEnv(t)
+	e.svc.MFAKey, _ = auth.NewMFAKey(bytes.Repeat([]byte{1}, 32))
+	admin := e.login("alice")
+	tok := e.login("rita")
+	_, codes := e.enrolTOTP(tok)
+	unchanged := func(when string) {
+		t.Helper()
+		if st := e.mfaState(tok); !st.TOTP || st.RecoveryLeft != auth.RecoveryCodes {
+			t.Fatalf("%s: %+v, want TOTP and %d recovery codes", when, st, auth.RecoveryCodes)
+		}
+	}
+	wrong := `{"current_password":"not-ritas-password"}`
+	for _, path := range []struct{ method, path string }{{"DELETE", "/me/mfa/totp"}, {"POST", "/me/mfa/recovery"}} {
+		wantProblem(t, e.send(req{method: path.method, path: path.path, token: tok}), 415, codeUnsupportedMediaType)
+		wantProblem(t, e.sendJSON(path.method, path.path, tok, ""), 400, codeInvalidJSON)
+		p := wantProblem(t, e.sendJSON(path.method, path.path, tok, `{}`), 403, codeForbidden)
+		if !strings.Contains(p.Detail, "current_password") {
+			t.Errorf("%s %s without a password: detail %q does not name current_password", path.method, path.path, p.Detail)
+		}
+		wantProblem(t, e.sendJSON(path.method, path.path, tok, `{"current_password":""}`), 403, codeForbidden)
+		p = wantProblem(t, e.sendJSON(path.method, path.path, tok, wrong), 403, codeForbidden)
+		if p.Detail != "the current password is wrong" {
+			t.Errorf("%s %s with a wrong password: detail %q", path.method, path.path, p.Detail)
+		}
+		wantProblem(t, e.sendJSON(path.method, path.path, tok, `{"current_password":"x","code":"1"}`), 400, codeUnknownField)
+		unchanged(path.method + " " + path.path + " refused")
+	}
+	// Both wrong passwords are failed logins of rita; nothing was removed,
+	// and the codes were renewed only by the enrolment.
+	count := map[string]int{}
+	for _, ev := range getAudit(t, e, admin, "?user=rita").Events {
+		count[ev.Event]++
+		if ev.Event == string(auth.AuditLoginFailure) && (ev.Reason != auth.AuditBadPassword || ev.ClientIP != "127.0.0.1") {
+			t.Errorf("failure %+v, want reason %s from 127.0.0.1", ev, auth.AuditBadPassword)
+		}
+	}
+	if count[string(auth.AuditLoginFailure)] != 2 || count[string(auth.AuditMFATOTPRemove)] != 0 || count[string(auth.AuditMFARecoveryNew)] != 1 {
+		t.Errorf("audit events by kind %v: want 2 login.failure, no mfa.totp_remove, 1 mfa.recovery_renew", count)
+	}
+	// The old recovery codes still sign in.
+	m := e.mfaToken("rita", "")
+	wantStatus(t, e.sendJSON("POST", "/login/mfa", "", `{"mfa_token":"`+m.MFAToken+`","recovery_code":"`+codes[0]+`"}`), 200)
+
+	// With the password: new codes, the old ones gone.
+	r := e.sendJSON("POST", "/me/mfa/recovery", tok, currentPW("rita"))
+	wantStatus(t, r, 200)
+	var rc struct {
+		Codes []string `json:"recovery_codes"`
+	}
+	decodeStrict(t, r.body, &rc)
+	if len(rc.Codes) != auth.RecoveryCodes || r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("regenerated: %s (Cache-Control %q)", r.body, r.Header.Get("Cache-Control"))
+	}
+	m = e.mfaToken("rita", "")
+	wantProblem(t, e.sendJSON("POST", "/login/mfa", "", `{"mfa_token":"`+m.MFAToken+`","recovery_code":"`+codes[1]+`"}`), 401, codeMFACodeInvalid)
+	wantStatus(t, e.sendJSON("POST", "/login/mfa", "", `{"mfa_token":"`+m.MFAToken+`","recovery_code":"`+rc.Codes[0]+`"}`), 200)
+
+	// With the password: TOTP removed, and the password alone logs in.
+	wantStatus(t, e.sendJSON("DELETE", "/me/mfa/totp", tok, currentPW("rita")), 204)
+	if st := e.mfaState(tok); st.TOTP || len(st.Factors) != 0 {
+		t.Fatalf("after removing TOTP: %+v", st)
+	}
+	wantStatus(t, e.sendJSON("POST", "/login", "", loginBody("rita", "")), 200)
 }

@@ -161,8 +161,12 @@ func (s *server) deletePasskey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var req currentPassword
+	if !s.decodeJSON(w, r, &req) {
+		return
+	}
 	p, _ := PrincipalFrom(r.Context())
-	err := s.svc.DeletePasskey(s.auditCtx(r), p, id, s.svc.KeepLastFactor)
+	err := s.svc.DeletePasskey(s.auditCtx(r), p, stateOf(r).ip, req.CurrentPassword, id, s.svc.KeepLastFactor)
 	if errors.Is(err, auth.ErrMFARequiredByRole) {
 		writeProblem(w, http.StatusConflict, "mfa_required_by_role", "your role requires a second factor: add another before removing this one")
 		return

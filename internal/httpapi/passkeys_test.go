@@ -114,10 +114,10 @@ func TestPasskeyAPI(t *testing.T) {
 	if r := e.sendJSON("PATCH", "/me/passkeys/"+pk.ID, other, `{"name":"Mine"}`); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("rename by another user: %v", r)
 	}
-	if r := e.send(req{method: "DELETE", path: "/me/passkeys/" + pk.ID, token: other}); r.StatusCode != http.StatusNotFound {
+	if r := e.sendJSON("DELETE", "/me/passkeys/"+pk.ID, other, currentPW("eddie")); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("delete by another user: %v", r)
 	}
-	if r := e.send(req{method: "DELETE", path: "/me/passkeys/" + pk.ID, token: tok}); r.StatusCode != http.StatusNoContent {
+	if r := e.sendJSON("DELETE", "/me/passkeys/"+pk.ID, tok, currentPW("rita")); r.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete: %v", r)
 	}
 	if r := e.get("/me/passkeys", tok); !strings.Contains(string(r.body), `"passkeys":[]`) {
@@ -139,4 +139,45 @@ func TestPasskeysDisabled(t *testing.T) {
 	if r := e.sendJSON("POST", "/login/passkey/begin", "", `{}`); r.StatusCode != http.StatusNotFound || !strings.Contains(string(r.body), codePasskeysDisabled) {
 		t.Fatalf("begin without passkeys: %v", r)
 	}
+}
+
+// DELETE /me/passkeys/{id} needs the current password, as POST
+// /me/password does: without it, or with a wrong one, the passkey stays.
+func TestPasskeyDeleteNeedsThePassword(t *testing.T) {
+	e, a := passkeyEnv(t)
+	tok := e.login("rita")
+	r := e.sendJSON("POST", "/me/passkeys/register/begin", tok, `{}`)
+	wantStatus(t, r, 200)
+	cred, _, err := a.Create(r.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = e.sendJSON("POST", "/me/passkeys/register/finish", tok, `{"name":"Laptop","credential":`+string(cred)+`}`)
+	wantStatus(t, r, http.StatusCreated)
+	var pk passkeyJSON
+	if err := json.Unmarshal(r.body, &pk); err != nil {
+		t.Fatal(err)
+	}
+	path := "/me/passkeys/" + pk.ID
+	listed := func() bool {
+		t.Helper()
+		r := e.get("/me/passkeys", tok)
+		wantStatus(t, r, 200)
+		return strings.Contains(string(r.body), `"id":"`+pk.ID+`"`)
+	}
+	wantProblem(t, e.send(req{method: "DELETE", path: path, token: tok}), 415, codeUnsupportedMediaType)
+	wantProblem(t, e.sendJSON("DELETE", path, tok, ""), 400, codeInvalidJSON)
+	wantProblem(t, e.sendJSON("DELETE", path, tok, `{}`), 403, codeForbidden)
+	p := wantProblem(t, e.sendJSON("DELETE", path, tok, `{"current_password":"not-ritas-password"}`), 403, codeForbidden)
+	if p.Detail != "the current password is wrong" {
+		t.Errorf("wrong password: detail %q", p.Detail)
+	}
+	if !listed() {
+		t.Fatal("a refused delete removed the passkey")
+	}
+	wantStatus(t, e.sendJSON("DELETE", path, tok, currentPW("rita")), http.StatusNoContent)
+	if listed() {
+		t.Fatal("the passkey is still listed after its delete")
+	}
+	wantProblem(t, e.sendJSON("DELETE", path, tok, currentPW("rita")), 404, codeNotFound)
 }

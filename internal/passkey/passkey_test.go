@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
 	"github.com/jwtgate/jwtgate/internal/passkey"
@@ -61,7 +62,7 @@ type env struct {
 func newRP(t *testing.T, st auth.Store) (*passkey.RP, *auth.Service, *audit) {
 	t.Helper()
 	a := &audit{}
-	svc := &auth.Service{Store: st, Audit: a}
+	svc := &auth.Service{Store: st, Audit: a, Hasher: hasher}
 	rp, err := passkey.New(svc, publicURL, "jwtgate test")
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +84,17 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// hasher is fast: the tests check passwords, not their cost.
+var hasher = auth.NewHasher(auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2, time.Minute)
+
+// mkUser makes a reader whose password is "password "+name.
 func mkUser(t *testing.T, st auth.Store, name string) *auth.User {
 	t.Helper()
-	u := &auth.User{Name: name, Role: auth.RoleReader, PasswordHash: "x"}
+	h, err := hasher.Hash(ctx, "password "+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &auth.User{Name: name, Role: auth.RoleReader, PasswordHash: h}
 	if err := st.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -404,11 +413,12 @@ func TestDeletedPasskeyRefused(t *testing.T) {
 	if err := e.svc.RenamePasskey(ctx, principal(e.alice), p.ID, "Old key"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.DeletePasskey(ctx, principal(e.alice), p.ID, nil); err != nil {
+	if err := e.svc.DeletePasskey(ctx, principal(e.alice), "192.0.2.1", "password alice", p.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	kinds := e.audit.kinds()
-	if got := kinds[len(kinds)-2:]; got[0] != auth.AuditPasskeyRename || got[1] != auth.AuditPasskeyDelete {
+	// The password check is audited as a login, as POST /me/password's is.
+	if got := kinds[len(kinds)-3:]; got[0] != auth.AuditPasskeyRename || got[1] != auth.AuditLoginSuccess || got[2] != auth.AuditPasskeyDelete {
 		t.Fatalf("audit kinds %v", kinds)
 	}
 	opts, state, err := e.rp.BeginLogin(ctx, e.alice)
@@ -426,7 +436,7 @@ func TestDeletedPasskeyRefused(t *testing.T) {
 	}
 	// keep refuses: nothing is deleted.
 	refuse := errors.New("the last factor")
-	if err := e.svc.DeletePasskey(ctx, principal(e.alice), other.ID, func(context.Context, int64, int) error { return refuse }); !errors.Is(err, refuse) {
+	if err := e.svc.DeletePasskey(ctx, principal(e.alice), "192.0.2.1", "password alice", other.ID, func(context.Context, int64, int) error { return refuse }); !errors.Is(err, refuse) {
 		t.Fatalf("DeletePasskey refused by keep = %v", err)
 	}
 	if keys, _ := e.svc.Passkeys(ctx, e.alice.ID); len(keys) != 1 {

@@ -109,6 +109,58 @@ func TestBrowserTOTP(t *testing.T) {
 	tb.submitMFA(codes[0], true)
 	tb.waitJS(`document.getElementById('mfa-error').textContent.includes('already used')`, 10*time.Second)
 	tb.do(chromedp.Click(chromedp.CSS("#mfa-cancel")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+
+	// New recovery codes and removing the app need the password, asked
+	// in a dialog.
+	tb.mfaLogin(s, "eddie")
+	tb.submitMFA(codes[1], true)
+	tb.waitJS(`document.getElementById('session-name').textContent === 'eddie'`, 10*time.Second)
+	tb.do(chromedp.Navigate(s.URL+"/security"), chromedp.WaitVisible(chromedp.CSS("#recovery-renew")))
+	tb.waitJS(`document.getElementById('recovery-state').textContent.startsWith('8 unused')`, 10*time.Second)
+	tb.do(chromedp.Click(chromedp.CSS("#recovery-renew")))
+	tb.confirmPassword(pw("eddie"))
+	tb.waitJS(`document.getElementById('recovery-state').textContent.startsWith('10 unused')`, 10*time.Second)
+	fresh := strings.Fields(eval[string](tb, `[...document.querySelectorAll('#recovery-list li')].map((li) => li.textContent).join(' ')`))
+	if len(fresh) != 10 || slices.Contains(fresh, codes[2]) {
+		t.Fatalf("new recovery codes %q", fresh)
+	}
+	if tb.visible("#password-dialog") {
+		t.Error("the password dialog stays open after the codes are made")
+	}
+
+	// A wrong password: the server's message in the dialog, and the app
+	// stays, also for the server.
+	tb.do(chromedp.Click(chromedp.CSS("#totp-remove")))
+	tb.confirmPassword("not-" + pw("eddie"))
+	tb.waitJS(`document.getElementById('password-dialog-error').textContent.includes('current password is wrong')`, 10*time.Second)
+	if !tb.visible("#password-dialog") || !eval[bool](tb, `document.activeElement?.id === 'password-dialog-input'`) {
+		t.Error("after a wrong password the dialog is closed or its field has no focus")
+	}
+	tb.shot("totp_remove_wrong_password")
+	tb.axe("password dialog")
+	tb.do(chromedp.Click(chromedp.CSS("#password-dialog-cancel")))
+	tb.waitJS(`!document.getElementById('password-dialog').open && document.activeElement?.id === 'totp-remove'`, 10*time.Second)
+	tb.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#totp-remove")))
+	tb.waitJS(`document.getElementById('totp-state').textContent.includes('is set up')`, 10*time.Second)
+
+	tb.do(chromedp.Click(chromedp.CSS("#totp-remove")))
+	tb.confirmPassword(pw("eddie"))
+	tb.waitJS(`document.getElementById('totp-state').textContent.includes('No authenticator app')`, 10*time.Second)
+	if got := tb.text("totp-status"); got != "The authenticator app is removed." {
+		t.Errorf("status after removing: %q", got)
+	}
+	tb.logout()
+	tb.login("eddie", pw("eddie"))
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#session-panel")))
+}
+
+// confirmPassword types password in the Security page's password dialog
+// and submits it.
+func (tb *tab) confirmPassword(password string) {
+	tb.t.Helper()
+	tb.do(chromedp.WaitVisible(chromedp.CSS("#password-dialog-input")))
+	setField(tb, "password-dialog-input", password)
+	tb.do(chromedp.Click(chromedp.CSS("#password-dialog-submit")))
 }
 
 // TestBrowserSignInWithSecondFactor: an application's sign-in asks a

@@ -131,9 +131,18 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 	tb.waitJS(`document.querySelectorAll('#passkey-list tr').length === 1`, 10*time.Second)
 
+	// Removing it needs the password: a wrong one keeps it.
+	tb.do(chromedp.Click(chromedp.CSS("#passkey-list .remove-passkey")))
+	tb.confirmPassword("not-" + pw("eddie"))
+	tb.waitJS(`document.getElementById('password-dialog-error').textContent.includes('current password is wrong')`, 10*time.Second)
+	tb.do(chromedp.Click(chromedp.CSS("#password-dialog-cancel")))
+	tb.do(chromedp.Reload())
+	tb.waitJS(`document.querySelectorAll('#passkey-list tr').length === 1`, 10*time.Second)
+
 	// Remove it: the authenticator still holds the credential, but the
 	// server refuses it.
 	tb.do(chromedp.Click(chromedp.CSS("#passkey-list .remove-passkey")))
+	tb.confirmPassword(pw("eddie"))
 	tb.waitJS(`document.querySelectorAll('#passkey-list tr').length === 0`, 10*time.Second)
 	if !tb.visible("#passkeys-empty") {
 		t.Error("the last passkey is removed, but the section does not say there are none")

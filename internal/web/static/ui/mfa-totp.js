@@ -4,6 +4,7 @@
 
 import { api, refresh, describe } from './api.js';
 import qrcode from './qrcode.js';
+import { withPassword } from './confirm-password.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -94,7 +95,12 @@ $('totp-remove').addEventListener('click', async () => {
   $('totp-error').textContent = '';
   say('');
   try {
-    await api('DELETE', '/me/mfa/totp');
+    const done = await withPassword({
+      what: 'Removing the authenticator app needs your password: without the app, logins no longer ask for its code.',
+      action: 'Remove the authenticator app',
+      run: (pw) => api('DELETE', '/me/mfa/totp', { current_password: pw }),
+    });
+    if (!done) return;
     say('The authenticator app is removed.');
     $('recovery-box').hidden = true;
     await load();
@@ -107,8 +113,13 @@ $('recovery-renew').addEventListener('click', async () => {
   $('totp-error').textContent = '';
   say('');
   try {
-    const { recovery_codes: codes } = await api('POST', '/me/mfa/recovery');
-    showCodes(codes);
+    const done = await withPassword({
+      what: 'Making new recovery codes needs your password: the old codes stop working.',
+      action: 'Make new recovery codes',
+      run: (pw) => api('POST', '/me/mfa/recovery', { current_password: pw }),
+    });
+    if (!done) return;
+    showCodes(done.result.recovery_codes);
     say('New recovery codes are made; the old ones no longer work.');
     await load();
   } catch (e) {

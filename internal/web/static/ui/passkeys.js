@@ -5,6 +5,7 @@
 
 import { api, describe, isSessionEnd } from './api.js';
 import * as webauthn from './webauthn.js';
+import { withPassword } from './confirm-password.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,7 +52,7 @@ function render(p) {
   const rename = button('Rename', 'secondary rename-passkey', `Rename the passkey ${p.name}`);
   const remove = button('Remove', 'danger remove-passkey', `Remove the passkey ${p.name}`);
   rename.addEventListener('click', () => startRename(p, name, rename));
-  remove.addEventListener('click', () => removePasskey(p, tr, remove));
+  remove.addEventListener('click', () => removePasskey(p, tr));
   row.append(rename, remove);
   actions.append(row);
   tr.append(actions);
@@ -120,11 +121,17 @@ function startRename(p, td, btn) {
   });
 }
 
-async function removePasskey(p, tr, btn) {
+async function removePasskey(p, tr) {
   clear();
-  btn.disabled = true;
   try {
-    await api('DELETE', `/me/passkeys/${encodeURIComponent(p.id)}`);
+    // The modal dialog keeps the page, and this button, out of reach
+    // meanwhile; it gives the focus back to the button when it closes.
+    const done = await withPassword({
+      what: `Removing the passkey ${p.name} needs your password.`,
+      action: 'Remove the passkey',
+      run: (pw) => api('DELETE', `/me/passkeys/${encodeURIComponent(p.id)}`, { current_password: pw }),
+    });
+    if (!done) return;
     tr.remove();
     const left = $('passkey-list').children.length;
     $('passkey-table').hidden = left === 0;
@@ -132,7 +139,6 @@ async function removePasskey(p, tr, btn) {
     say(`The passkey ${p.name} is removed. Remove it from the device or password manager too.`);
     $('passkey-add').focus();
   } catch (e) {
-    btn.disabled = false;
     if (e.code === 'mfa_required_by_role') {
       $('passkeys-error').textContent = 'Your role requires a second factor: add another one before removing this passkey.';
       return;
