@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jwtgate/jwtgate/internal/auth"
+	"github.com/jwtgate/jwtgate/jwt"
 )
 
 // appendPostList appends the page of posts with its next cursor as
@@ -24,11 +24,11 @@ func appendPostList(b []byte, posts []*auth.Post, next string) []byte {
 		b = append(b, `{"id":`...)
 		b = strconv.AppendInt(b, p.ID, 10)
 		b = append(b, `,"author":`...)
-		b = appendJSONString(b, p.Author)
+		b = jwt.AppendJSONString(b, p.Author)
 		b = append(b, `,"title":`...)
-		b = appendJSONString(b, p.Title)
+		b = jwt.AppendJSONString(b, p.Title)
 		b = append(b, `,"body":`...)
-		b = appendJSONString(b, p.Body)
+		b = jwt.AppendJSONString(b, p.Body)
 		b = append(b, `,"created_at":"`...)
 		b = p.CreatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `"}`...)
@@ -36,7 +36,7 @@ func appendPostList(b []byte, posts []*auth.Post, next string) []byte {
 	b = append(b, ']')
 	if next != "" {
 		b = append(b, `,"next_cursor":`...)
-		b = appendJSONString(b, next)
+		b = jwt.AppendJSONString(b, next)
 	}
 	return append(b, '}')
 }
@@ -55,59 +55,4 @@ func writePostList(w http.ResponseWriter, posts []*auth.Post, next string) {
 		*bp = b
 		pageBufs.Put(bp)
 	}
-}
-
-// appendJSONString appends s quoted as encoding/json does by default:
-// <, > and & escaped for HTML, invalid UTF-8 as U+FFFD, and U+2028 and
-// U+2029 escaped for JavaScript.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
