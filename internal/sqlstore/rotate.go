@@ -62,21 +62,28 @@ func (s *Store) rotateBatched(ctx context.Context, r *rotation) {
 	q.queue = append(q.queue[:0], q.queue[n:]...)
 	q.mu.Unlock()
 
+	// Whatever happens to the batch, even a panic, its calls return and
+	// the queue moves on.
+	for _, b := range batch {
+		b.err = s.errorf("rotate refresh token", "the batch did not finish")
+	}
+	defer func() {
+		for _, b := range batch {
+			close(b.done)
+		}
+		q.mu.Lock()
+		if len(q.queue) > 0 {
+			close(q.queue[0].lead)
+		} else {
+			q.running = false
+		}
+		q.mu.Unlock()
+	}()
 	// The batch is everyone's: it does not end with this caller's
 	// context, only with the store's deadline.
 	bctx, cancel := s.bound(context.WithoutCancel(ctx))
+	defer cancel()
 	s.runRotations(bctx, batch)
-	cancel()
-	for _, b := range batch {
-		close(b.done)
-	}
-	q.mu.Lock()
-	if len(q.queue) > 0 {
-		close(q.queue[0].lead)
-	} else {
-		q.running = false
-	}
-	q.mu.Unlock()
 }
 
 // runRotations rotates batch in one statement and sets each outcome as

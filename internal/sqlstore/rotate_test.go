@@ -25,6 +25,7 @@ type batchDB struct {
 	release chan struct{}
 	started chan struct{} // closed when the first statement starts
 	fail    error
+	panics  bool // the first statement panics once released
 }
 
 func (b *batchDB) Query(ctx context.Context, query string, args ...any) (Rows, error) {
@@ -36,6 +37,9 @@ func (b *batchDB) Query(ctx context.Context, query string, args ...any) (Rows, e
 	if first {
 		close(b.started)
 		<-b.release
+		if b.panics {
+			panic("a bug in the driver")
+		}
 	}
 	if b.fail != nil {
 		return nil, b.fail
@@ -202,5 +206,46 @@ func TestRotationBatchFailure(t *testing.T) {
 	_, _, err := s.RotateRefreshToken(context.Background(), []byte("tok-1"), "", time.Now(), &auth.RefreshToken{Hash: []byte("n")})
 	if err == nil || errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrStale) || errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("failed batch: %v, want an error without a sentinel", err)
+	}
+}
+
+// A batch that panics still lets its calls return and the queue move on:
+// the next batch runs, and so do later calls.
+func TestRotationBatchPanicFreesTheQueue(t *testing.T) {
+	db := &batchDB{release: make(chan struct{}), started: make(chan struct{}), panics: true}
+	s := batchStore(db)
+	rotate := func(name string) error {
+		_, _, err := s.RotateRefreshToken(context.Background(), []byte(name), "", time.Now(), &auth.RefreshToken{Hash: []byte("new-" + name)})
+		return err
+	}
+	leader := make(chan any)
+	go func() {
+		defer func() { leader <- recover() }()
+		rotate("tok-0")
+	}()
+	<-db.started
+	queued := make(chan error)
+	go func() { queued <- rotate("tok-1") }()
+	for {
+		s.rots.mu.Lock()
+		n := len(s.rots.queue)
+		s.rots.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(db.release)
+	if p := <-leader; p == nil {
+		t.Fatal("the first batch did not panic")
+	}
+	if err := <-queued; err != nil {
+		t.Fatalf("the call queued behind the panic: %v", err)
+	}
+	if err := rotate("tok-2"); err != nil {
+		t.Fatalf("a later call: %v", err)
+	}
+	if fmt.Sprint(db.sizes) != "[1 1 1]" {
+		t.Errorf("statements %v, want [1 1 1]", db.sizes)
 	}
 }
