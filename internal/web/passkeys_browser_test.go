@@ -124,6 +124,9 @@ func TestBrowserPasskeys(t *testing.T) {
 	tb.do(chromedp.Click(chromedp.CSS("#logout")))
 	tb.login("eddie", pw("eddie"))
 	tb.do(chromedp.WaitVisible(chromedp.CSS("#mfa-passkey")))
+	if tb.visible("#login-passkey") {
+		t.Error("the second step still offers a passwordless sign-in beside it")
+	}
 	tb.do(chromedp.Click(chromedp.CSS("#mfa-passkey")))
 	tb.do(chromedp.WaitVisible(chromedp.CSS("#session-panel")))
 	if amr := accessAMR(t, tb.cookie(s, "access_token")); len(amr) != 2 || amr[0] != "pwd" || (amr[1] != "hwk" && amr[1] != "swk") {
