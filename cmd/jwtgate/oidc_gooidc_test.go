@@ -145,6 +145,13 @@ func checkIDToken(ctx context.Context, t *testing.T, verify func(context.Context
 	if nonce != "" && idt.Nonce != nonce {
 		t.Errorf("ID token nonce %q, want %q", idt.Nonce, nonce)
 	}
+	// go-oidc checks at_hash against the access token issued with it.
+	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+		t.Errorf("at_hash: %v", err)
+	}
+	if err := idt.VerifyAccessToken(tok.AccessToken + "x"); err == nil {
+		t.Error("at_hash matches another access token")
+	}
 	if idt.Subject == "" || c.PreferredUsername != oidcUser || c.AuthTime == 0 || c.SID == "" {
 		t.Errorf("ID token sub %q, preferred_username %q, auth_time %d, sid %q: want all set, the name %q",
 			idt.Subject, c.PreferredUsername, c.AuthTime, c.SID, oidcUser)

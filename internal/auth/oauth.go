@@ -590,7 +590,7 @@ func (s *Service) clientGrant(u *User, sess *Session, nonce, refresh string, rt 
 		return nil, err
 	}
 	id, _, err := s.Tokens.IssueIDToken(IDTokenRequest{User: u, ClientID: sess.ClientID, SessionID: sess.ID, Scope: sess.Scope,
-		Nonce: nonce, AuthTime: sess.AuthTime, AMR: sess.AMR})
+		Nonce: nonce, AuthTime: sess.AuthTime, AMR: sess.AMR, AccessToken: at})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"crypto/ed25519"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -167,6 +169,7 @@ func TestIDTokenClaims(t *testing.T) {
 		want := map[string]any{
 			"iss": "https://id.example", "sub": strconv.FormatInt(f.user.ID, 10), "aud": f.client.ID, "azp": f.client.ID,
 			"iat": now, "exp": now + 15*60, "auth_time": float64(authTime.Unix()), "nonce": "n-0S6_WzA2Mj", "sid": g.SessionID,
+			"at_hash": atHashEdDSA(g.AccessToken),
 		}
 		if profile {
 			want["name"], want["preferred_username"] = "Ada", "Ada"
@@ -360,4 +363,11 @@ func TestVerifyRefusesClientTokenWithoutAudience(t *testing.T) {
 	if _, err := tk.Verify(tok); !errors.Is(err, jwt.ErrAudience) {
 		t.Fatalf("Verify(client token) = %v, want jwt.ErrAudience", err)
 	}
+}
+
+// atHashEdDSA is at_hash for an EdDSA ID token: the left half of the
+// access token's SHA-512, base64url.
+func atHashEdDSA(accessToken string) string {
+	sum := sha512.Sum512([]byte(accessToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:32])
 }

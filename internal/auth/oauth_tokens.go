@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,8 +15,9 @@ import (
 
 // IDClaims are the claims of an ID token (OpenID Connect Core sections 2
 // and 5.1): iss, sub (the user id), aud (the client id), exp, iat,
-// auth_time, nonce (when the request had one), sid, azp, and with the
-// profile scope name and preferred_username (both the username).
+// auth_time, nonce (when the request had one), sid, azp, at_hash (when
+// issued with an access token), and with the profile scope name and
+// preferred_username (both the username).
 type IDClaims struct {
 	jwt.Claims
 	AuthTime          int64  `json:"auth_time,omitempty"`
@@ -22,6 +26,7 @@ type IDClaims struct {
 	AuthorizedParty   string `json:"azp,omitempty"`
 	Name              string `json:"name,omitempty"`
 	PreferredUsername string `json:"preferred_username,omitempty"`
+	AccessTokenHash   string `json:"at_hash,omitempty"`
 	// Set by verification when the token carries client_id or role:
 	// then it is an access token, not an ID token.
 	ClientID string `json:"client_id,omitempty"`
@@ -40,6 +45,10 @@ type IDTokenRequest struct {
 	Nonce     string
 	AuthTime  time.Time
 	AMR       []string // the login's authentication methods
+	// AccessToken, if not empty, is the access token issued with the ID
+	// token: its at_hash lets the client check that the two belong
+	// together.
+	AccessToken string
 }
 
 // hintLeeway lets an expired ID token serve as id_token_hint (RP-initiated
@@ -124,8 +133,30 @@ func (t *Tokens) IssueIDToken(r IDTokenRequest) (string, IDClaims, error) {
 	if hasString(r.Scope, ScopeProfile) {
 		c.Name, c.PreferredUsername = r.User.Name, r.User.Name
 	}
+	if r.AccessToken != "" {
+		c.AccessTokenHash = tokenHash(key.Algorithm(), r.AccessToken)
+	}
 	token, err := jwt.Sign(key, &c)
 	return token, c, err
+}
+
+// tokenHash is OpenID Connect's at_hash of token (Core section 3.1.3.6):
+// base64url of the left half of its hash under the hash function of the
+// ID token's algorithm; SHA-512 for EdDSA, the hash Ed25519 uses.
+func tokenHash(alg jwt.Algorithm, token string) string {
+	var sum []byte
+	switch alg {
+	case jwt.RS384, jwt.PS384, jwt.ES384:
+		h := sha512.Sum384([]byte(token))
+		sum = h[:]
+	case jwt.RS512, jwt.PS512, jwt.ES512, jwt.EdDSA:
+		h := sha512.Sum512([]byte(token))
+		sum = h[:]
+	default:
+		h := sha256.Sum256([]byte(token))
+		sum = h[:]
+	}
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }
 
 // VerifyClient checks an access token issued to an OAuth client (for
